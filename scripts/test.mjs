@@ -1,0 +1,29 @@
+// Runs node's test runner over the compiled test files (dist/test/**/*.test.js) of every
+// workspace, or of the workspaces given as arguments. One process per file, as node --test does.
+import { readdirSync, statSync, existsSync } from "node:fs";
+import { join } from "node:path";
+import { spawnSync } from "node:child_process";
+
+const roots = process.argv.slice(2);
+const workspaces = roots.length > 0 ? roots : ["packages", "apps", "bench"].flatMap((dir) =>
+  existsSync(dir) ? readdirSync(dir).map((name) => join(dir, name)) : []);
+
+function collect(dir, out) {
+  if (!existsSync(dir)) return out;
+  for (const name of readdirSync(dir).sort()) {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) collect(path, out);
+    else if (name.endsWith(".test.js")) out.push(path);
+  }
+  return out;
+}
+
+const files = workspaces.flatMap((ws) => collect(join(ws, "dist", "test"), []));
+if (files.length === 0) {
+  console.error("no test files found under", workspaces.join(", "));
+  process.exit(1);
+}
+const concurrency = process.env.CINDER_TEST_CONCURRENCY ?? "2";
+const result = spawnSync(process.execPath,
+  ["--test", `--test-concurrency=${concurrency}`, ...files], { stdio: "inherit" });
+process.exit(result.status ?? 1);
