@@ -1,0 +1,89 @@
+/**
+ * The protocol conformance server: a small server built only on Cinder's public API that
+ * implements the conformance contract (apps/conformance/test/README.md). `npm run conformance`
+ * starts it on PORT (default 4001); `POST /broadcast` `{topic, event, payload}` broadcasts from
+ * outside any channel. It prints `cinder conformance listening on <url>` once it listens.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { attach, createLogger, defineSocket, refuse, type LogLevel } from "@cinder/server";
+import { EchoChannel, type EchoAssigns } from "./echo-channel.js";
+
+const MAX_BODY = 1024 * 1024;
+
+const socket = defineSocket<EchoAssigns>({
+  connect(params) {
+    if (params.token === "bad") return refuse(403);
+    return { user: typeof params.user === "string" ? params.user : "anon" };
+  },
+  id(socket) {
+    return socket.assigns.user === "anon" ? null : `user_socket:${socket.assigns.user}`;
+  },
+  channels: {
+    "echo:*": EchoChannel,
+  },
+});
+
+function readBody(request: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    request.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY) {
+        reject(new Error("body too large"));
+        request.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    request.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    request.on("error", reject);
+  });
+}
+
+function sendJson(response: ServerResponse, status: number, body: unknown): void {
+  response.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
+}
+
+const server = createServer((request, response) => {
+  if (request.method === "POST" && request.url === "/broadcast") {
+    readBody(request).then((text) => {
+      let body: unknown;
+      try {
+        body = JSON.parse(text);
+      } catch {
+        return sendJson(response, 400, { error: "body must be JSON" });
+      }
+      const { topic, event, payload } = (body ?? {}) as Record<string, unknown>;
+      if (typeof topic !== "string" || typeof event !== "string") {
+        return sendJson(response, 400, { error: "topic and event must be strings" });
+      }
+      endpoint.broadcast(topic, event, payload ?? {});
+      response.writeHead(204).end();
+    }, () => sendJson(response, 413, { error: "body too large" }));
+    return;
+  }
+  sendJson(response, 404, { error: "not found" });
+});
+
+const logLevel = (process.env.LOG_LEVEL ?? "warn") as LogLevel;
+const endpoint = attach(server, {
+  path: "/socket",
+  socket,
+  checkOrigin: false,
+  logger: createLogger({ level: logLevel, name: "conformance" }),
+});
+
+const port = Number(process.env.PORT ?? 4001);
+server.listen(port, process.env.HOST ?? "127.0.0.1", () => {
+  const address = server.address();
+  const actual = typeof address === "object" && address !== null ? address.port : port;
+  console.log(`cinder conformance listening on http://127.0.0.1:${actual}`);
+});
+
+function shutdown(): void {
+  void endpoint.close().then(() => server.close(() => process.exit(0)));
+  setTimeout(() => process.exit(0), 3_000).unref();
+}
+process.on("SIGTERM", shutdown);
+process.on("SIGINT", shutdown);

@@ -1,0 +1,61 @@
+// Minimal typings for the parts of the official `phoenix` npm client (1.8.16) the suite uses.
+// The package ships no types.
+declare module "phoenix" {
+  export type Params = Record<string, unknown>;
+  export type ParamsOrFn = Params | (() => Params);
+
+  export interface SocketOptions {
+    transport?: unknown;
+    params?: ParamsOrFn;
+    timeout?: number;
+    heartbeatIntervalMs?: number;
+    reconnectAfterMs?: (tries: number) => number;
+    rejoinAfterMs?: (tries: number) => number;
+    logger?: (kind: string, msg: string, data: unknown) => void;
+    vsn?: string;
+    binaryType?: string;
+    authToken?: string | (() => string);
+  }
+
+  export interface Message {
+    join_ref: string | null;
+    ref: string | null;
+    topic: string;
+    event: string;
+    payload: unknown;
+  }
+
+  export class Push {
+    ref: string | null;
+    receive(status: string, callback: (response: any) => void): Push;
+  }
+
+  export class Channel {
+    topic: string;
+    state: "closed" | "joining" | "joined" | "errored" | "leaving";
+    join(timeout?: number): Push;
+    leave(timeout?: number): Push;
+    push(event: string, payload: object | ArrayBuffer, timeout?: number): Push;
+    on(event: string, callback: (payload: any, ref?: string | null, joinRef?: string | null) => void): number;
+    off(event: string, ref?: number): void;
+    onClose(callback: (reason: unknown) => void): void;
+    onError(callback: (reason: unknown) => void): number;
+    joinRef(): string | null;
+  }
+
+  export class Socket {
+    constructor(endPoint: string, opts?: SocketOptions);
+    connect(): void;
+    disconnect(callback?: () => void, code?: number, reason?: string): void;
+    isConnected(): boolean;
+    connectionState(): string;
+    endPointURL(): string;
+    channel(topic: string, params?: ParamsOrFn): Channel;
+    onOpen(callback: () => void): string;
+    onClose(callback: (event: unknown) => void): string;
+    onError(callback: (error: unknown, transport?: unknown, establishedConnections?: number) => void): string;
+    onMessage(callback: (msg: Message) => void): string;
+    ping(callback: (rtt: number) => void): boolean;
+    channels: Channel[];
+  }
+}

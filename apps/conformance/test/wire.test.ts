@@ -1,0 +1,219 @@
+// §10 items 37, 38, 39 and exact V2 frame shapes (§2.2, §2.3, §3.7).
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import {
+  RawClient, arrayBuffer, assertServerHealthy, connected, delay, encodeClientPush, joinOk,
+  nextEvent, outcome, phxSocket, topic, useServer, waitUntil, type BinaryMessage, type WireEntry,
+} from "./harness.js";
+
+const server = useServer();
+
+const BYTES = [0, 1, 2, 250, 255, 128, 10, 13, 0x7b, 0x22];
+
+function bin(e: WireEntry | undefined): BinaryMessage {
+  assert.ok(e?.bin, "a binary frame");
+  const m = e.binMsg;
+  assert.ok(m !== undefined && typeof m !== "string", `well-formed binary frame: ${m} (hex ${e.bin.toString("hex")})`);
+  return m;
+}
+
+test("V2 wire shapes: reply, push, broadcast as exact JSON arrays (text frames)", { timeout: 10_000 }, async () => {
+  const c = await RawClient.connect(server);
+  const t = topic("shapes");
+  const { joinRef, reply } = await c.join(t, { p: 1 }, "j1");
+  assert.equal(joinRef, "j1");
+  assert.deepEqual(reply, ["j1", reply[1], t, "phx_reply", { status: "ok", response: { topic: t, params: { p: 1 } } }]);
+  const r = await c.call("j1", t, "ping", { q: "x" });
+  assert.deepEqual(r, ["j1", r[1], t, "phx_reply", { status: "ok", response: { q: "x" } }]);
+  const from = c.log.nextSeq;
+  c.push("j1", t, "push", { z: 1 });
+  const pushed = await c.log.wait({ dir: "in", topic: t, event: "pushed" }, "push", 3000, from);
+  assert.deepEqual(pushed.json, ["j1", null, t, "pushed", { z: 1 }]);
+  c.push("j1", t, "broadcast", { w: 2 });
+  const bc = await c.log.wait({ dir: "in", topic: t, event: "broadcasted" }, "broadcast", 3000, from);
+  assert.deepEqual(bc.json, [null, null, t, "broadcasted", { w: 2 }]);
+  // all of these are text frames
+  for (const e of c.log.all((x) => x.dir === "in")) assert.ok(e.text !== undefined, "text frame");
+  // extra elements after the fifth are ignored
+  c.sendJson(["j1", "x6", t, "ping", { extra: true }, "ignored", 123]);
+  const extra = await c.reply(t, "x6");
+  assert.deepEqual(extra, ["j1", "x6", t, "phx_reply", { status: "ok", response: { extra: true } }]);
+});
+
+test("37: phoenix.js push with an ArrayBuffer → kind 0 frame with join_ref/ref/topic/event; server gets the exact bytes", { timeout: 10_000 }, async () => {
+  const phx = phxSocket(server);
+  await connected(phx);
+  const t = topic("bin-in");
+  const ch = phx.socket.channel(t);
+  await joinOk(phx, ch);
+  const push = ch.push("binary", arrayBuffer(BYTES));
+  const o = await outcome(push, 3000, undefined, () => phx.log.dump());
+  // what the client sent
+  const sent = phx.log.find((e) => e.dir === "out" && e.bin !== undefined);
+  assert.ok(sent?.bin, `binary frame sent\n${phx.log.dump()}`);
+  const b = sent.bin;
+  const jr = ch.joinRef()!, ref = push.ref!;
+  assert.equal(b[0], 0, "kind 0");
+  assert.deepEqual([b[1], b[2], b[3], b[4]], [jr.length, ref.length, t.length, "binary".length]);
+  assert.equal(b.subarray(5).toString("latin1").startsWith(jr + ref + t + "binary"), true);
+  assert.deepEqual([...b.subarray(5 + jr.length + ref.length + t.length + 6)], BYTES);
+  // the server received exactly those bytes: it echoes them back as a binary ok reply
+  assert.equal(o.status, "ok");
+  assert.ok(o.response instanceof ArrayBuffer, `reply payload is an ArrayBuffer, got ${Object.prototype.toString.call(o.response)}`);
+  assert.deepEqual([...new Uint8Array(o.response)], BYTES);
+});
+
+test("37: raw kind 0 frame → binary reply echoing the exact bytes (kind 1 with join_ref, ref, topic, status)", { timeout: 10_000 }, async () => {
+  const c = await RawClient.connect(server);
+  const t = topic("bin-raw");
+  await c.joinOk(t, {}, "7");
+  const payload = Buffer.from([...BYTES, ...Buffer.from("ünïcödé", "utf8")]);
+  c.sendBinary(encodeClientPush("7", "8", t, "binary", payload));
+  const e = await c.log.wait((x) => x.dir === "in" && x.bin !== undefined, "binary reply");
+  const m = bin(e);
+  assert.equal(m.kind, 1);
+  if (m.kind !== 1) return;
+  assert.deepEqual({ joinRef: m.joinRef, ref: m.ref, topic: m.topic, status: m.status }, { joinRef: "7", ref: "8", topic: t, status: "ok" });
+  assert.deepEqual([...m.payload], [...payload]);
+  // an empty binary payload works too
+  c.sendBinary(encodeClientPush("7", "9", t, "binary", new Uint8Array(0)));
+  const e2 = await c.log.wait((x) => x.dir === "in" && x.bin !== undefined && typeof x.binMsg === "object" && x.binMsg.kind === 1 && x.binMsg.ref === "9", "empty binary reply");
+  assert.equal(bin(e2).payload.length, 0);
+  // binary messages obey join_ref rules too: null join_ref delivered
+  c.sendBinary(encodeClientPush(null, "10", t, "binary", Buffer.from([1, 2, 3])));
+  const e3 = await c.log.wait((x) => x.dir === "in" && typeof x.binMsg === "object" && x.binMsg.kind === 1 && x.binMsg.ref === "10", "binary reply for null join_ref");
+  const m3 = bin(e3);
+  assert.ok(m3.kind === 1 && m3.joinRef === "7", "reply carries the channel's join_ref");
+});
+
+test("38: binary reply → receive(\"ok\") gets an ArrayBuffer (kind 1 on the wire)", { timeout: 10_000 }, async () => {
+  const phx = phxSocket(server);
+  await connected(phx);
+  const t = topic("bin-reply");
+  const ch = phx.socket.channel(t);
+  await joinOk(phx, ch);
+  const push = ch.push("binary", arrayBuffer([9, 8, 7]));
+  const o = await outcome(push, 3000, undefined, () => phx.log.dump());
+  assert.equal(o.status, "ok");
+  assert.ok(o.response instanceof ArrayBuffer);
+  assert.deepEqual([...new Uint8Array(o.response)], [9, 8, 7]);
+  const m = bin(phx.log.find((e) => e.dir === "in" && e.bin !== undefined));
+  assert.deepEqual(m.kind === 1 && { joinRef: m.joinRef, ref: m.ref, topic: m.topic, status: m.status },
+    { joinRef: ch.joinRef(), ref: push.ref, topic: t, status: "ok" });
+});
+
+test("38: binary push → on(event) gets an ArrayBuffer; kind 0 frame without ref", { timeout: 10_000 }, async () => {
+  const phx = phxSocket(server);
+  await connected(phx);
+  const t = topic("bin-push");
+  const ch = phx.socket.channel(t);
+  await joinOk(phx, ch);
+  const got = nextEvent(phx, ch, "pushed");
+  ch.push("push", arrayBuffer(BYTES));
+  const payload = await got;
+  assert.ok(payload instanceof ArrayBuffer, "payload is an ArrayBuffer");
+  assert.deepEqual([...new Uint8Array(payload)], BYTES);
+  const e = phx.log.find((x) => x.dir === "in" && x.bin !== undefined && typeof x.binMsg === "object" && x.binMsg.kind === 0);
+  const m = bin(e);
+  assert.deepEqual(m.kind === 0 && { joinRef: m.joinRef, topic: m.topic, event: m.event }, { joinRef: ch.joinRef(), topic: t, event: "pushed" });
+  // exact layout: [0][len jr][len topic][len event] jr topic event payload — no ref field
+  const b = e!.bin!;
+  const jr = ch.joinRef()!;
+  assert.equal(b.length, 4 + jr.length + t.length + "pushed".length + BYTES.length);
+  assert.deepEqual([b[0], b[1], b[2], b[3]], [0, jr.length, t.length, 6]);
+
+  // the same via a raw client
+  const c = await RawClient.connect(server);
+  const t2 = topic("bin-push-raw");
+  await c.joinOk(t2, {}, "5");
+  c.sendBinary(encodeClientPush("5", "6", t2, "push", Buffer.from(BYTES)));
+  const re = await c.log.wait((x) => x.dir === "in" && x.bin !== undefined, "binary push");
+  assert.deepEqual(re.bin, Buffer.concat([Buffer.from([0, 1, t2.length, 6]), Buffer.from(`5${t2}pushed`), Buffer.from(BYTES)]));
+});
+
+test("38: binary broadcast → every subscriber's on(event) gets an ArrayBuffer; kind 2 frame", { timeout: 10_000 }, async () => {
+  const t = topic("bin-bcast");
+  const a = phxSocket(server), b = phxSocket(server);
+  await connected(a); await connected(b);
+  const chA = a.socket.channel(t), chB = b.socket.channel(t);
+  await joinOk(a, chA); await joinOk(b, chB);
+  const raw = await RawClient.connect(server);
+  await raw.joinOk(t, {}, "3");
+  const gotA = nextEvent(a, chA, "broadcasted"), gotB = nextEvent(b, chB, "broadcasted");
+  chA.push("broadcast", arrayBuffer(BYTES));
+  for (const p of [await gotA, await gotB]) {
+    assert.ok(p instanceof ArrayBuffer, "payload is an ArrayBuffer");
+    assert.deepEqual([...new Uint8Array(p)], BYTES);
+  }
+  const re = await raw.log.wait((x) => x.dir === "in" && x.bin !== undefined, "binary broadcast on the raw client");
+  assert.deepEqual(re.bin, Buffer.concat([Buffer.from([2, t.length, "broadcasted".length]), Buffer.from(`${t}broadcasted`), Buffer.from(BYTES)]));
+  const m = bin(b.log.find((x) => x.dir === "in" && x.bin !== undefined));
+  assert.equal(m.kind, 2);
+});
+
+// Item 39. A client kind 0 frame cannot encode a topic longer than 255 bytes (1-byte length), so a
+// binary payload cannot be pushed onto a 256-byte topic. The suite checks what is reachable:
+//   (a) a 256-byte topic joins and works over text frames (JSON has no length limit);
+//   (b) a channel whose join_ref is 256 bytes (joined over text) receives binary `push`/`binary`
+//       events addressed with a null join_ref: the server's kind 0 push / kind 1 reply would need a
+//       256-byte join_ref field, so they must be rejected (error reply, phx_error, nothing, or a
+//       clean close), never sent malformed, and the server must stay up;
+//   (c) at exactly 255 bytes everything still works.
+const LONG_TOPIC = `echo:${"a".repeat(251)}`;
+
+function assertNoMalformedBinary(c: RawClient, from: number): void {
+  for (const e of c.log.all((x) => x.dir === "in" && x.bin !== undefined, from)) {
+    const m = e.binMsg;
+    assert.ok(m !== undefined && typeof m !== "string", `malformed binary frame from the server: ${m} (hex ${e.bin!.subarray(0, 16).toString("hex")}…, ${e.bin!.length} bytes)`);
+    const fields = m.kind === 0 ? [m.joinRef, m.topic, m.event] : m.kind === 1 ? [m.joinRef, m.ref, m.topic, m.status] : [m.topic, m.event];
+    for (const f of fields) assert.ok(Buffer.byteLength(f) <= 255);
+  }
+}
+
+test("39: 256-byte topic — text join/push work; binary frames that would need a >255-byte field are not sent malformed", { timeout: 15_000 }, async () => {
+  assert.equal(Buffer.byteLength(LONG_TOPIC), 256);
+  const c = await RawClient.connect(server);
+  const jr = await c.joinOk(LONG_TOPIC, {}, "1");
+  const r = await c.call(jr, LONG_TOPIC, "ping", { long: true });
+  assert.deepEqual(r, ["1", r[1], LONG_TOPIC, "phx_reply", { status: "ok", response: { long: true } }]);
+  // a JSON push / broadcast on the long topic are fine as text
+  const from0 = c.log.nextSeq;
+  c.push(jr, LONG_TOPIC, "push", { t: 1 });
+  const p = await c.log.wait({ dir: "in", topic: LONG_TOPIC, event: "pushed" }, "text push on the long topic", 3000, from0);
+  assert.deepEqual(p.json, ["1", null, LONG_TOPIC, "pushed", { t: 1 }]);
+
+  // (b) channel whose join_ref is 256 bytes; binary frames addressed with a null join_ref
+  const c2 = await RawClient.connect(server);
+  const t = topic("longref");
+  const longRef = "r".repeat(256);
+  await c2.joinOk(t, {}, longRef);
+  const from = c2.log.nextSeq;
+  c2.sendBinary(encodeClientPush(null, "50", t, "push", Buffer.from([1, 2, 3])));
+  c2.sendBinary(encodeClientPush(null, "51", t, "binary", Buffer.from([4, 5, 6])));
+  await delay(600);
+  assertNoMalformedBinary(c2, from);
+  // outcomes allowed: error reply, phx_error, nothing, or a clean close; not a malformed frame
+  const outcomes = c2.log.all((x) => x.dir !== "out", from).map((x) => x.text ?? x.what ?? "<binary>");
+  if (c2.closeInfo) {
+    assert.notEqual(c2.closeInfo.code, 1006, `connection must be closed cleanly, got 1006; events: ${outcomes.join(" | ")}`);
+  } else {
+    assert.deepEqual((await c2.heartbeat())[4], { status: "ok", response: {} }, "connection still usable");
+  }
+  // and the server is still up
+  await assertServerHealthy(server);
+});
+
+test("39: binary push/broadcast on a 255-byte topic (the maximum) is still well-formed", { timeout: 10_000 }, async () => {
+  const t = `echo:${"b".repeat(250)}`;
+  assert.equal(Buffer.byteLength(t), 255);
+  const c = await RawClient.connect(server);
+  await c.joinOk(t, {}, "2");
+  const from = c.log.nextSeq;
+  c.sendBinary(encodeClientPush("2", "3", t, "push", Buffer.from([7])));
+  c.sendBinary(encodeClientPush("2", "4", t, "broadcast", Buffer.from([8])));
+  c.sendBinary(encodeClientPush("2", "5", t, "binary", Buffer.from([9])));
+  await waitUntil(() => c.log.all((x) => x.dir === "in" && x.bin !== undefined, from).length >= 3, 3000, "three binary frames", () => c.log.dump());
+  assertNoMalformedBinary(c, from);
+  const kinds = c.log.all((x) => x.dir === "in" && x.bin !== undefined, from).map((x) => (x.binMsg as BinaryMessage).kind).sort();
+  assert.deepEqual(kinds, [0, 1, 2]);
+});

@@ -1,0 +1,339 @@
+/**
+ * A joined channel: one instance per join, an actor with its own assigns and a mailbox that
+ * runs join, handleIn, handleOut and handleInfo one at a time. It subscribes to its topic on
+ * the PubSub and writes broadcasts straight to its connection (the fastlane: encoded once per
+ * serializer, shared by every subscriber), except intercepted events, which go through
+ * `handleOut`. However it ends — leave, stop, crash, duplicate join, transport closed — it
+ * unsubscribes, tells its client (`phx_close` / `phx_error`) when it still can, runs
+ * `terminate` and then its exit callbacks (presence untracks there), exactly once.
+ */
+import { randomBytes } from "node:crypto";
+import type { Logger } from "../logger.js";
+import type { BroadcastMessage, PubSub, Subscriber } from "../pubsub/index.js";
+import { EncodeError, type Frame, type Message, type Serializer } from "../serializer/index.js";
+import {
+  isCleanStop, type AnyChannelDefinition, type Assigns, type ChannelSocket, type ReplyRef, type ReplyResult,
+  type StopResult, type TerminateReason,
+} from "./definition.js";
+import { Mailbox } from "./mailbox.js";
+import { validatePayload } from "./schema.js";
+
+/** What a channel needs from the connection that hosts it. */
+export interface ChannelHost {
+  readonly serializer: Serializer;
+  readonly socketId: string | null;
+  readonly pubsub: PubSub;
+  readonly logger: Logger;
+  /** How long a channel's ending waits for a handler in flight before it cleans up anyway. */
+  readonly shutdownTimeoutMs: number;
+  /** Writes a frame to the client. */
+  sendFrame(frame: Frame): void;
+  /** Called when the channel ends, so the host forgets it. */
+  channelEnded(channel: ChannelInstance): void;
+}
+
+/** How a channel's end is shown to its client. */
+type Notice = "close" | "error" | "none";
+
+const BOOT_ID = randomBytes(4).toString("hex");
+let ownerCounter = 0;
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as { then?: unknown } | null)?.then === "function";
+}
+
+function isReply(value: unknown): value is ReplyResult {
+  return typeof value === "object" && value !== null && (value as ReplyResult).kind === "reply"
+    && typeof (value as ReplyResult).status === "string";
+}
+
+function isStop(value: unknown): value is StopResult {
+  return typeof value === "object" && value !== null && (value as StopResult).kind === "stop";
+}
+
+/** One joined (or joining) channel on one connection. */
+export class ChannelInstance implements Subscriber {
+  /** "joining" until the join callback answers ok, "joined" until it ends, then "ended". */
+  state: "joining" | "joined" | "ended" = "joining";
+  /** The handler-facing view of this channel. */
+  readonly socket: ChannelSocket;
+  private readonly mailbox: Mailbox;
+  private readonly intercepts: ReadonlySet<string> | undefined;
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly exitCallbacks = new Set<(reason: TerminateReason) => void>();
+  private pendingPushes: Message[] | undefined = [];
+  private currentRef: string | null = null;
+
+  constructor(
+    readonly definition: AnyChannelDefinition,
+    readonly topic: string,
+    readonly joinRef: string,
+    private readonly host: ChannelHost,
+    assigns: Assigns,
+  ) {
+    this.mailbox = new Mailbox((error) => this.crash(error));
+    this.intercepts = definition.intercept && definition.intercept.length > 0 ? new Set(definition.intercept) : undefined;
+    this.socket = this.makeSocket({ ...assigns }, `${host.pubsub.nodeName}.${BOOT_ID}.${++ownerCounter}`);
+  }
+
+  /** Runs the join callback; replies to the join message with `ref`. */
+  join(params: unknown, ref: string | null): void {
+    this.mailbox.post(async () => {
+      let result: unknown;
+      try {
+        result = this.definition.join(this.topic, params, this.socket);
+        if (isPromiseLike(result)) result = await result;
+      } catch (error) {
+        this.host.logger.error({ topic: this.topic, err: error }, "join crashed");
+        this.sendReply(ref, "error", { reason: "join crashed" });
+        this.end("crash", "none", false);
+        return;
+      }
+      if (this.state !== "joining") return;
+      if (result === undefined || (isReply(result) && result.status === "ok")) {
+        this.state = "joined";
+        this.host.pubsub.subscribe(this.topic, this);
+        this.sendReply(ref, "ok", isReply(result) ? result.response : {});
+        const pushes = this.pendingPushes ?? [];
+        this.pendingPushes = undefined;
+        for (const push of pushes) this.sendMessage(push);
+      } else if (isReply(result)) {
+        this.sendReply(ref, "error", result.response);
+        this.end("normal", "none", false);
+      } else {
+        this.host.logger.error({ topic: this.topic }, "join returned something other than ok(...) or error(...)");
+        this.sendReply(ref, "error", { reason: "join crashed" });
+        this.end("crash", "none", false);
+      }
+    });
+  }
+
+  /** Queues a client push for `handleIn`. */
+  handleIn(message: Message): void {
+    this.mailbox.post(async () => {
+      if (this.state !== "joined") return;
+      const { event, ref } = message;
+      let payload = message.payload;
+      const schemas = this.definition.events;
+      if (schemas !== undefined) {
+        const schema = Object.prototype.hasOwnProperty.call(schemas, event) ? schemas[event] : undefined;
+        if (schema === undefined) {
+          this.sendReply(ref, "error", { reason: "unknown_event", event });
+          return;
+        }
+        const outcome = await validatePayload(schema, payload);
+        if (!outcome.ok) {
+          this.sendReply(ref, "error", { reason: "invalid_payload", errors: outcome.issues });
+          return;
+        }
+        payload = outcome.value;
+      }
+      const handler = this.definition.handleIn;
+      if (handler === undefined) {
+        this.sendReply(ref, "error", { reason: "unknown_event", event });
+        return;
+      }
+      this.currentRef = ref;
+      let result: unknown;
+      try {
+        result = handler.call(this.definition, event, payload, this.socket);
+        if (isPromiseLike(result)) result = await result;
+      } finally {
+        this.currentRef = null;
+      }
+      if (result === undefined) return;
+      if (isReply(result)) this.sendReply(ref, result.status, result.response);
+      else if (isStop(result)) this.applyStop(result, ref);
+      else throw new TypeError("handleIn returned something other than a reply, a stop or nothing");
+    });
+  }
+
+  /** Handles `phx_leave`: replies ok, then closes with `phx_close`. */
+  leave(ref: string | null): void {
+    this.mailbox.post(() => {
+      if (this.state === "ended") return;
+      this.sendReply(ref, "ok", {});
+      this.end("left", "close", this.state === "joined");
+    });
+  }
+
+  /** Ends the channel from outside (transport closed, duplicate join, disconnect). */
+  shutdown(reason: TerminateReason, notice: Notice): void {
+    this.end(reason, notice, this.state === "joined");
+  }
+
+  /** Fastlane delivery of a broadcast on this channel's topic. */
+  deliver(message: BroadcastMessage): void {
+    if (this.state !== "joined") return;
+    if (this.intercepts?.has(message.event)) {
+      this.mailbox.post(async () => {
+        if (this.state !== "joined") return;
+        const handleOut = this.definition.handleOut;
+        if (handleOut === undefined) {
+          this.socket.push(message.event, message.payload);
+          return;
+        }
+        let result: unknown = handleOut.call(this.definition, message.event, message.payload, this.socket);
+        if (isPromiseLike(result)) result = await result;
+        if (isStop(result)) this.applyStop(result, null);
+      });
+      return;
+    }
+    const serializer = this.host.serializer;
+    let frame = message.encodings.get(serializer) as Frame | null | undefined;
+    if (frame === undefined) {
+      try {
+        frame = serializer.encode({ joinRef: null, ref: null, topic: message.topic, event: message.event, payload: message.payload });
+      } catch (error) {
+        this.host.logger.error({ topic: message.topic, event: message.event, err: error }, "broadcast cannot be encoded; dropped");
+        frame = null;
+      }
+      message.encodings.set(serializer, frame);
+    }
+    if (frame !== null) this.host.sendFrame(frame);
+  }
+
+  private makeSocket(assigns: Assigns, ownerId: string): ChannelSocket {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const channel = this;
+    return {
+      topic: this.topic,
+      joinRef: this.joinRef,
+      id: this.host.socketId,
+      ownerId,
+      assigns,
+      pubsub: this.host.pubsub,
+      get joined() { return channel.state === "joined"; },
+      assign(values) {
+        for (const [key, value] of Object.entries(values)) {
+          // defineProperty, so a "__proto__" key is stored as data and never swaps the prototype.
+          Object.defineProperty(assigns, key, { value, writable: true, enumerable: true, configurable: true });
+        }
+      },
+      push(event, payload) {
+        channel.push(event, payload);
+      },
+      broadcast(event, payload) {
+        channel.host.pubsub.broadcast(channel.topic, event, payload);
+      },
+      broadcastFrom(event, payload) {
+        channel.host.pubsub.broadcastFrom(channel, channel.topic, event, payload);
+      },
+      send(message) {
+        channel.post(message);
+      },
+      sendAfter(ms, message) {
+        if (channel.state === "ended") return () => {};
+        const timer = setTimeout(() => {
+          channel.timers.delete(timer);
+          channel.post(message);
+        }, ms);
+        channel.timers.add(timer);
+        return () => {
+          clearTimeout(timer);
+          channel.timers.delete(timer);
+        };
+      },
+      replyRef() {
+        return { topic: channel.topic, joinRef: channel.joinRef, ref: channel.currentRef };
+      },
+      reply(ref: ReplyRef, result: ReplyResult) {
+        if (channel.state !== "ended") channel.sendReply(ref.ref, result.status, result.response);
+      },
+      onExit(callback) {
+        channel.exitCallbacks.add(callback);
+        return () => { channel.exitCallbacks.delete(callback); };
+      },
+    };
+  }
+
+  private push(event: string, payload: unknown): void {
+    const message: Message = { joinRef: this.joinRef, ref: null, topic: this.topic, event, payload };
+    if (this.state === "joined") this.sendMessage(message);
+    else if (this.state === "joining") this.pendingPushes?.push(message);
+  }
+
+  private post(message: unknown): void {
+    this.mailbox.post(async () => {
+      if (this.state !== "joined") return;
+      const handleInfo = this.definition.handleInfo;
+      if (handleInfo === undefined) {
+        this.host.logger.warn({ topic: this.topic }, "message sent to a channel without handleInfo; dropped");
+        return;
+      }
+      let result: unknown = handleInfo.call(this.definition, message, this.socket);
+      if (isPromiseLike(result)) result = await result;
+      if (isStop(result)) this.applyStop(result, null);
+    });
+  }
+
+  private applyStop(result: StopResult, ref: string | null): void {
+    if (result.reply !== undefined) this.sendReply(ref, result.reply.status, result.reply.response);
+    const clean = isCleanStop(result.reason);
+    if (!clean) this.host.logger.error({ topic: this.topic, reason: result.reason }, "channel stopped abnormally");
+    this.end(result.reason, clean ? "close" : "error", true);
+  }
+
+  private crash(error: unknown): void {
+    if (this.state === "ended") {
+      this.host.logger.error({ topic: this.topic, err: error }, "error while ending a channel");
+      return;
+    }
+    this.host.logger.error({ topic: this.topic, err: error }, "channel crashed");
+    this.end("crash", "error", true);
+  }
+
+  private end(reason: TerminateReason, notice: Notice, runTerminate: boolean): void {
+    if (this.state === "ended") return;
+    this.state = "ended";
+    this.pendingPushes = undefined;
+    this.host.pubsub.unsubscribe(this.topic, this);
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+    this.host.channelEnded(this);
+    if (notice !== "none") {
+      const event = notice === "close" ? "phx_close" : "phx_error";
+      const payload = notice === "close" ? {} : { reason: "channel_crash" };
+      this.sendMessage({ joinRef: this.joinRef, ref: this.joinRef, topic: this.topic, event, payload });
+    }
+    this.mailbox.close(async () => {
+      try {
+        if (runTerminate && this.definition.terminate) await this.definition.terminate(reason, this.socket);
+      } catch (error) {
+        this.host.logger.error({ topic: this.topic, err: error }, "terminate threw");
+      }
+      for (const callback of this.exitCallbacks) {
+        try {
+          callback(reason);
+        } catch (error) {
+          this.host.logger.error({ topic: this.topic, err: error }, "exit callback threw");
+        }
+      }
+      this.exitCallbacks.clear();
+    }, this.host.shutdownTimeoutMs);
+  }
+
+  private sendMessage(message: Message): void {
+    let frame: Frame;
+    try {
+      frame = this.host.serializer.encode(message);
+    } catch (error) {
+      if (error instanceof EncodeError) throw error;
+      throw new EncodeError(`cannot encode "${message.event}": ${(error as Error).message}`);
+    }
+    this.host.sendFrame(frame);
+  }
+
+  private sendReply(ref: string | null, status: string, response: unknown): void {
+    let frame: Frame;
+    try {
+      frame = this.host.serializer.encodeReply({ joinRef: this.joinRef, ref, topic: this.topic, status, response });
+    } catch (error) {
+      this.host.logger.error({ topic: this.topic, err: error }, "reply cannot be encoded");
+      frame = this.host.serializer.encodeReply({
+        joinRef: this.joinRef, ref, topic: this.topic, status: "error", response: { reason: "reply could not be encoded" },
+      });
+    }
+    this.host.sendFrame(frame);
+  }
+}

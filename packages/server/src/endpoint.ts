@@ -1,0 +1,159 @@
+/**
+ * The endpoint: `attach(httpServer, options)` mounts a socket on any `node:http` / `node:https`
+ * server — the WebSocket transport at `<path>/websocket` — wires the layers together (transport
+ * → socket → channel → PubSub), owns the configuration and its defaults, and offers
+ * broadcasting from anywhere (an HTTP handler, a timer) and closing.
+ */
+import type { IncomingMessage, Server as HttpServer, ServerResponse } from "node:http";
+import type { Server as HttpsServer } from "node:https";
+import type { Duplex } from "node:stream";
+import { ChannelRouter } from "./channel/index.js";
+import { createLogger, type Logger } from "./logger.js";
+import { PubSub } from "./pubsub/index.js";
+import type { SocketContext, SocketDefinition } from "./socket/index.js";
+import { compileOriginCheck, type OriginCheck } from "./transport/origin.js";
+import { requestUrl } from "./transport/http.js";
+import { WebSocketTransport } from "./transport/websocket.js";
+import type { Assigns } from "./channel/index.js";
+
+/** Endpoint options; every limit has a default. */
+export interface EndpointOptions<A extends Assigns = Assigns> {
+  /** The socket's declaration: `connect`, `id` and channel routes. */
+  socket: SocketDefinition<A>;
+  /** Mount path; the WebSocket transport is at `<path>/websocket`. Default `"/socket"`. */
+  path?: string;
+  /** The PubSub to broadcast on (give one with a cluster adapter); default a single-node PubSub. */
+  pubsub?: PubSub;
+  /** Origin check for browser connections. Default `true` (the origin's host must equal `Host`). */
+  checkOrigin?: OriginCheck;
+  /** Largest incoming frame in bytes; larger closes the connection with 1009. Default 1 MiB. */
+  maxFrameSize?: number;
+  /** Most channels one connection may join at once. Default 100. */
+  maxChannels?: number;
+  /** Close connections silent for this long (client heartbeats keep them open). Default 60 000 ms. */
+  idleTimeoutMs?: number;
+  /** How long an ending channel waits for a handler in flight before cleaning up. Default 5 000 ms. */
+  shutdownTimeoutMs?: number;
+  /** Where to log; default JSON lines on stderr at `LOG_LEVEL` (default "info"). */
+  logger?: Logger;
+}
+
+/** A mounted socket endpoint. */
+export interface Endpoint {
+  /** The PubSub that channels and `broadcast` use. */
+  readonly pubsub: PubSub;
+  /** The logger. */
+  readonly logger: Logger;
+  /** The mount path. */
+  readonly path: string;
+  /** The number of open connections on this node. */
+  readonly connectionCount: number;
+  /** Broadcasts to every subscriber of `topic` on every node. */
+  broadcast(topic: string, event: string, payload: unknown): void;
+  /** Broadcasts to the subscribers of `topic` on this node only. */
+  localBroadcast(topic: string, event: string, payload: unknown): void;
+  /** Closes every transport of the socket named `socketId` (a `"disconnect"` broadcast on it). */
+  disconnect(socketId: string): void;
+  /** Stops accepting connections, closes the open ones (code 1001) and detaches from the server. */
+  close(): Promise<void>;
+}
+
+/** Default limits. */
+export const defaults = {
+  path: "/socket",
+  maxFrameSize: 1024 * 1024,
+  maxChannels: 100,
+  idleTimeoutMs: 60_000,
+  shutdownTimeoutMs: 5_000,
+} as const;
+
+/** Mounts a socket endpoint on an HTTP(S) server. Call it after creating the server with its request handler. */
+export function attach<A extends Assigns>(server: HttpServer | HttpsServer, options: EndpointOptions<A>): Endpoint {
+  const path = (options.path ?? defaults.path).replace(/\/+$/, "");
+  const logger = options.logger ?? createLogger();
+  const pubsub = options.pubsub ?? new PubSub({
+    onSubscriberError: (error, topic) => logger.error({ err: error, topic }, "subscriber failed on a broadcast"),
+  });
+  const ownsPubSub = options.pubsub === undefined;
+  void pubsub.start();
+  const socket = options.socket as unknown as SocketDefinition;
+  const context: SocketContext = {
+    router: new ChannelRouter(socket.channels),
+    pubsub,
+    logger,
+    maxChannels: options.maxChannels ?? defaults.maxChannels,
+    shutdownTimeoutMs: options.shutdownTimeoutMs ?? defaults.shutdownTimeoutMs,
+  };
+  const websocket = new WebSocketTransport({
+    socket,
+    context,
+    maxFrameSize: options.maxFrameSize ?? defaults.maxFrameSize,
+    idleTimeoutMs: options.idleTimeoutMs ?? defaults.idleTimeoutMs,
+    checkOrigin: compileOriginCheck(options.checkOrigin ?? true),
+    logger,
+  });
+  const websocketPath = `${path}/websocket`;
+  let closing = false;
+
+  const onUpgrade = (request: IncomingMessage, rawSocket: Duplex, head: Buffer): void => {
+    const uri = requestUrl(request);
+    if (uri === null || uri.pathname !== websocketPath || closing) {
+      // Another upgrade listener may own this path; if there is none, refuse it ourselves.
+      if (server.listenerCount("upgrade") <= 1) {
+        rawSocket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+      }
+      return;
+    }
+    websocket.handleUpgrade(request, rawSocket, head, uri).catch((error: unknown) => {
+      logger.error({ err: error }, "websocket handshake failed");
+      rawSocket.destroy();
+    });
+  };
+
+  // Requests for our paths are answered here; everything else goes to the server's own handlers.
+  const previous = server.listeners("request") as Array<(req: IncomingMessage, res: ServerResponse) => void>;
+  server.removeAllListeners("request");
+  const onRequest = (request: IncomingMessage, response: ServerResponse): void => {
+    const uri = requestUrl(request);
+    if (uri !== null && uri.pathname === websocketPath) {
+      response.writeHead(400, { "content-type": "text/plain; charset=utf-8" });
+      response.end("this path expects a WebSocket upgrade");
+      return;
+    }
+    if (previous.length === 0) {
+      response.writeHead(404).end();
+      return;
+    }
+    for (const listener of previous) listener.call(server, request, response);
+  };
+  server.on("request", onRequest);
+  server.on("upgrade", onUpgrade);
+
+  return {
+    pubsub,
+    logger,
+    path,
+    get connectionCount() {
+      return websocket.size;
+    },
+    broadcast(topic, event, payload) {
+      pubsub.broadcast(topic, event, payload);
+    },
+    localBroadcast(topic, event, payload) {
+      pubsub.localBroadcast(topic, event, payload);
+    },
+    disconnect(socketId) {
+      pubsub.broadcast(socketId, "disconnect", {});
+    },
+    async close() {
+      if (closing) return;
+      closing = true;
+      websocket.closeAll(1001, "server shutting down");
+      await websocket.drain(2_000);
+      server.off("upgrade", onUpgrade);
+      server.off("request", onRequest);
+      for (const listener of previous) server.on("request", listener);
+      if (ownsPubSub) await pubsub.close();
+    },
+  };
+}

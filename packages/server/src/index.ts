@@ -1,0 +1,26 @@
+/**
+ * `@cinder/server`: Phoenix-compatible channels, PubSub and presence for Node.js.
+ *
+ * ```ts
+ * const endpoint = attach(httpServer, { socket: defineSocket({ channels: { "room:*": Room } }) });
+ * ```
+ */
+export { attach, defaults, type Endpoint, type EndpointOptions } from "./endpoint.js";
+export {
+  defineChannel, ok, error, reply, noreply, stop,
+  type Assigns, type ChannelDefinition, type AnyChannelDefinition, type ChannelSocket, type EventSchemas,
+  type EventPayload, type HandleInArgs, type HandleInResult, type HandleResult, type JoinResult, type NoEvents,
+  type ReplyRef, type ReplyResult, type StopResult, type TerminateReason, type PayloadIssue,
+} from "./channel/index.js";
+export {
+  defineSocket, refuse, type ConnectInfo, type ConnectParams, type ConnectResult, type Refusal, type SocketDefinition,
+  type SocketInfo,
+} from "./socket/index.js";
+export {
+  PubSub, LocalAdapter, type BroadcastMessage, type PubSubAdapter, type PubSubOptions, type RemoteBroadcast, type Subscriber,
+} from "./pubsub/index.js";
+export {
+  V1Serializer, V2Serializer, negotiateSerializer, Frame, DecodeError, EncodeError, type Message, type Reply, type Serializer,
+} from "./serializer/index.js";
+export type { OriginCheck } from "./transport/origin.js";
+export { createLogger, silentLogger, type Logger, type LogLevel } from "./logger.js";

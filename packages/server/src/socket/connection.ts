@@ -1,0 +1,163 @@
+/**
+ * One client connection above the transport (Phoenix's socket process): decodes frames,
+ * answers heartbeats, routes `phx_join` to a new channel instance, `phx_leave` and pushes to
+ * the joined channel, and applies the protocol's rules for unjoined topics, stale join_refs,
+ * duplicate joins and the channel limit. It does not know which transport carries it.
+ */
+import {
+  ChannelInstance, type Assigns, type ChannelHost, type ChannelRouter,
+} from "../channel/index.js";
+import type { Logger } from "../logger.js";
+import type { BroadcastMessage, PubSub, Subscriber } from "../pubsub/index.js";
+import { DecodeError, type Frame, type Message, type Serializer } from "../serializer/index.js";
+
+/** Shared by every connection of an endpoint. */
+export interface SocketContext {
+  readonly router: ChannelRouter;
+  readonly pubsub: PubSub;
+  readonly logger: Logger;
+  /** Most channels one connection may have joined at once. */
+  readonly maxChannels: number;
+  /** How long an ending channel waits for a handler in flight. */
+  readonly shutdownTimeoutMs: number;
+}
+
+/** What a connection needs from its transport. */
+export interface TransportSink {
+  /** Writes one frame (a no-op once closed). */
+  send(frame: Frame): void;
+  /** Closes the transport with a WebSocket close code. */
+  close(code: number, reason: string): void;
+}
+
+/** WebSocket close codes the socket layer uses. */
+export const CloseCode = {
+  /** `"disconnect"` on the socket id: clients reconnect. */
+  goingAway: 1001,
+  /** An undecodable frame. */
+  invalidFrame: 1007,
+} as const;
+
+/** One connection's socket state. */
+export class SocketConnection implements ChannelHost {
+  /** Joined (and joining) channels by topic. */
+  readonly channels = new Map<string, ChannelInstance>();
+  private closed = false;
+  private readonly idSubscriber: Subscriber | undefined;
+
+  constructor(
+    private readonly context: SocketContext,
+    private readonly transport: TransportSink,
+    readonly serializer: Serializer,
+    readonly assigns: Assigns,
+    readonly socketId: string | null,
+  ) {
+    if (socketId !== null) {
+      this.idSubscriber = {
+        deliver: (message: BroadcastMessage) => {
+          if (message.event === "disconnect") this.transport.close(CloseCode.goingAway, "disconnect");
+        },
+      };
+      context.pubsub.subscribe(socketId, this.idSubscriber);
+    }
+  }
+
+  /** The endpoint's PubSub. */
+  get pubsub(): PubSub {
+    return this.context.pubsub;
+  }
+
+  /** The endpoint's logger. */
+  get logger(): Logger {
+    return this.context.logger;
+  }
+
+  /** How long an ending channel waits for a handler in flight. */
+  get shutdownTimeoutMs(): number {
+    return this.context.shutdownTimeoutMs;
+  }
+
+  /** Decodes and handles one incoming frame; an undecodable frame closes the connection. */
+  handleFrame(data: Buffer, binary: boolean): void {
+    if (this.closed) return;
+    let message: Message;
+    try {
+      message = this.serializer.decode(data, binary);
+    } catch (error) {
+      if (!(error instanceof DecodeError)) throw error;
+      this.logger.info({ reason: error.message }, "undecodable frame; closing the connection");
+      this.transport.close(CloseCode.invalidFrame, error.message.slice(0, 120));
+      return;
+    }
+    this.handleMessage(message);
+  }
+
+  /** Handles one decoded message. */
+  handleMessage(message: Message): void {
+    if (this.closed) return;
+    const { topic, event } = message;
+    if (topic === "phoenix" && event === "heartbeat") {
+      this.reply(message, null, "ok", {});
+      return;
+    }
+    if (event === "phx_join") {
+      this.join(message);
+      return;
+    }
+    const channel = this.channels.get(topic);
+    if (channel === undefined) {
+      if (event === "phx_leave") this.reply(message, message.joinRef, "ok", {});
+      else this.reply(message, null, "error", { reason: "unmatched topic" });
+      return;
+    }
+    if (message.joinRef !== null && message.joinRef !== channel.joinRef) return; // stale join_ref: dropped
+    if (event === "phx_leave") channel.leave(message.ref);
+    else channel.handleIn(message);
+  }
+
+  /** Writes a frame to the transport. */
+  sendFrame(frame: Frame): void {
+    if (!this.closed) this.transport.send(frame);
+  }
+
+  /** Forgets a channel that ended. */
+  channelEnded(channel: ChannelInstance): void {
+    if (this.channels.get(channel.topic) === channel) this.channels.delete(channel.topic);
+  }
+
+  /** The transport closed: every channel ends with reason "closed". */
+  transportClosed(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.idSubscriber !== undefined && this.socketId !== null) {
+      this.context.pubsub.unsubscribe(this.socketId, this.idSubscriber);
+    }
+    for (const channel of [...this.channels.values()]) channel.shutdown("closed", "none");
+    this.channels.clear();
+  }
+
+  private join(message: Message): void {
+    const { topic } = message;
+    const joinRef = message.joinRef ?? message.ref ?? "";
+    const existing = this.channels.get(topic);
+    if (existing !== undefined) existing.shutdown("duplicate_join", "close");
+    const definition = this.context.router.match(topic);
+    if (definition === undefined) {
+      this.logger.warn({ topic }, "join refused: unmatched topic");
+      this.reply(message, null, "error", { reason: "unmatched topic" });
+      return;
+    }
+    if (this.channels.size >= this.context.maxChannels) {
+      this.logger.warn({ topic, limit: this.context.maxChannels }, "join refused: too many channels joined");
+      this.reply(message, joinRef, "error", { reason: "too many channels joined" });
+      return;
+    }
+    const channel = new ChannelInstance(definition, topic, joinRef, this, this.assigns);
+    this.channels.set(topic, channel);
+    channel.join(message.payload, message.ref);
+  }
+
+  private reply(message: Message, joinRef: string | null, status: string, response: unknown): void {
+    this.sendFrame(this.serializer.encodeReply({ joinRef, ref: message.ref, topic: message.topic, status, response }));
+  }
+}

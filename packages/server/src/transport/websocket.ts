@@ -1,0 +1,156 @@
+/**
+ * The WebSocket transport, on `ws`: checks the handshake (method, origin, subprotocols with
+ * phoenix.js's `authToken`, vsn, the socket's `connect` and `id`) before upgrading, refusing
+ * with an HTTP status when any check fails; then carries frames between the socket and a
+ * `SocketConnection`, and closes connections that stay silent longer than the idle timeout.
+ */
+import type { IncomingMessage } from "node:http";
+import type { Duplex } from "node:stream";
+import { WebSocketServer, WebSocket } from "ws";
+import type { Logger } from "../logger.js";
+import type { Frame } from "../serializer/index.js";
+import { authorize, SocketConnection, type SocketContext, type SocketDefinition, type TransportSink } from "../socket/index.js";
+import { connectInfo, refuseUpgrade } from "./http.js";
+import { parseParams } from "./params.js";
+
+/** The subprotocol prefix phoenix.js uses to carry its `authToken`. */
+const AUTH_TOKEN_PREFIX = "base64url.bearer.phx.";
+
+/** Options of the WebSocket transport. */
+export interface WebSocketTransportOptions {
+  /** The socket declaration (connect, id, channels). */
+  socket: SocketDefinition;
+  /** Shared socket-layer context. */
+  context: SocketContext;
+  /** Largest incoming message in bytes; larger closes the connection with 1009. */
+  maxFrameSize: number;
+  /** Closes a connection after this long without receiving anything. */
+  idleTimeoutMs: number;
+  /** Origin check for the handshake. */
+  checkOrigin: (request: IncomingMessage) => boolean;
+  logger: Logger;
+}
+
+const TEXT = { binary: false } as const;
+const BINARY = { binary: true } as const;
+
+/** Parses offered subprotocols into the auth token (if any) and whether they are acceptable. */
+function readSubprotocols(header: string | undefined): { acceptable: boolean; authToken: string | undefined } {
+  if (header === undefined) return { acceptable: true, authToken: undefined };
+  let authToken: string | undefined;
+  const others: string[] = [];
+  for (const entry of header.split(",")) {
+    const protocol = entry.trim();
+    if (protocol.startsWith(AUTH_TOKEN_PREFIX)) {
+      authToken = Buffer.from(protocol.slice(AUTH_TOKEN_PREFIX.length), "base64").toString("utf8");
+    } else if (protocol.length > 0) {
+      others.push(protocol);
+    }
+  }
+  return { acceptable: others.includes("phoenix"), authToken };
+}
+
+/** One WebSocket connection: the sink a `SocketConnection` writes to. */
+class WebSocketSink implements TransportSink {
+  constructor(private readonly ws: WebSocket) {}
+
+  send(frame: Frame): void {
+    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(frame.bytes, frame.binary ? BINARY : TEXT);
+  }
+
+  close(code: number, reason: string): void {
+    if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING) this.ws.close(code, reason);
+  }
+}
+
+/** The WebSocket transport of an endpoint. */
+export class WebSocketTransport {
+  private readonly server: WebSocketServer;
+  private readonly sockets = new Set<WebSocket>();
+
+  constructor(private readonly options: WebSocketTransportOptions) {
+    this.server = new WebSocketServer({
+      noServer: true,
+      maxPayload: options.maxFrameSize,
+      perMessageDeflate: false,
+      clientTracking: false,
+      handleProtocols: (protocols) => (protocols.has("phoenix") ? "phoenix" : false),
+    });
+  }
+
+  /** Open WebSocket connections. */
+  get size(): number {
+    return this.sockets.size;
+  }
+
+  /** Handles an upgrade request for this transport's path. */
+  async handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer, uri: URL): Promise<void> {
+    socket.on("error", () => socket.destroy());
+    const { logger } = this.options;
+    if (request.method !== "GET") return refuseUpgrade(socket, 400, "WebSocket upgrades must use GET");
+    if (!this.options.checkOrigin(request)) {
+      logger.warn({ origin: request.headers.origin }, "connection refused: origin not allowed");
+      return refuseUpgrade(socket, 403);
+    }
+    const subprotocols = readSubprotocols(request.headers["sec-websocket-protocol"]);
+    if (!subprotocols.acceptable) {
+      logger.warn({ protocols: request.headers["sec-websocket-protocol"] }, "connection refused: no acceptable subprotocol");
+      return refuseUpgrade(socket, 403);
+    }
+    const params = parseParams(uri.search.slice(1));
+    const outcome = await authorize(this.options.socket, params,
+      connectInfo(request, uri, "websocket", subprotocols.authToken), logger);
+    if (socket.destroyed) return;
+    if (outcome.kind === "refuse") return refuseUpgrade(socket, outcome.status, outcome.reason);
+    this.server.handleUpgrade(request, socket, head, (ws) => {
+      const connection = new SocketConnection(this.options.context, new WebSocketSink(ws), outcome.serializer,
+        outcome.assigns, outcome.id);
+      this.track(ws, connection);
+    });
+  }
+
+  /** Closes every connection with `code`. */
+  closeAll(code: number, reason: string): void {
+    for (const ws of this.sockets) ws.close(code, reason);
+  }
+
+  /** Waits until every connection has closed (or `timeoutMs` passed, then destroys the rest). */
+  async drain(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.sockets.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    for (const ws of this.sockets) ws.terminate();
+  }
+
+  private track(ws: WebSocket, connection: SocketConnection): void {
+    const { idleTimeoutMs, logger } = this.options;
+    this.sockets.add(ws);
+    let lastReceived = Date.now();
+    const checkIdle = (): void => {
+      const idle = Date.now() - lastReceived;
+      if (idle >= idleTimeoutMs) {
+        logger.debug({ idleMs: idle }, "closing an idle connection");
+        ws.close(1001, "idle timeout");
+      } else {
+        timer = setTimeout(checkIdle, idleTimeoutMs - idle);
+      }
+    };
+    let timer = setTimeout(checkIdle, idleTimeoutMs);
+    ws.on("message", (data, isBinary) => {
+      lastReceived = Date.now();
+      try {
+        connection.handleFrame(data as Buffer, isBinary);
+      } catch (error) {
+        logger.error({ err: error }, "error while handling a frame; closing the connection");
+        ws.close(1011, "internal error");
+      }
+    });
+    ws.on("error", (error) => {
+      logger.debug({ err: error }, "websocket error");
+    });
+    ws.on("close", () => {
+      clearTimeout(timer);
+      this.sockets.delete(ws);
+      connection.transportClosed();
+    });
+  }
+}
