@@ -354,3 +354,19 @@ test("34: two Channel objects for one topic: the second join leaves the first; c
   assert.equal(c1Got, 0);
   assert.equal(c2.state, "joined", "a stale phx_close for the first join does not close the second");
 });
+
+test("contract: sendAfter — `after` {ms} → push `later` arrives after ~ms (handle_info push carries join_ref)", { timeout: 10_000 }, async () => {
+  const phx = phxSocket(server);
+  await connected(phx);
+  const ch = phx.socket.channel(topic("after"));
+  await joinOk(phx, ch);
+  const started = Date.now();
+  const got = nextEvent(phx, ch, "later", 3000);
+  ch.push("after", { ms: 300 });
+  await got;
+  const elapsed = Date.now() - started;
+  assert.ok(elapsed >= 280 && elapsed < 1500, `later arrived after ${elapsed} ms (expected ~300)`);
+  const wire = asV2(phx.log.find({ dir: "in", topic: ch.topic, event: "later" })!)!;
+  assert.equal(wire[0], ch.joinRef());
+  assert.equal(wire[1], null);
+});

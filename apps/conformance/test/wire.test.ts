@@ -170,7 +170,7 @@ function assertNoMalformedBinary(c: RawClient, from: number): void {
   }
 }
 
-test("39: 256-byte topic — text join/push work; binary frames that would need a >255-byte field are not sent malformed", { timeout: 15_000 }, async () => {
+test("39: 256-byte topic — text join/push work; binary frames that would need a >255-byte field are not sent malformed", { timeout: 15_000 }, async (tc) => {
   assert.equal(Buffer.byteLength(LONG_TOPIC), 256);
   const c = await RawClient.connect(server);
   const jr = await c.joinOk(LONG_TOPIC, {}, "1");
@@ -194,6 +194,7 @@ test("39: 256-byte topic — text join/push work; binary frames that would need 
   assertNoMalformedBinary(c2, from);
   // outcomes allowed: error reply, phx_error, nothing, or a clean close; not a malformed frame
   const outcomes = c2.log.all((x) => x.dir !== "out", from).map((x) => x.text ?? x.what ?? "<binary>");
+  tc.diagnostic(`server response to binary events needing a 256-byte join_ref: ${outcomes.join(" | ") || "(nothing)"}`);
   if (c2.closeInfo) {
     assert.notEqual(c2.closeInfo.code, 1006, `connection must be closed cleanly, got 1006; events: ${outcomes.join(" | ")}`);
   } else {

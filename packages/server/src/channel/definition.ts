@@ -111,7 +111,11 @@ export interface ChannelDefinition<A extends Assigns = Assigns, E extends EventS
   readonly events?: E;
   /** Authorizes a join. Throwing answers `{"reason":"join crashed"}`. */
   join(topic: string, params: P, socket: ChannelSocket<A>): JoinResult | Promise<JoinResult>;
-  /** Handles a client push. */
+  /**
+   * Handles a client push. With `events` declared, `(event, payload)` is typed per event: declare
+   * all three parameters (`handleIn(event, payload, socket)`) so TypeScript narrows the payload
+   * when you test the event.
+   */
   handleIn?(...args: HandleInArgs<A, E>): HandleInResult | Promise<HandleInResult>;
   /** Handles an intercepted broadcast; call `socket.push` to pass it on, or not. */
   handleOut?(event: string, payload: unknown, socket: ChannelSocket<A>): HandleResult | Promise<HandleResult>;

@@ -148,8 +148,16 @@ export class ChannelInstance implements Subscriber {
     });
   }
 
-  /** Handles `phx_leave`: replies ok, then closes with `phx_close`. */
+  /**
+   * Handles `phx_leave`: replies ok, then closes with `phx_close`. A channel still joining
+   * (a join that has not answered, which phoenix.js leaves after its join timeout) ends at once.
+   */
   leave(ref: string | null): void {
+    if (this.state === "joining") {
+      this.sendReply(ref, "ok", {});
+      this.end("left", "close", false);
+      return;
+    }
     this.mailbox.post(() => {
       if (this.state === "ended") return;
       this.sendReply(ref, "ok", {});

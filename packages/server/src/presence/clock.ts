@@ -156,3 +156,42 @@ export function decodeClock(input: unknown): Map<string, number> {
 export function isCounter(n: unknown): n is number {
   return typeof n === "number" && Number.isSafeInteger(n) && n >= 0;
 }
+
+/**
+ * What one replica's state has observed of another replica's dots: every counter
+ * 1..`ctx`, plus the counters in `cloud` (kept > ctx + 1: contiguous dots are folded in).
+ */
+export interface CausalContext {
+  ctx: number;
+  readonly cloud: Set<number>;
+}
+
+/** True when counter `n` is covered by `cc`. */
+export function isCovered(cc: CausalContext, n: number): boolean {
+  return n <= cc.ctx || cc.cloud.has(n);
+}
+
+/** Add counter `n` to `cc`, folding the cloud into the contiguous part (amortised O(1)). */
+export function coverDot(cc: CausalContext, n: number): void {
+  if (n <= cc.ctx) return;
+  if (n !== cc.ctx + 1) {
+    cc.cloud.add(n);
+    return;
+  }
+  cc.ctx = n;
+  if (cc.cloud.size > 0) while (cc.cloud.delete(cc.ctx + 1)) cc.ctx++;
+}
+
+/** Add counters start+1..end to `cc` (O(1) plus the cloud size when it bridges the gap). */
+export function coverRange(cc: CausalContext, start: number, end: number): void {
+  if (end <= cc.ctx) return;
+  if (start > cc.ctx) {
+    for (let n = start + 1; n <= end; n++) coverDot(cc, n);
+    return;
+  }
+  cc.ctx = end;
+  if (cc.cloud.size > 0) {
+    for (const n of cc.cloud) if (n <= end) cc.cloud.delete(n);
+    while (cc.cloud.delete(cc.ctx + 1)) cc.ctx++;
+  }
+}

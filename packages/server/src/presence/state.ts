@@ -33,99 +33,20 @@
  * No timers, no I/O, no randomness: the replica loop drives this object.
  */
 import {
-  type Clock, type Replica, type ReplicaRef, refKey, replicaKey, selectTransferTargets,
+  type Clock, type Replica, type ReplicaRef, coverDot, coverRange, isCovered, refKey, replicaKey,
+  selectTransferTargets,
 } from "./clock.js";
+import { TopicIndex } from "./topic-index.js";
+import {
+  type Diff, type Entry, type OpResult, type ReplicaInfo, type ReplicaRec, type Value, adoptMeta, emptyDiff, entryOf,
+} from "./types.js";
 import { type Meta, type TrackerData, type WireReplica, type WireValue, WIRE_VERSION } from "./wire.js";
 
-export type { Meta } from "./wire.js";
-
-/** One presence entry as reported in diffs and reads (a fresh object; meta is frozen). */
-export interface Entry {
-  readonly topic: string;
-  readonly key: string;
-  readonly owner: string;
-  readonly meta: Meta;
-  /** Replica key of the replica that added the entry. */
-  readonly replica: string;
-  /** Counter of the entry's dot. */
-  readonly counter: number;
-}
-
-/** Changes caused by an operation, in order of occurrence within each list. */
-export interface Diff {
-  joins: Entry[];
-  leaves: Entry[];
-}
-
-/** Result of `join` / `update`: the diff, or why nothing changed. */
-export type OpResult =
-  | { readonly ok: true; readonly diff: Diff }
-  | { readonly ok: false; readonly error: "already_tracked" | "nopresence" };
-
-/** Status and causal summary of a known replica, as returned by `replicas()`. */
-export interface ReplicaInfo {
-  readonly key: string;
-  readonly name: string;
-  readonly vsn: string;
-  readonly status: "up" | "down";
-  /** Highest contiguous counter observed from this replica. */
-  readonly context: number;
-  /** Number of values held for it (visible or not). */
-  readonly values: number;
-  readonly self: boolean;
-}
-
-interface ReplicaRec {
-  readonly key: string;
-  readonly name: string;
-  readonly vsn: string;
-  up: boolean;
-  ctx: number;
-  readonly cloud: Set<number>;
-  readonly values: Map<number, Value>;
-}
-
-interface Value {
-  readonly rep: ReplicaRec;
-  readonly counter: number;
-  readonly owner: string;
-  readonly topic: string;
-  readonly key: string;
-  readonly meta: Meta;
-}
-
-interface KeyRec {
-  readonly values: Set<Value>;
-  visible: number;
-}
-
-interface TopicRec {
-  readonly keys: Map<string, KeyRec>;
-  visibleKeys: number;
-  visibleMetas: number;
-}
-
 const EMPTY_VALUES: ReadonlyMap<number, WireValue> = new Map();
-
-function emptyDiff(): Diff {
-  return { joins: [], leaves: [] };
-}
-
-function entryOf(v: Value): Entry {
-  return { topic: v.topic, key: v.key, owner: v.owner, meta: v.meta, replica: v.rep.key, counter: v.counter };
-}
 
 /** Unambiguous (topic, key) composite for the local owner index. */
 function topicKey(topic: string, key: string): string {
   return `${topic.length}:${topic}${key}`;
-}
-
-/** Take ownership of a meta: frozen metas are shared, others are copied shallowly and frozen. */
-function adoptMeta(meta: Meta): Meta {
-  if (typeof meta !== "object" || meta === null || Array.isArray(meta)) {
-    throw new TypeError("presence meta must be a plain object");
-  }
-  return Object.isFrozen(meta) ? meta : Object.freeze({ ...meta });
 }
 
 function checkStrings(owner: unknown, topic: unknown, key: unknown): void {
@@ -147,7 +68,7 @@ export class TrackerState {
   private readonly self: ReplicaRec;
   private readonly reps = new Map<string, ReplicaRec>();
   private readonly byName = new Map<string, ReplicaRec>();
-  private readonly topicIndex = new Map<string, TopicRec>();
+  private readonly index = new TopicIndex();
   private readonly local = new Map<string, Map<string, Value>>();
   private deltaStart = 0;
   private deltaValues = new Map<number, Value>();
@@ -227,55 +148,32 @@ export class TrackerState {
 
   /** key → metas of `topic` (visible entries only), keys and metas in insertion order. */
   list(topic: string): Map<string, Meta[]> {
-    const out = new Map<string, Meta[]>();
-    const t = this.topicIndex.get(topic);
-    if (t === undefined || t.visibleMetas === 0) return out;
-    for (const [key, k] of t.keys) {
-      if (k.visible === 0) continue;
-      const metas: Meta[] = [];
-      for (const v of k.values) if (v.rep.up) metas.push(v.meta);
-      out.set(key, metas);
-    }
-    return out;
+    return this.index.list(topic);
   }
 
   /** Metas of `key` in `topic` (visible only, insertion order); empty when none. */
   get(topic: string, key: string): Meta[] {
-    const k = this.topicIndex.get(topic)?.keys.get(key);
-    const out: Meta[] = [];
-    if (k === undefined || k.visible === 0) return out;
-    for (const v of k.values) if (v.rep.up) out.push(v.meta);
-    return out;
+    return this.index.get(topic, key);
   }
 
   /** Visible entries of `topic` (or of one `key` in it), with owners and dots. */
   entries(topic: string, key?: string): Entry[] {
-    const t = this.topicIndex.get(topic);
-    const out: Entry[] = [];
-    if (t === undefined) return out;
-    const ks = key === undefined ? t.keys.values() : [t.keys.get(key)];
-    for (const k of ks) {
-      if (k === undefined || k.visible === 0) continue;
-      for (const v of k.values) if (v.rep.up) out.push(entryOf(v));
-    }
-    return out;
+    return this.index.entries(topic, key);
   }
 
   /** Number of distinct keys with a visible entry in `topic`. O(1). */
   countKeys(topic: string): number {
-    return this.topicIndex.get(topic)?.visibleKeys ?? 0;
+    return this.index.countKeys(topic);
   }
 
   /** Number of visible entries (metas) in `topic`. O(1). */
   countMetas(topic: string): number {
-    return this.topicIndex.get(topic)?.visibleMetas ?? 0;
+    return this.index.countMetas(topic);
   }
 
   /** Topics with at least one visible entry. O(topics). */
   topics(): string[] {
-    const out: string[] = [];
-    for (const [topic, t] of this.topicIndex) if (t.visibleMetas > 0) out.push(topic);
-    return out;
+    return this.index.topics();
   }
 
   /** The value with dot (replica, counter), visible or not (diagnostics / tests). */
@@ -287,7 +185,7 @@ export class TrackerState {
   /** True when the causal context covers dot (replica, counter) (diagnostics / tests). */
   covers(replica: ReplicaRef, counter: number): boolean {
     const rec = this.reps.get(refKey(replica));
-    return rec !== undefined && (counter <= rec.ctx || rec.cloud.has(counter));
+    return rec !== undefined && isCovered(rec, counter);
   }
 
   // ---------------------------------------------------------------- clocks
@@ -325,7 +223,7 @@ export class TrackerState {
       existing.up = true;
       const diff = emptyDiff();
       for (const v of existing.values.values()) {
-        this.setVisible(v, true);
+        this.index.setVisible(v, true);
         diff.joins.push(entryOf(v));
       }
       return diff;
@@ -345,7 +243,7 @@ export class TrackerState {
     if (rec === undefined || rec === this.self || !rec.up) return diff;
     rec.up = false;
     for (const v of rec.values.values()) {
-      this.setVisible(v, false);
+      this.index.setVisible(v, false);
       diff.leaves.push(entryOf(v));
     }
     return diff;
@@ -493,17 +391,17 @@ export class TrackerState {
     }
     // 2. Adds: remote values whose dot we have not seen (a seen-and-removed dot stays removed).
     for (const [c, w] of remote) {
-      if (c <= rec.ctx || rec.cloud.has(c)) continue;
+      if (isCovered(rec, c)) continue;
       const v: Value = { rep: rec, counter: c, owner: w[2], topic: w[3], key: w[4], meta: adoptMeta(w[5]) };
       rec.values.set(c, v);
-      this.indexAdd(v);
+      this.index.add(v);
       if (rec.up) diff.joins.push(entryOf(v));
     }
     // 3. Join the causal context.
-    if (ctx > 0) this.coverRange(rec, 0, ctx);
-    for (const c of cloud) this.coverDot(rec, c);
-    if (range !== null) this.coverRange(rec, range[0], range[1]);
-    for (const c of remote.keys()) this.coverDot(rec, c);
+    if (ctx > 0) coverRange(rec, 0, ctx);
+    for (const c of cloud) coverDot(rec, c);
+    if (range !== null) coverRange(rec, range[0], range[1]);
+    for (const c of remote.keys()) coverDot(rec, c);
   }
 
   private newRec(key: string, name: string, vsn: string): ReplicaRec {
@@ -516,7 +414,7 @@ export class TrackerState {
   private dropReplica(rec: ReplicaRec): Diff {
     const diff = emptyDiff();
     for (const v of rec.values.values()) {
-      this.indexRemove(v);
+      this.index.remove(v);
       if (rec.up) diff.leaves.push(entryOf(v));
     }
     rec.values.clear();
@@ -526,36 +424,11 @@ export class TrackerState {
     return diff;
   }
 
-  /** Add dot (rec, c) to the context, folding the cloud into the contiguous counter. */
-  private coverDot(rec: ReplicaRec, c: number): void {
-    if (c <= rec.ctx) return;
-    if (c !== rec.ctx + 1) {
-      rec.cloud.add(c);
-      return;
-    }
-    rec.ctx = c;
-    if (rec.cloud.size > 0) while (rec.cloud.delete(rec.ctx + 1)) rec.ctx++;
-  }
-
-  /** Add dots start+1..end to the context. */
-  private coverRange(rec: ReplicaRec, start: number, end: number): void {
-    if (end <= rec.ctx) return;
-    if (start > rec.ctx) {
-      for (let c = start + 1; c <= end; c++) this.coverDot(rec, c);
-      return;
-    }
-    rec.ctx = end;
-    if (rec.cloud.size > 0) {
-      for (const c of rec.cloud) if (c <= end) rec.cloud.delete(c);
-      while (rec.cloud.delete(rec.ctx + 1)) rec.ctx++;
-    }
-  }
-
   private addLocal(owner: string, topic: string, key: string, meta: Meta): Value {
     const c = ++this.self.ctx;
     const v: Value = { rep: this.self, counter: c, owner, topic, key, meta };
     this.self.values.set(c, v);
-    this.indexAdd(v);
+    this.index.add(v);
     let byKey = this.local.get(owner);
     if (byKey === undefined) this.local.set(owner, (byKey = new Map()));
     byKey.set(topicKey(topic, key), v);
@@ -565,7 +438,7 @@ export class TrackerState {
 
   private removeLocal(v: Value): void {
     this.self.values.delete(v.counter);
-    this.indexRemove(v);
+    this.index.remove(v);
     const byKey = this.local.get(v.owner);
     if (byKey !== undefined) {
       byKey.delete(topicKey(v.topic, v.key));
@@ -577,7 +450,7 @@ export class TrackerState {
 
   private removeRemote(v: Value, diff: Diff): void {
     v.rep.values.delete(v.counter);
-    this.indexRemove(v);
+    this.index.remove(v);
     this.recordRemoved(v);
     if (v.rep.up) diff.leaves.push(entryOf(v));
   }
@@ -587,67 +460,6 @@ export class TrackerState {
     if (dots === undefined) this.deltaCloud.set(v.rep.key, (dots = new Set()));
     dots.add(v.counter);
   }
-
-  private indexAdd(v: Value): void {
-    let t = this.topicIndex.get(v.topic);
-    if (t === undefined) this.topicIndex.set(v.topic, (t = { keys: new Map(), visibleKeys: 0, visibleMetas: 0 }));
-    let k = t.keys.get(v.key);
-    if (k === undefined) t.keys.set(v.key, (k = { values: new Set(), visible: 0 }));
-    k.values.add(v);
-    if (v.rep.up) {
-      if (k.visible++ === 0) t.visibleKeys++;
-      t.visibleMetas++;
-    }
-  }
-
-  private indexRemove(v: Value): void {
-    const t = this.topicIndex.get(v.topic);
-    const k = t?.keys.get(v.key);
-    if (t === undefined || k === undefined || !k.values.delete(v)) return;
-    if (v.rep.up) {
-      if (--k.visible === 0) t.visibleKeys--;
-      t.visibleMetas--;
-    }
-    if (k.values.size === 0) {
-      t.keys.delete(v.key);
-      if (t.keys.size === 0) this.topicIndex.delete(v.topic);
-    }
-  }
-
-  /** Adjust visible counts when v's replica changes status (call after flipping `up`). */
-  private setVisible(v: Value, visible: boolean): void {
-    const t = this.topicIndex.get(v.topic);
-    const k = t?.keys.get(v.key);
-    if (t === undefined || k === undefined) return;
-    const d = visible ? 1 : -1;
-    if (visible ? k.visible++ === 0 : --k.visible === 0) t.visibleKeys += d;
-    t.visibleMetas += d;
-  }
-}
-
-/** Per-topic grouping of a diff: topic → { joins, leaves } as key → metas (insertion order). */
-export interface TopicDiff {
-  joins: Map<string, Meta[]>;
-  leaves: Map<string, Meta[]>;
-}
-
-/**
- * Group a diff per topic and key, the shape a `presence_diff` broadcast needs. Topics with
- * only joins or only leaves get an empty map on the other side.
- */
-export function groupDiff(diff: Diff): Map<string, TopicDiff> {
-  const out = new Map<string, TopicDiff>();
-  const put = (e: Entry, side: "joins" | "leaves"): void => {
-    let t = out.get(e.topic);
-    if (t === undefined) out.set(e.topic, (t = { joins: new Map(), leaves: new Map() }));
-    const m = t[side];
-    const metas = m.get(e.key);
-    if (metas === undefined) m.set(e.key, [e.meta]);
-    else metas.push(e.meta);
-  };
-  for (const e of diff.joins) put(e, "joins");
-  for (const e of diff.leaves) put(e, "leaves");
-  return out;
 }
 
 export {
@@ -657,3 +469,5 @@ export {
 export {
   type TrackerData, type WireReplica, type WireValue, MAX_DELTA_RANGE, TrackerDataError, WIRE_VERSION, decodeData,
 } from "./wire.js";
+export { type Diff, type Entry, type OpResult, type ReplicaInfo, type TopicDiff, groupDiff } from "./types.js";
+export type { Meta } from "./wire.js";
