@@ -5,10 +5,16 @@
  * outside any channel. It prints `cinder conformance listening on <url>` once it listens.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import { attach, createLogger, defineSocket, refuse, type LogLevel } from "@cinder/server";
+import { attach, createLogger, createPresence, defineSocket, PubSub, refuse, type LogLevel } from "@cinder/server";
 import { EchoChannel, type EchoAssigns } from "./echo-channel.js";
+import { conformanceFetch, presenceChannel } from "./presence-channel.js";
 
 const MAX_BODY = 1024 * 1024;
+
+const logLevel = (process.env.LOG_LEVEL ?? "warn") as LogLevel;
+const logger = createLogger({ level: logLevel, name: "conformance" });
+const pubsub = new PubSub({ onSubscriberError: (err, topic) => logger.error({ err, topic }, "subscriber failed") });
+const presence = createPresence({ pubsub, logger, fetch: conformanceFetch });
 
 const socket = defineSocket<EchoAssigns>({
   connect(params) {
@@ -20,6 +26,7 @@ const socket = defineSocket<EchoAssigns>({
   },
   channels: {
     "echo:*": EchoChannel,
+    "presence:*": presenceChannel(presence),
   },
 });
 
@@ -66,13 +73,7 @@ const server = createServer((request, response) => {
   sendJson(response, 404, { error: "not found" });
 });
 
-const logLevel = (process.env.LOG_LEVEL ?? "warn") as LogLevel;
-const endpoint = attach(server, {
-  path: "/socket",
-  socket,
-  checkOrigin: false,
-  logger: createLogger({ level: logLevel, name: "conformance" }),
-});
+const endpoint = attach(server, { path: "/socket", socket, pubsub, checkOrigin: false, logger });
 
 const port = Number(process.env.PORT ?? 4001);
 server.listen(port, process.env.HOST ?? "127.0.0.1", () => {
@@ -82,7 +83,7 @@ server.listen(port, process.env.HOST ?? "127.0.0.1", () => {
 });
 
 function shutdown(): void {
-  void endpoint.close().then(() => server.close(() => process.exit(0)));
+  void presence.close().then(() => endpoint.close()).then(() => server.close(() => process.exit(0)));
   setTimeout(() => process.exit(0), 3_000).unref();
 }
 process.on("SIGTERM", shutdown);

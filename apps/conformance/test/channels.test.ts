@@ -33,7 +33,7 @@ test("11: join returning a reply map → receive(\"ok\") gets that map", { timeo
   assert.deepEqual(response, { topic: t, params: { a: 1, nested: { b: [1, 2] } } });
 });
 
-test("12: join rejected → receive(\"error\") {reason}, then phx_join re-sent with a new ref ~1 s later, then ~2 s after that", { timeout: 15_000 }, async () => {
+test("12: join rejected → receive(\"error\") {reason}, then phx_join re-sent with a new ref ~1 s later, then ~2 s after that", { timeout: 15_000 }, async (tc) => {
   const phx = phxSocket(server);
   await connected(phx);
   const t = topic("reject");
@@ -56,6 +56,7 @@ test("12: join rejected → receive(\"error\") {reason}, then phx_join re-sent w
   assert.equal(new Set(refs).size, 3, `each rejoin uses a new ref: ${refs}`);
   for (const j of [j1!, j2!, j3!]) assert.equal(j.v[0], j.v[1], "join_ref = ref on each rejoin");
   const gap1 = j2!.e.at - r1!.at, gap2 = j3!.e.at - r2!.at;
+  tc.diagnostic(`rejoin gaps after each error reply: ${gap1} ms, ${gap2} ms`);
   assert.ok(gap1 >= 900 && gap1 <= 1600, `first rejoin ~1 s after the error, was ${gap1} ms`);
   assert.ok(gap2 >= 1900 && gap2 <= 2700, `second rejoin ~2 s after the error, was ${gap2} ms`);
   ch.leave();
@@ -270,7 +271,7 @@ test("31: handle_in stop → phx_close (ref = join_ref), onClose, state closed, 
   assert.equal(phx.log.find({ dir: "in", topic: t, event: "phx_error" }, from), undefined);
 });
 
-test("32: handle_in throws → phx_error {reason:\"channel_crash\"} (ref = join_ref), onError, rejoin ~1 s later with a new join_ref", { timeout: 10_000 }, async () => {
+test("32: handle_in throws → phx_error {reason:\"channel_crash\"} (ref = join_ref), onError, rejoin ~1 s later with a new join_ref", { timeout: 10_000 }, async (tc) => {
   const phx = phxSocket(server);
   await connected(phx);
   const t = topic("crash");
@@ -287,6 +288,7 @@ test("32: handle_in throws → phx_error {reason:\"channel_crash\"} (ref = join_
   const rejoin = await phx.log.wait({ dir: "out", topic: t, event: "phx_join" }, "rejoin", 3000, from);
   const rj = asV2(rejoin)!;
   const gap = rejoin.at - err.at;
+  tc.diagnostic(`rejoin ${gap} ms after phx_error`);
   assert.ok(gap >= 900 && gap <= 1600, `rejoin ~1 s after phx_error, was ${gap} ms`);
   assert.notEqual(rj[0], jr, "new join_ref");
   assert.equal(rj[0], rj[1]);
@@ -355,7 +357,7 @@ test("34: two Channel objects for one topic: the second join leaves the first; c
   assert.equal(c2.state, "joined", "a stale phx_close for the first join does not close the second");
 });
 
-test("contract: sendAfter — `after` {ms} → push `later` arrives after ~ms (handle_info push carries join_ref)", { timeout: 10_000 }, async () => {
+test("contract: sendAfter — `after` {ms} → push `later` arrives after ~ms (handle_info push carries join_ref)", { timeout: 10_000 }, async (tc) => {
   const phx = phxSocket(server);
   await connected(phx);
   const ch = phx.socket.channel(topic("after"));
@@ -365,6 +367,7 @@ test("contract: sendAfter — `after` {ms} → push `later` arrives after ~ms (h
   ch.push("after", { ms: 300 });
   await got;
   const elapsed = Date.now() - started;
+  tc.diagnostic(`later after ${elapsed} ms`);
   assert.ok(elapsed >= 280 && elapsed < 1500, `later arrived after ${elapsed} ms (expected ~300)`);
   const wire = asV2(phx.log.find({ dir: "in", topic: ch.topic, event: "later" })!)!;
   assert.equal(wire[0], ch.joinRef());

@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
-  RawClient, asV2, connected, delay, handshakeStatus, joinOk, nextEvent, phxSocket, topic, useServer,
+  RawClient, asV2, connected, delay, handshake, handshakeStatus, joinOk, nextEvent, phxSocket, topic, useServer,
   waitUntil, type WireEntry,
 } from "./harness.js";
 
@@ -44,7 +44,7 @@ test("2: refused connect (token=bad) → HTTP 403 before the upgrade", { timeout
   assert.equal(await handshakeStatus(server, { params: { token: "bad", user: "x" }, vsn: null }), 403, "refused with V1 as well");
 });
 
-test("2: phoenix.js against a refusing connect: onError fires and it keeps retrying per reconnectAfterMs", { timeout: 10_000 }, async () => {
+test("2: phoenix.js against a refusing connect: onError fires and it keeps retrying per reconnectAfterMs", { timeout: 10_000 }, async (tc) => {
   const tries: number[] = [];
   let errors = 0;
   const phx = phxSocket(server, {
@@ -65,6 +65,7 @@ test("2: phoenix.js against a refusing connect: onError fires and it keeps retry
   assert.equal(phx.log.find((e) => e.what === "open"), undefined, "never opened");
   // attempts follow the 10/50/100 ms backoff: the whole sequence of 4 attempts is well under 1 s
   const first = constructs[0]!, fourth = constructs[3]!;
+  tc.diagnostic(`attempt times (ms): ${constructs.map((e) => e.at - first.at).join(", ")}`);
   assert.ok(fourth.at - first.at < 1500, `4 attempts took ${fourth.at - first.at} ms`);
 });
 
@@ -124,6 +125,21 @@ test("6 (partial): a handshake with an Origin header succeeds (origin check off)
   const c = await RawClient.connect(server, { headers: { Origin: "http://other.example:8080" } });
   const hb = await c.heartbeat();
   assert.deepEqual(hb[4], { status: "ok", response: {} });
+});
+
+test("7 (partial): phoenix.js with authToken offers [phoenix, base64url.bearer.phx.<T>] and the server selects \"phoenix\"", { timeout: 10_000 }, async () => {
+  const phx = phxSocket(server, { authToken: "s3cret" });
+  await connected(phx);
+  const construct = phx.log.find((e) => e.what === "construct");
+  assert.deepEqual(construct?.protocols, ["phoenix", "base64url.bearer.phx.czNjcmV0"]);
+  const r = await handshake(server, { protocols: ["phoenix", "base64url.bearer.phx.czNjcmV0"] });
+  assert.deepEqual(r, { status: 101, protocol: "phoenix" });
+  // (that connect sees auth_token == "s3cret" is not observable through the conformance contract)
+});
+
+test("§1.4: subprotocols offered but none acceptable → HTTP 403; [\"phoenix\"] alone → 101 selecting phoenix", { timeout: 10_000 }, async () => {
+  assert.equal((await handshake(server, { protocols: ["foo"] })).status, 403);
+  assert.deepEqual(await handshake(server, { protocols: ["phoenix"] }), { status: 101, protocol: "phoenix" });
 });
 
 test("8: heartbeat on a connection with no channels → [null,\"5\",\"phoenix\",\"phx_reply\",{status ok, response {}}]", { timeout: 10_000 }, async () => {

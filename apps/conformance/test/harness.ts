@@ -234,6 +234,8 @@ export interface WireEntry {
   /** for dir "event" */
   what?: "construct" | "open" | "close" | "error";
   url?: string;
+  /** for "construct": the subprotocols offered */
+  protocols?: string[];
   code?: number;
   reason?: string;
 }
@@ -387,13 +389,21 @@ export function wsUrl(server: ServerInfo, opts: RawOptions = {}): string {
 
 /** Performs a websocket handshake and returns the HTTP status (101 on upgrade); closes right away. */
 export function handshakeStatus(server: ServerInfo, opts: RawOptions = {}, ms = 3000): Promise<number> {
+  return handshake(server, opts, ms).then((r) => r.status);
+}
+
+/** Like handshakeStatus, optionally offering subprotocols; also returns the selected subprotocol. */
+export function handshake(server: ServerInfo, opts: RawOptions & { protocols?: string[] } = {}, ms = 3000): Promise<{ status: number; protocol: string | null }> {
   const url = wsUrl(server, opts);
-  return within(new Promise<number>((resolveS, reject) => {
-    const ws = new WebSocket(url, { headers: opts.headers ?? {} });
-    ws.on("upgrade", () => { resolveS(101); });
+  return within(new Promise<{ status: number; protocol: string | null }>((resolveS, reject) => {
+    const ws = new WebSocket(url, opts.protocols ?? [], { headers: opts.headers ?? {} });
+    ws.on("upgrade", (res) => {
+      const p = res.headers["sec-websocket-protocol"];
+      resolveS({ status: 101, protocol: typeof p === "string" ? p : null });
+    });
     ws.on("open", () => ws.close(1000));
     ws.on("unexpected-response", (_req, res) => {
-      resolveS(res.statusCode ?? -1);
+      resolveS({ status: res.statusCode ?? -1, protocol: null });
       res.resume();
       ws.terminate();
     });
@@ -524,7 +534,8 @@ export function recordingTransport(log: WireLog): new (address: string, protocol
       super(address, protocols);
       const conn = count++;
       this.connIndex = conn;
-      log.add({ conn, dir: "event", what: "construct", url: address });
+      log.add({ conn, dir: "event", what: "construct", url: address,
+        ...(protocols === undefined ? {} : { protocols: Array.isArray(protocols) ? protocols : [protocols] }) });
       this.on("open", () => log.add({ conn, dir: "event", what: "open" }));
       this.on("close", (code: number, reason: Buffer) => log.add({ conn, dir: "event", what: "close", code, reason: reason.toString() }));
       this.on("error", (err: Error) => log.add({ conn, dir: "event", what: "error", reason: err.message }));

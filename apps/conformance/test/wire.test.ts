@@ -194,7 +194,7 @@ test("39: 256-byte topic — text join/push work; binary frames that would need 
   assertNoMalformedBinary(c2, from);
   // outcomes allowed: error reply, phx_error, nothing, or a clean close; not a malformed frame
   const outcomes = c2.log.all((x) => x.dir !== "out", from).map((x) => x.text ?? x.what ?? "<binary>");
-  tc.diagnostic(`server response to binary events needing a 256-byte join_ref: ${outcomes.join(" | ") || "(nothing)"}`);
+  tc.diagnostic(`server response to binary events needing a 256-byte join_ref: ${outcomes.join(" | ").replaceAll(longRef, "<256-byte join_ref>") || "(nothing)"}`);
   if (c2.closeInfo) {
     assert.notEqual(c2.closeInfo.code, 1006, `connection must be closed cleanly, got 1006; events: ${outcomes.join(" | ")}`);
   } else {

@@ -88,6 +88,9 @@ function shuffled<T>(items: readonly T[], seed: number): T[] {
   return out;
 }
 
+/** Coverage counters, to make sure the generators reach the interesting paths. */
+const stats = { mergeJoins: 0, mergeLeaves: 0, dead: 0, antiEntropyMerges: 0, hiddenLeaves: 0 };
+
 class Sim {
   readonly states: TrackerState[] = [];
   /** Per replica: its own live entries, "owner␁topic␁key" → meta (the oracle). */
@@ -142,6 +145,8 @@ class Sim {
     const s = this.states[r]!;
     const diff = this.step(r, (st) => st.merge(data));
     for (const e of diff.leaves) assert.notEqual(e.replica, s.key, "own entry removed by a merge");
+    stats.mergeJoins += diff.joins.length;
+    stats.mergeLeaves += diff.leaves.length;
     return diff;
   }
 
@@ -220,6 +225,7 @@ class Sim {
         const target = this.states[of]!.replica;
         const diff = this.step(r, (s) => (c.t === "down" ? s.replicaDown(target) : s.replicaUp(target)));
         if (r === of) assert.deepEqual(diff, { joins: [], leaves: [] });
+        if (c.t === "down") stats.hiddenLeaves += diff.leaves.length;
         break;
       }
     }
@@ -252,7 +258,10 @@ class Sim {
     // Observed removes are never resurrected.
     for (const [id, [rk, c]] of this.removed) {
       if (this.dead.has(id)) continue;
-      if (this.states.every((s) => s.covers(rk, c) && s.valueAt(rk, c) === undefined)) this.dead.add(id);
+      if (this.states.every((s) => s.covers(rk, c) && s.valueAt(rk, c) === undefined)) {
+        this.dead.add(id);
+        stats.dead++;
+      }
     }
     for (const id of this.dead) {
       const [rk, c] = this.removed.get(id)!;
@@ -271,6 +280,7 @@ class Sim {
         const clocks = this.states.filter((o) => o !== s).map((o) => [o.key, o.clock()] as const);
         for (const target of s.transferTargets(clocks)) {
           requests++;
+          stats.antiEntropyMerges++;
           const from = this.states.find((o) => o.key === target)!;
           this.merge(r, receive(JSON.stringify(from.extract(s.key, s.clock()))));
           this.checkInvariants();
@@ -305,7 +315,7 @@ class Sim {
 
 test("replicas converge under loss, duplication and reordering; removes are never resurrected", () => {
   fc.assert(
-    fc.property(fc.integer({ min: 3, max: 4 }), fc.array(cmdArb, { maxLength: 80 }), fc.integer(), (n, cmds, seed) => {
+    fc.property(fc.integer({ min: 3, max: 4 }), fc.array(cmdArb, { minLength: 5, maxLength: 100, size: "max" }), fc.integer(), (n, cmds, seed) => {
       const sim = new Sim(n);
       for (const c of cmds) sim.run(c);
       sim.antiEntropy();
@@ -323,8 +333,10 @@ test("replicas converge under loss, duplication and reordering; removes are neve
       sim.checkInvariants();
       for (const s of sim.states) assert.equal(canonicalLists(s), expected);
     }),
-    { seed: 0x5eed, numRuns: 250 },
+    { seed: 0x5eed, numRuns: 1000 },
   );
+  // The generator must actually exercise remote joins/leaves, downs, anti-entropy and deaths.
+  for (const [k, v] of Object.entries(stats)) assert.ok(v > 400, `too little coverage: ${k} = ${v}`);
 });
 
 /** Run a scenario, then pick archived messages by index (a scenario is deterministic). */
@@ -338,7 +350,7 @@ function scenario(n: number, cmds: readonly Cmd[]): Sim {
   return sim;
 }
 
-const scenarioArb = fc.tuple(fc.integer({ min: 3, max: 4 }), fc.array(cmdArb, { maxLength: 50 }));
+const scenarioArb = fc.tuple(fc.integer({ min: 3, max: 4 }), fc.array(cmdArb, { maxLength: 60, size: "max" }));
 
 test("merge is idempotent: merging the same data twice equals merging it once", () => {
   fc.assert(
@@ -354,7 +366,7 @@ test("merge is idempotent: merging the same data twice equals merging it once", 
       assert.equal(snapshot(twice.states[r]!), snapshot(once.states[r]!));
       assert.deepEqual(twice.states[r]!.takeDelta(), once.states[r]!.takeDelta(), "same pending delta");
     }),
-    { seed: 0x1de4, numRuns: 150 },
+    { seed: 0x1de4, numRuns: 400 },
   );
 });
 
@@ -372,7 +384,7 @@ test("merge is commutative: two data in either order give the same state", () =>
       ba.merge(r, receive(m1));
       assert.equal(snapshot(ab.states[r]!), snapshot(ba.states[r]!));
     }),
-    { seed: 0xc0, numRuns: 150 },
+    { seed: 0xc0, numRuns: 400 },
   );
 });
 
@@ -403,6 +415,6 @@ test("a replica's own entries are never removed by merging arbitrary remote data
       }
       assert.deepEqual(visible(victim), before);
     }),
-    { seed: 0x0e, numRuns: 100 },
+    { seed: 0x0e, numRuns: 300 },
   );
 });

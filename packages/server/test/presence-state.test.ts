@@ -157,6 +157,29 @@ test("merges never remove a replica's own entries", () => {
   assert.deepEqual(summary(b.merge(forged)), { joins: [], leaves: ["t/k/r1"] }, "others do observe the remove");
 });
 
+test("a full state removes exactly the values whose dots it covers but lacks", () => {
+  const [a, b] = cluster();
+  for (let i = 1; i <= 4; i++) a.join(`o${i}`, "t", "k", { phx_ref: `r${i}` });
+  b.merge(a.takeDelta()!);
+  // Remote knowledge of A: dots 1..2 (holding only dot 1) and dot 4 in the cloud (not held).
+  const state: TrackerData = {
+    v: 1, kind: "state", from: [C.name, C.vsn], range: null,
+    replicas: [[A.name, A.vsn, 2, [4]]],
+    values: [[0, 1, "o1", "t", "k", { phx_ref: "r1" }]],
+  };
+  assert.deepEqual(summary(b.merge(wire(state))), { joins: [], leaves: ["t/k/r2", "t/k/r4"] });
+  assert.deepEqual(refs(b.get("t", "k")), ["r1", "r3"]);
+  // The same through a delta: cloud dots and the sender's range count as observed.
+  const [, b2] = cluster();
+  b2.merge(a.extract(b2.key, b2.clock()));
+  const delta: TrackerData = {
+    v: 1, kind: "delta", from: [A.name, A.vsn], range: [2, 3],
+    replicas: [[A.name, A.vsn, 0, [1]]], values: [],
+  };
+  assert.deepEqual(summary(b2.merge(wire(delta))), { joins: [], leaves: ["t/k/r1", "t/k/r3"] });
+  assert.deepEqual(refs(b2.get("t", "k")), ["r2", "r4"]);
+});
+
 test("values of unknown replicas are ignored", () => {
   const a = new TrackerState(A);
   const b = new TrackerState(B);

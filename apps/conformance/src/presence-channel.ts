@@ -1,0 +1,64 @@
+/**
+ * The conformance server's `presence:*` channel: after join it pushes `presence_state`, then
+ * tracks the socket's `user` with meta `{online_at, ...params.meta}`; `update` replaces the meta
+ * with `{online_at: <the tracked one>, ...payload}`; `untrack` untracks. On `presence:fetch:*`
+ * topics the presence module's `fetch` hook adds `user: {name: <key>}` (see server.ts).
+ */
+import { defineChannel, error, ok, PresenceError, type ChannelSocket, type Presence, type PresenceMap } from "@cinder/server";
+
+/** Assigns of a presence channel. */
+interface PresenceAssigns extends Record<string, unknown> {
+  user: string;
+  meta: Record<string, unknown>;
+  online_at: number;
+}
+
+type Socket = ChannelSocket<PresenceAssigns>;
+
+function asObject(value: unknown): Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array)
+    ? (value as Record<string, unknown>) : {};
+}
+
+/** The `fetch` hook of the conformance presence: decorates `presence:fetch:*` topics only. */
+export function conformanceFetch(topic: string, presences: PresenceMap): PresenceMap {
+  if (!topic.startsWith("presence:fetch:")) return presences;
+  for (const key of Object.keys(presences)) presences[key] = { ...presences[key]!, user: { name: key } };
+  return presences;
+}
+
+/** Builds the `presence:*` channel on a presence instance. */
+export function presenceChannel(presence: Presence) {
+  return defineChannel({
+    join(_topic: string, params: unknown, socket: Socket) {
+      socket.assign({ meta: asObject(asObject(params).meta) });
+      socket.send("after_join");
+      return ok();
+    },
+
+    async handleInfo(message: unknown, socket: Socket) {
+      if (message !== "after_join") return;
+      socket.push("presence_state", await presence.list(socket.topic));
+      const online_at = Date.now();
+      socket.assign({ online_at });
+      presence.track(socket, socket.assigns.user, { online_at, ...socket.assigns.meta });
+    },
+
+    handleIn(event: string, payload: unknown, socket: Socket) {
+      try {
+        if (event === "update") {
+          presence.update(socket, socket.assigns.user, { online_at: socket.assigns.online_at, ...asObject(payload) });
+          return ok();
+        }
+        if (event === "untrack") {
+          presence.untrack(socket, socket.assigns.user);
+          return ok();
+        }
+      } catch (caught) {
+        if (caught instanceof PresenceError) return error({ reason: caught.reason });
+        throw caught;
+      }
+      return error({ reason: "unknown_event", event });
+    },
+  });
+}

@@ -1,0 +1,226 @@
+/**
+ * The tracker's replica loop (Phoenix.Tracker's shard process): owns a `TrackerState` and
+ * gossips it with the replicas on other nodes over the PubSub topic `phx_presence:<name>`.
+ * Every broadcast period it sends a heartbeat carrying the delta accumulated since the last one
+ * (or an empty keep-alive after `maxSilentPeriods`), samples the clocks it heard and asks the
+ * replicas ahead of it for a transfer (repairing lost messages and bootstrapping new nodes),
+ * and marks replicas that stopped heartbeating down, then permanently down. Every change it
+ * sees — local operations or merges — is reported through `onDiff`. Timers are unref'd.
+ */
+import { randomBytes } from "node:crypto";
+import type { Logger } from "../logger.js";
+import type { BroadcastMessage, PubSub, Subscriber } from "../pubsub/index.js";
+import { decodeClock, encodeClock, parseReplicaKey, replicaKey, type Clock, type Replica } from "./clock.js";
+import { TrackerState, type Diff } from "./state.js";
+import { decodeData, type TrackerData } from "./wire.js";
+
+/** Timing of the replica loop (Phoenix.Tracker's defaults). */
+export interface TrackerTiming {
+  /** Heartbeat period. Default 1 500 ms. */
+  broadcastPeriodMs: number;
+  /** Periods without changes before an empty keep-alive heartbeat. Default 10. */
+  maxSilentPeriods: number;
+  /** A replica silent this long is down (its members leave). Default 30 000 ms. */
+  downPeriodMs: number;
+  /** A replica silent this long is forgotten. Default 1 200 000 ms (20 min). */
+  permdownPeriodMs: number;
+  /** Heartbeats between clock samplings (transfer requests). Default 2. */
+  clockSamplePeriods: number;
+}
+
+/** Default timing. */
+export const defaultTiming: TrackerTiming = {
+  broadcastPeriodMs: 1_500,
+  maxSilentPeriods: 10,
+  downPeriodMs: 30_000,
+  permdownPeriodMs: 1_200_000,
+  clockSamplePeriods: 2,
+};
+
+/** Options of a tracker. */
+export interface TrackerOptions extends Partial<TrackerTiming> {
+  pubsub: PubSub;
+  /** The tracker's name; replicas with the same name on different nodes form one group. */
+  name: string;
+  logger: Logger;
+  /** Receives every visible change, local or merged. */
+  onDiff(diff: Diff): void;
+}
+
+type ReplicaWire = [name: string, vsn: string];
+
+/** Messages replicas exchange on the gossip topic. */
+type Gossip =
+  | { event: "heartbeat"; from: ReplicaWire; delta: TrackerData | null; clock: ReturnType<typeof encodeClock> }
+  | { event: "transfer_req"; from: ReplicaWire; clock: ReturnType<typeof encodeClock> }
+  | { event: "transfer_ack"; from: ReplicaWire; data: TrackerData }
+  | { event: "graceful_permdown"; from: ReplicaWire };
+
+function isReplicaWire(value: unknown): value is ReplicaWire {
+  return Array.isArray(value) && value.length === 2 && typeof value[0] === "string" && typeof value[1] === "string";
+}
+
+/** One replica of a tracker group, on this node. */
+export class Tracker implements Subscriber {
+  /** The CRDT state (read it; mutate it only through the tracker). */
+  readonly state: TrackerState;
+  /** This replica's identity: the node name and a boot version. */
+  readonly replica: Replica;
+  private readonly timing: TrackerTiming;
+  private readonly topic: string;
+  private readonly lastHeard = new Map<string, number>();
+  private readonly remoteClocks = new Map<string, Clock>();
+  private timer: NodeJS.Timeout | undefined;
+  private silentPeriods = 0;
+  private heartbeats = 0;
+  private stopped = false;
+
+  constructor(private readonly options: TrackerOptions) {
+    this.timing = { ...defaultTiming, ...Object.fromEntries(Object.entries(options).filter(([k, v]) => k in defaultTiming && v !== undefined)) };
+    if (this.timing.downPeriodMs < 2 * this.timing.broadcastPeriodMs) throw new Error("downPeriodMs must be at least 2 × broadcastPeriodMs");
+    if (this.timing.permdownPeriodMs <= this.timing.downPeriodMs) throw new Error("permdownPeriodMs must exceed downPeriodMs");
+    this.replica = { name: options.pubsub.nodeName, vsn: `${Date.now()}-${randomBytes(4).toString("hex")}` };
+    this.state = new TrackerState(this.replica);
+    this.topic = `phx_presence:${options.name}`;
+  }
+
+  /** Joins the group: subscribes to the gossip topic and starts heartbeating. */
+  start(): void {
+    this.options.pubsub.subscribe(this.topic, this);
+    // The first heartbeat comes after a random 0–25 % of the period, so nodes started together spread out.
+    this.schedule(Math.random() * 0.25 * this.timing.broadcastPeriodMs);
+  }
+
+  /** Leaves the group; with `graceful`, tells the others at once so our members leave everywhere now. */
+  stop(graceful = true): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    if (graceful) this.send({ event: "graceful_permdown", from: this.wireSelf() });
+    this.options.pubsub.unsubscribe(this.topic, this);
+  }
+
+  /** Applies a local operation's diff (the caller already mutated `state`). */
+  reportLocal(diff: Diff): void {
+    this.report(diff);
+  }
+
+  /** Gossip from another replica. */
+  deliver(message: BroadcastMessage): void {
+    if (this.stopped) return;
+    try {
+      this.receive(message.event, message.payload);
+    } catch (error) {
+      this.options.logger.warn({ err: error, event: message.event }, "presence: malformed gossip ignored");
+    }
+  }
+
+  /** Sends a heartbeat now (tests, and shutdown paths that cannot wait a period). */
+  heartbeat(): void {
+    const delta = this.state.takeDelta();
+    if (delta !== null || this.silentPeriods >= this.timing.maxSilentPeriods) {
+      this.send({ event: "heartbeat", from: this.wireSelf(), delta, clock: encodeClock(this.state.clock()) });
+      this.silentPeriods = 0;
+    } else {
+      this.silentPeriods++;
+    }
+  }
+
+  private tick(): void {
+    if (this.stopped) return;
+    this.heartbeat();
+    if (++this.heartbeats % this.timing.clockSamplePeriods === 0) this.sampleClocks();
+    this.detectDowns();
+    this.schedule(this.timing.broadcastPeriodMs);
+  }
+
+  private schedule(ms: number): void {
+    this.timer = setTimeout(() => this.tick(), ms);
+    this.timer.unref();
+  }
+
+  private receive(event: string, payload: unknown): void {
+    const message = payload as Partial<Gossip> & Record<string, unknown>;
+    if (!isReplicaWire(message.from)) throw new Error("gossip without a valid sender");
+    const from: Replica = { name: message.from[0], vsn: message.from[1] };
+    if (from.name === this.replica.name) {
+      if (from.vsn !== this.replica.vsn) this.options.logger.error({ node: from.name }, "presence: another node uses this node's name");
+      return;
+    }
+    const key = replicaKey(from);
+    switch (event) {
+      case "heartbeat": {
+        const clock = decodeClock(message.clock);
+        const delta = message.delta === null || message.delta === undefined ? null : decodeData(message.delta);
+        this.lastHeard.set(key, Date.now());
+        this.report(this.state.replicaUp(from));
+        if (delta !== null) this.report(this.state.merge(delta));
+        this.remoteClocks.set(key, clock);
+        break;
+      }
+      case "transfer_req": {
+        const clock = decodeClock(message.clock);
+        const data = this.state.extract(from, clock);
+        this.send({ event: "transfer_ack", from: this.wireSelf(), data }, from.name);
+        break;
+      }
+      case "transfer_ack": {
+        if (this.state.replicaStatus(from) === undefined) return;
+        this.report(this.state.merge(decodeData(message.data)));
+        break;
+      }
+      case "graceful_permdown": {
+        if (this.state.replicaStatus(from) === undefined) return;
+        this.report(this.state.replicaDown(from));
+        this.report(this.state.permdown(from));
+        this.lastHeard.delete(key);
+        this.remoteClocks.delete(key);
+        break;
+      }
+      default:
+        throw new Error(`unknown gossip event ${JSON.stringify(event)}`);
+    }
+  }
+
+  private sampleClocks(): void {
+    const targets = this.state.transferTargets(this.remoteClocks);
+    this.remoteClocks.clear();
+    const clock = encodeClock(this.state.clock());
+    for (const target of targets) {
+      this.send({ event: "transfer_req", from: this.wireSelf(), clock }, parseReplicaKey(target).name);
+    }
+  }
+
+  private detectDowns(): void {
+    const now = Date.now();
+    for (const info of this.state.replicas()) {
+      if (info.self) continue;
+      const heard = this.lastHeard.get(info.key) ?? now;
+      if (!this.lastHeard.has(info.key)) this.lastHeard.set(info.key, now);
+      const silent = now - heard;
+      if (silent > this.timing.permdownPeriodMs) {
+        if (info.status === "up") this.report(this.state.replicaDown(info.key));
+        this.report(this.state.permdown(info.key));
+        this.lastHeard.delete(info.key);
+        this.options.logger.info({ replica: info.name }, "presence: replica permanently down");
+      } else if (silent > this.timing.downPeriodMs && info.status === "up") {
+        this.report(this.state.replicaDown(info.key));
+        this.options.logger.warn({ replica: info.name, silentMs: silent }, "presence: replica down");
+      }
+    }
+  }
+
+  private wireSelf(): ReplicaWire {
+    return [this.replica.name, this.replica.vsn];
+  }
+
+  private send(message: Gossip, node?: string): void {
+    const { event, ...payload } = message;
+    if (node === undefined) this.options.pubsub.broadcastFrom(this, this.topic, event, payload);
+    else this.options.pubsub.directBroadcast(node, this.topic, event, payload);
+  }
+
+  private report(diff: Diff): void {
+    if (diff.joins.length > 0 || diff.leaves.length > 0) this.options.onDiff(diff);
+  }
+}
