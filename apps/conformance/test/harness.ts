@@ -100,8 +100,19 @@ async function spawnServer(): Promise<{ info: ServerInfo; child: ChildProcess }>
     });
     child.on("error", (err) => { clearTimeout(timer); reject(err); });
   });
+  child.removeAllListeners("exit");
+  child.on("exit", (code, signal) => {
+    if (stopping) return;
+    unexpectedExit = `conformance server exited unexpectedly (code ${code}, signal ${signal}); its output:\n${out}`;
+    process.stderr.write(`\n[harness] ${unexpectedExit}\n`);
+  });
   return { info: infoFor(url, output), child };
 }
+
+let stopping = false;
+let unexpectedExit: string | null = null;
+/** Set when the spawned server died while the tests were running. */
+export function serverExit(): string | null { return unexpectedExit; }
 
 let current: { info: ServerInfo; child: ChildProcess | null } | null = null;
 const cleanups = new Set<() => void | Promise<void>>();
@@ -136,6 +147,7 @@ export function useServer(): ServerInfo {
   });
   after(async () => {
     const child = current?.child;
+    stopping = true;
     if (child && child.exitCode === null && child.signalCode === null) {
       const exited = new Promise<void>((r) => child.once("exit", () => r()));
       child.kill("SIGTERM");
@@ -446,7 +458,7 @@ export class RawClient {
         res.resume();
         reject(new Error(`handshake to ${url} refused: HTTP ${res.statusCode}`));
       });
-      ws.once("error", (err) => reject(new Error(`connect to ${url} failed: ${err.message}`)));
+      ws.once("error", (err) => reject(new Error(`connect to ${url} failed: ${err.message}${unexpectedExit ? `\n${unexpectedExit}` : ""}`)));
     }), 3000, `websocket open ${url}`);
     return client;
   }
@@ -582,7 +594,8 @@ export function phxSocket(server: ServerInfo, opts: PhxOptions = {}): Phx {
 
 /** Connects (if needed) and waits until the socket is open. */
 export async function connected(phx: Phx, ms = 3000): Promise<void> {
-  await waitUntil(() => phx.socket.isConnected(), ms, "phoenix socket to be connected", () => phx.log.dump());
+  await waitUntil(() => phx.socket.isConnected(), ms, "phoenix socket to be connected",
+    () => `${phx.log.dump()}${unexpectedExit ? `\n${unexpectedExit}` : ""}`);
 }
 
 export interface Outcome { status: string; response: any }
