@@ -4,6 +4,7 @@
  * stops, binary payloads, delayed messages and a self-disconnect).
  */
 import { defineChannel, error, ok, reply, stop, type ChannelSocket } from "@cinder/server";
+import { asObject } from "./util.js";
 
 /** Assigns set by the conformance socket's `connect`. */
 export interface EchoAssigns extends Record<string, unknown> {
@@ -11,11 +12,6 @@ export interface EchoAssigns extends Record<string, unknown> {
 }
 
 type Socket = ChannelSocket<EchoAssigns>;
-
-function asObject(value: unknown): Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array)
-    ? (value as Record<string, unknown>) : {};
-}
 
 /** The `echo:*` channel. */
 export const EchoChannel = defineChannel({

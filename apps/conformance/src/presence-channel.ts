@@ -5,6 +5,7 @@
  * topics the presence module's `fetch` hook adds `user: {name: <key>}` (see server.ts).
  */
 import { defineChannel, error, ok, PresenceError, type ChannelSocket, type Presence, type PresenceMap } from "@cinder/server";
+import { asObject } from "./util.js";
 
 /** Assigns of a presence channel. */
 interface PresenceAssigns extends Record<string, unknown> {
@@ -14,11 +15,6 @@ interface PresenceAssigns extends Record<string, unknown> {
 }
 
 type Socket = ChannelSocket<PresenceAssigns>;
-
-function asObject(value: unknown): Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array)
-    ? (value as Record<string, unknown>) : {};
-}
 
 /** The `fetch` hook of the conformance presence: decorates `presence:fetch:*` topics only. */
 export function conformanceFetch(topic: string, presences: PresenceMap): PresenceMap {

@@ -2,7 +2,7 @@
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { defineChannel, defineSocket, ok, refuse, type ConnectInfo, type ConnectParams } from "../src/index.js";
-import { startServer, type TestServer } from "./support/server.js";
+import { serverPool } from "./support/server.js";
 import { RawClient } from "./support/raw-client.js";
 
 const Room = defineChannel({ join: () => ok() });
@@ -22,14 +22,9 @@ const socket = defineSocket<{ user: string }>({
   channels: { "room:*": Room },
 });
 
-const servers: TestServer[] = [];
-after(async () => { await Promise.all(servers.map((s) => s.close())); });
-
-async function start(options: Partial<Parameters<typeof startServer>[0]> = {}): Promise<TestServer> {
-  const server = await startServer({ socket, ...options });
-  servers.push(server);
-  return server;
-}
+const pool = serverPool({ socket });
+const start = pool.start;
+after(() => pool.closeAll());
 
 async function status(url: string, options: Parameters<typeof RawClient.connect>[1] = {}): Promise<number> {
   try {

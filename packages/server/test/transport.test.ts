@@ -2,7 +2,7 @@
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { defineChannel, defineSocket, ok, V1Serializer, V2Serializer } from "../src/index.js";
-import { startServer, type TestServer } from "./support/server.js";
+import { serverPool } from "./support/server.js";
 import { RawClient, sleep } from "./support/raw-client.js";
 
 const Room = defineChannel({ join: () => ok() });
@@ -12,13 +12,9 @@ const socket = defineSocket<{ user: string }>({
   channels: { "room:*": Room },
 });
 
-const servers: TestServer[] = [];
-after(async () => { await Promise.all(servers.map((s) => s.close())); });
-async function start(options: Partial<Parameters<typeof startServer>[0]> = {}): Promise<TestServer> {
-  const server = await startServer({ socket, ...options });
-  servers.push(server);
-  return server;
-}
+const pool = serverPool({ socket });
+const start = pool.start;
+after(() => pool.closeAll());
 
 test("9: a silent connection is closed after the idle timeout; heartbeats keep one open", async () => {
   const server = await start({ idleTimeoutMs: 300 });

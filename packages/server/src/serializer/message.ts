@@ -71,6 +71,14 @@ export class DecodeError extends Error {
   override readonly name = "DecodeError";
 }
 
+/** Reads a join_ref or ref field of a client frame: a string, a number (as text) or null. */
+export function decodeRef(value: unknown, name: string): string | null {
+  if (value === null || value === undefined) return null;
+  if (typeof value === "string") return value;
+  if (typeof value === "number" && Number.isFinite(value)) return String(value);
+  throw new DecodeError(`${name} must be a string or null`);
+}
+
 /** Thrown when a message cannot be encoded (e.g. a binary frame field over 255 bytes). */
 export class EncodeError extends Error {
   override readonly name = "EncodeError";

@@ -3,14 +3,7 @@
  * `{topic, event, payload, ref, join_ref?}`; the server answers `{topic, event, payload, ref}`
  * and never emits `join_ref`. V1 has no binary frames.
  */
-import { DecodeError, EncodeError, Frame, isBinary, type Message, type Reply, type Serializer } from "./message.js";
-
-function refField(value: unknown, name: string): string | null {
-  if (value === null || value === undefined) return null;
-  if (typeof value === "string") return value;
-  if (typeof value === "number" && Number.isFinite(value)) return String(value);
-  throw new DecodeError(`${name} must be a string or null`);
-}
+import { DecodeError, EncodeError, Frame, decodeRef, isBinary, type Message, type Reply, type Serializer } from "./message.js";
 
 function parseJson(data: Buffer): unknown {
   try {
@@ -37,8 +30,8 @@ export const V1Serializer: Serializer = {
     if (typeof obj.topic !== "string") throw new DecodeError("topic must be a string");
     if (typeof obj.event !== "string") throw new DecodeError("event must be a string");
     return {
-      joinRef: refField(obj.join_ref, "join_ref"),
-      ref: refField(obj.ref, "ref"),
+      joinRef: decodeRef(obj.join_ref, "join_ref"),
+      ref: decodeRef(obj.ref, "ref"),
       topic: obj.topic,
       event: obj.event,
       payload: obj.payload,

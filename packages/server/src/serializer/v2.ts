@@ -4,18 +4,11 @@
  * header (PROTOCOL.md §2.3): kind 0 push, kind 1 reply, kind 2 broadcast. Each header string
  * is at most 255 bytes.
  */
-import { DecodeError, EncodeError, Frame, isBinary, type Message, type Reply, type Serializer } from "./message.js";
+import { DecodeError, EncodeError, Frame, decodeRef, isBinary, type Message, type Reply, type Serializer } from "./message.js";
 
 const KIND_PUSH = 0;
 const KIND_REPLY = 1;
 const KIND_BROADCAST = 2;
-
-function refField(value: unknown, name: string): string | null {
-  if (value === null || value === undefined) return null;
-  if (typeof value === "string") return value;
-  if (typeof value === "number" && Number.isFinite(value)) return String(value);
-  throw new DecodeError(`${name} must be a string or null`);
-}
 
 function decodeText(data: Buffer): Message {
   let value: unknown;
@@ -30,7 +23,7 @@ function decodeText(data: Buffer): Message {
   const [joinRef, ref, topic, event, payload] = value as unknown[];
   if (typeof topic !== "string") throw new DecodeError("topic must be a string");
   if (typeof event !== "string") throw new DecodeError("event must be a string");
-  return { joinRef: refField(joinRef, "join_ref"), ref: refField(ref, "ref"), topic, event, payload };
+  return { joinRef: decodeRef(joinRef, "join_ref"), ref: decodeRef(ref, "ref"), topic, event, payload };
 }
 
 function decodeBinary(data: Buffer): Message {

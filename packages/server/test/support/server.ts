@@ -34,3 +34,21 @@ export async function startServer(options: EndpointOptions): Promise<TestServer>
     },
   };
 }
+
+/** Starts servers for one test file and closes them all when asked (call `closeAll` in `after`). */
+export function serverPool(base: EndpointOptions): {
+  start(options?: Partial<EndpointOptions>): Promise<TestServer>;
+  closeAll(): Promise<void>;
+} {
+  const running: TestServer[] = [];
+  return {
+    async start(options = {}) {
+      const server = await startServer({ ...base, ...options });
+      running.push(server);
+      return server;
+    },
+    async closeAll() {
+      await Promise.all(running.map((server) => server.close()));
+    },
+  };
+}
