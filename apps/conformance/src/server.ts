@@ -73,7 +73,7 @@ const server = createServer((request, response) => {
   sendJson(response, 404, { error: "not found" });
 });
 
-const endpoint = attach(server, { path: "/socket", socket, pubsub, checkOrigin: false, logger });
+const endpoint = attach(server, { path: "/socket", socket, pubsub, checkOrigin: false, logger, longpoll: true });
 
 const port = Number(process.env.PORT ?? 4001);
 server.listen(port, process.env.HOST ?? "127.0.0.1", () => {

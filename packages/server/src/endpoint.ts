@@ -1,6 +1,7 @@
 /**
  * The endpoint: `attach(httpServer, options)` mounts a socket on any `node:http` / `node:https`
- * server — the WebSocket transport at `<path>/websocket` — wires the layers together (transport
+ * server — the WebSocket transport at `<path>/websocket`, and the long-poll transport at
+ * `<path>/longpoll` when enabled — wires the layers together (transport
  * → socket → channel → PubSub), owns the configuration and its defaults, and offers
  * broadcasting from anywhere (an HTTP handler, a timer) and closing.
  */
@@ -14,6 +15,8 @@ import type { SocketContext, SocketDefinition } from "./socket/index.js";
 import { compileOriginCheck, type OriginCheck } from "./transport/origin.js";
 import { requestUrl } from "./transport/http.js";
 import { WebSocketTransport } from "./transport/websocket.js";
+import { LongPollTransport, longPollDefaults, type LongPollOptions } from "./transport/longpoll.js";
+import { randomBytes } from "node:crypto";
 import type { Assigns } from "./channel/index.js";
 
 /** Endpoint options; every limit has a default. */
@@ -36,6 +39,8 @@ export interface EndpointOptions<A extends Assigns = Assigns> {
   shutdownTimeoutMs?: number;
   /** Where to log; default JSON lines on stderr at `LOG_LEVEL` (default "info"). */
   logger?: Logger;
+  /** The long-poll transport at `<path>/longpoll`: `true` or options to enable it. Default off. */
+  longpoll?: boolean | LongPollOptions;
 }
 
 /** A mounted socket endpoint. */
@@ -84,15 +89,28 @@ export function attach<A extends Assigns>(server: HttpServer | HttpsServer, opti
     maxChannels: options.maxChannels ?? defaults.maxChannels,
     shutdownTimeoutMs: options.shutdownTimeoutMs ?? defaults.shutdownTimeoutMs,
   };
+  const checkOrigin = compileOriginCheck(options.checkOrigin ?? true);
   const websocket = new WebSocketTransport({
     socket,
     context,
     maxFrameSize: options.maxFrameSize ?? defaults.maxFrameSize,
     idleTimeoutMs: options.idleTimeoutMs ?? defaults.idleTimeoutMs,
-    checkOrigin: compileOriginCheck(options.checkOrigin ?? true),
+    checkOrigin,
     logger,
   });
   const websocketPath = `${path}/websocket`;
+  const longpollPath = `${path}/longpoll`;
+  const longpollOptions = options.longpoll === true ? {} : options.longpoll === false ? undefined : options.longpoll;
+  const longpoll = longpollOptions === undefined ? undefined : new LongPollTransport({
+    ...longPollDefaults,
+    ...longpollOptions,
+    secret: longpollOptions.secret ?? randomBytes(32).toString("base64url"),
+    socket,
+    context,
+    nodeName: pubsub.nodeName,
+    checkOrigin,
+    logger,
+  });
   let closing = false;
 
   const onUpgrade = (request: IncomingMessage, rawSocket: Duplex, head: Buffer): void => {
@@ -120,6 +138,10 @@ export function attach<A extends Assigns>(server: HttpServer | HttpsServer, opti
       response.end("this path expects a WebSocket upgrade");
       return;
     }
+    if (uri !== null && uri.pathname === longpollPath && longpoll !== undefined && !closing) {
+      longpoll.handle(request, response, uri);
+      return;
+    }
     if (previous.length === 0) {
       response.writeHead(404).end();
       return;
@@ -134,7 +156,7 @@ export function attach<A extends Assigns>(server: HttpServer | HttpsServer, opti
     logger,
     path,
     get connectionCount() {
-      return websocket.size;
+      return websocket.size + (longpoll?.size ?? 0);
     },
     broadcast(topic, event, payload) {
       pubsub.broadcast(topic, event, payload);
@@ -149,6 +171,7 @@ export function attach<A extends Assigns>(server: HttpServer | HttpsServer, opti
       if (closing) return;
       closing = true;
       websocket.closeAll(1001, "server shutting down");
+      longpoll?.closeAll(1001, "server shutting down");
       await websocket.drain(2_000);
       server.off("upgrade", onUpgrade);
       server.off("request", onRequest);

@@ -29,3 +29,4 @@ export {
   Presence, PresenceError, createPresence, type PresenceDiff, type PresenceEntry, type PresenceMap, type PresenceOptions,
   type PresenceOwner, type TrackerTiming,
 } from "./presence/index.js";
+export type { LongPollOptions } from "./transport/longpoll.js";

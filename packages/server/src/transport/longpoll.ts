@@ -1,0 +1,356 @@
+/**
+ * The long-poll transport (PROTOCOL.md §4), for networks that break WebSockets. A session is
+ * one socket connection whose outgoing frames are buffered as text until the client polls:
+ * `GET <path>/longpoll` without a valid token authorizes and creates a session (answers
+ * `{"status":410,"token":T}`); with a token it answers at once with everything buffered, or parks
+ * up to `windowMs` (then `{"status":204}`); `POST` takes ndjson batches (text frames, or binary
+ * frames as base64 lines; at most 100 lines). HTTP status is always 200 with the real status in
+ * the body, as phoenix.js expects; OPTIONS answers CORS preflights. Sessions that stop polling
+ * are reaped: their channels end and their presences leave.
+ *
+ * Session tokens are `<id>.<mac>`: an HMAC-SHA256 over the session id, which embeds the node
+ * name, so they cannot be forged and a cluster can route a poll to the node that owns the
+ * session (share `secret` across nodes).
+ */
+import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Logger } from "../logger.js";
+import type { Frame } from "../serializer/index.js";
+import { authorize, SocketConnection, type SocketContext, type SocketDefinition, type TransportSink } from "../socket/index.js";
+import { connectInfo } from "./http.js";
+import { parseParams } from "./params.js";
+
+/** Long-poll options. */
+export interface LongPollOptions {
+  /** How long a poll is held open when nothing is buffered. Default 10 000 ms. */
+  windowMs?: number;
+  /** Largest POST body in bytes; larger answers HTTP 413. Default 8 MiB. */
+  maxBodySize?: number;
+  /** Most lines of one POST that are processed; the rest are ignored. Default 100. */
+  maxLinesPerPost?: number;
+  /** Largest buffer of unpolled frames in bytes; a session over it is closed. Default 8 MiB. */
+  maxBufferSize?: number;
+  /** Secret for session tokens (share it across a cluster). Default random per process. */
+  secret?: string;
+}
+
+/** What the long-poll transport needs from the endpoint. */
+export interface LongPollTransportOptions extends Required<Omit<LongPollOptions, "secret">> {
+  secret: string;
+  socket: SocketDefinition;
+  context: SocketContext;
+  nodeName: string;
+  checkOrigin: (request: IncomingMessage) => boolean;
+  logger: Logger;
+}
+
+/** Long-poll defaults. */
+export const longPollDefaults = {
+  windowMs: 10_000,
+  maxBodySize: 8 * 1024 * 1024,
+  maxLinesPerPost: 100,
+  maxBufferSize: 8 * 1024 * 1024,
+} as const;
+
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+interface ParkedPoll {
+  response: ServerResponse;
+  token: string;
+  timer: NodeJS.Timeout;
+}
+
+/** One long-poll session: a socket connection plus its outgoing buffer and at most one parked poll. */
+class Session implements TransportSink {
+  connection!: SocketConnection;
+  lastPoll = Date.now();
+  closed = false;
+  private buffer: string[] = [];
+  private bufferedBytes = 0;
+  private parked: ParkedPoll | undefined;
+  private flushScheduled = false;
+
+  constructor(
+    readonly id: string,
+    private readonly transport: LongPollTransport,
+  ) {}
+
+  send(frame: Frame): void {
+    if (this.closed) return;
+    if (frame.binary) {
+      this.transport.logger.warn({ session: this.id }, "long-poll: binary frames cannot be sent to long-poll clients; dropped");
+      return;
+    }
+    const text = frame.text;
+    this.buffer.push(text);
+    this.bufferedBytes += text.length;
+    if (this.bufferedBytes > this.transport.options.maxBufferSize) {
+      this.transport.logger.warn({ session: this.id, bytes: this.bufferedBytes }, "long-poll: buffer over its limit; closing the session");
+      this.close(1013, "buffer full");
+      return;
+    }
+    if (this.parked !== undefined && !this.flushScheduled) {
+      // Answer after the current tick, so frames written together travel together.
+      this.flushScheduled = true;
+      setImmediate(() => {
+        this.flushScheduled = false;
+        this.flush();
+      });
+    }
+  }
+
+  close(_code: number, reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.transport.forget(this);
+    const parked = this.parked;
+    this.parked = undefined;
+    if (parked !== undefined) {
+      clearTimeout(parked.timer);
+      respond(parked.response, { status: 410, token: parked.token, messages: [] });
+    }
+    this.buffer = [];
+    this.transport.logger.debug({ session: this.id, reason }, "long-poll session closed");
+    this.connection.transportClosed();
+  }
+
+  /** A GET with this session's token. */
+  poll(response: ServerResponse, token: string): void {
+    this.lastPoll = Date.now();
+    const previous = this.parked;
+    if (previous !== undefined) {
+      clearTimeout(previous.timer);
+      respond(previous.response, { status: 204, token: previous.token, messages: [] });
+      this.parked = undefined;
+    }
+    if (this.buffer.length > 0) {
+      this.answer(response, token);
+      return;
+    }
+    const timer = setTimeout(() => {
+      if (this.parked?.response !== response) return;
+      this.parked = undefined;
+      respond(response, { status: 204, token, messages: [] });
+    }, this.transport.options.windowMs);
+    this.parked = { response, token, timer };
+    response.on("close", () => {
+      if (this.parked?.response === response) {
+        clearTimeout(timer);
+        this.parked = undefined;
+      }
+    });
+  }
+
+  /** True when the last poll is older than the reaping threshold. */
+  idleSince(now: number, thresholdMs: number): boolean {
+    return this.parked === undefined && now - this.lastPoll > thresholdMs;
+  }
+
+  private flush(): void {
+    const parked = this.parked;
+    if (parked === undefined || this.buffer.length === 0) return;
+    clearTimeout(parked.timer);
+    this.parked = undefined;
+    this.answer(parked.response, parked.token);
+  }
+
+  private answer(response: ServerResponse, token: string): void {
+    const messages = this.buffer;
+    this.buffer = [];
+    this.bufferedBytes = 0;
+    respond(response, { status: 200, token, messages });
+  }
+}
+
+function respond(response: ServerResponse, body: unknown): void {
+  if (response.writableEnded || response.destroyed) return;
+  response.writeHead(200, {
+    "content-type": "application/json; charset=utf-8",
+    "cache-control": "no-store",
+    "access-control-allow-origin": "*",
+  });
+  response.end(JSON.stringify(body));
+}
+
+function httpError(response: ServerResponse, status: number, error: string): void {
+  if (response.writableEnded || response.destroyed) return;
+  response.writeHead(status, {
+    "content-type": "application/json; charset=utf-8",
+    "cache-control": "no-store",
+    "access-control-allow-origin": "*",
+  });
+  response.end(JSON.stringify({ error }));
+}
+
+/** The long-poll transport of an endpoint. */
+export class LongPollTransport {
+  /** The options in force. */
+  readonly options: LongPollTransportOptions;
+  /** The logger. */
+  readonly logger: Logger;
+  private readonly sessions = new Map<string, Session>();
+  private readonly reaper: NodeJS.Timeout;
+
+  constructor(options: LongPollTransportOptions) {
+    this.options = options;
+    this.logger = options.logger;
+    const threshold = 1.5 * options.windowMs;
+    this.reaper = setInterval(() => {
+      const now = Date.now();
+      for (const session of this.sessions.values()) {
+        if (session.idleSince(now, threshold)) session.close(1001, "inactive");
+      }
+    }, threshold);
+    this.reaper.unref();
+  }
+
+  /** Open sessions. */
+  get size(): number {
+    return this.sessions.size;
+  }
+
+  /** Handles a request for `<path>/longpoll`. */
+  handle(request: IncomingMessage, response: ServerResponse, uri: URL): void {
+    switch (request.method) {
+      case "OPTIONS":
+        response.writeHead(200, {
+          "access-control-allow-origin": "*",
+          "access-control-allow-headers": request.headers["access-control-request-headers"] ?? "",
+          "access-control-allow-methods": "get, post, options",
+          "access-control-max-age": "3600",
+        });
+        response.end();
+        return;
+      case "GET":
+        void this.get(request, response, uri).catch((error: unknown) => {
+          this.logger.error({ err: error }, "long-poll GET failed");
+          httpError(response, 500, "internal error");
+        });
+        return;
+      case "POST":
+        this.post(request, response, uri);
+        return;
+      default:
+        httpError(response, 400, "long-poll accepts GET, POST and OPTIONS");
+    }
+  }
+
+  /** Closes every session (code is informational: long-poll has no close frame). */
+  closeAll(code: number, reason: string): void {
+    for (const session of [...this.sessions.values()]) session.close(code, reason);
+    clearInterval(this.reaper);
+  }
+
+  /** Forgets a closed session. */
+  forget(session: Session): void {
+    this.sessions.delete(session.id);
+  }
+
+  private async get(request: IncomingMessage, response: ServerResponse, uri: URL): Promise<void> {
+    const token = this.tokenOf(request, uri);
+    const session = token === undefined ? undefined : this.sessionOf(token);
+    if (session !== undefined && token !== undefined) {
+      session.poll(response, token);
+      return;
+    }
+    await this.create(request, response, uri);
+  }
+
+  private async create(request: IncomingMessage, response: ServerResponse, uri: URL): Promise<void> {
+    if (!this.options.checkOrigin(request)) {
+      this.logger.warn({ origin: request.headers.origin }, "long-poll connection refused: origin not allowed");
+      respond(response, { status: 403 });
+      return;
+    }
+    const header = request.headers["x-phoenix-authtoken"];
+    const authToken = typeof header === "string" ? header : undefined;
+    const params = parseParams(uri.search.slice(1));
+    const outcome = await authorize(this.options.socket, params, connectInfo(request, uri, "longpoll", authToken), this.logger);
+    if (outcome.kind === "refuse") {
+      respond(response, { status: 403 });
+      return;
+    }
+    const id = `${this.options.nodeName}~${randomBytes(16).toString("base64url")}`;
+    const session = new Session(id, this);
+    session.connection = new SocketConnection(this.options.context, session, outcome.serializer, outcome.assigns, outcome.id);
+    this.sessions.set(id, session);
+    respond(response, { status: 410, token: this.sign(id), messages: [] });
+  }
+
+  private post(request: IncomingMessage, response: ServerResponse, uri: URL): void {
+    const token = this.tokenOf(request, uri);
+    const session = token === undefined ? undefined : this.sessionOf(token);
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let tooLarge = false;
+    request.on("data", (chunk: Buffer) => {
+      if (tooLarge) return;
+      size += chunk.length;
+      if (size > this.options.maxBodySize) {
+        tooLarge = true;
+        chunks.length = 0;
+        httpError(response, 413, `body larger than ${this.options.maxBodySize} bytes`);
+        request.resume();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    request.on("error", () => httpError(response, 400, "unreadable body"));
+    request.on("end", () => {
+      if (tooLarge) return;
+      if (session === undefined || session.closed) {
+        respond(response, { status: 410 });
+        return;
+      }
+      const body = Buffer.concat(chunks).toString("utf8");
+      const ndjson = (request.headers["content-type"] ?? "").startsWith("application/x-ndjson");
+      const lines = ndjson
+        ? body.split(/\r?\n/).filter((line) => line.length > 0).slice(0, this.options.maxLinesPerPost)
+        : [body];
+      const frames: Array<[Buffer, boolean]> = [];
+      for (const line of lines) {
+        if (!ndjson || line.startsWith("[")) frames.push([Buffer.from(line, "utf8"), false]);
+        else if (BASE64.test(line)) frames.push([Buffer.from(line, "base64"), true]);
+        else {
+          httpError(response, 400, "a line is neither a JSON frame nor base64");
+          return;
+        }
+      }
+      for (const [data, binary] of frames) {
+        if (session.closed) break;
+        session.connection.handleFrame(data, binary);
+      }
+      respond(response, session.closed ? { status: 410 } : { status: 200 });
+    });
+  }
+
+  private tokenOf(request: IncomingMessage, uri: URL): string | undefined {
+    const header = request.headers["x-phoenix-longpoll-token"];
+    if (typeof header === "string" && header.length > 0) return header;
+    const values = uri.searchParams.getAll("token");
+    const last = values[values.length - 1];
+    return last !== undefined && last.length > 0 ? last : undefined;
+  }
+
+  private sessionOf(token: string): Session | undefined {
+    const id = this.verify(token);
+    return id === undefined ? undefined : this.sessions.get(id);
+  }
+
+  private sign(id: string): string {
+    return `${Buffer.from(id).toString("base64url")}.${this.mac(id)}`;
+  }
+
+  private verify(token: string): string | undefined {
+    const dot = token.indexOf(".");
+    if (dot <= 0 || token.length > 512) return undefined;
+    const id = Buffer.from(token.slice(0, dot), "base64url").toString("utf8");
+    const given = Buffer.from(token.slice(dot + 1));
+    const expected = Buffer.from(this.mac(id));
+    return given.length === expected.length && timingSafeEqual(given, expected) ? id : undefined;
+  }
+
+  private mac(id: string): string {
+    return createHmac("sha256", this.options.secret).update(id).digest("base64url");
+  }
+}
