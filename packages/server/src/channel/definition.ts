@@ -104,11 +104,24 @@ export type HandleInArgs<A extends Assigns, E extends EventSchemas> = [keyof E] 
   : { [K in keyof E & string]: [event: K, payload: EventPayload<E, K>, socket: ChannelSocket<A>] }[keyof E & string];
 
 /** A channel: declared once, instantiated for every join of a matching topic. */
-export interface ChannelDefinition<A extends Assigns = Assigns, E extends EventSchemas = NoEvents, P = unknown> {
+export interface ChannelDefinition<
+  A extends Assigns = Assigns,
+  E extends EventSchemas = NoEvents,
+  P = unknown,
+  R extends EventSchemas = NoEvents,
+  O extends EventSchemas = NoEvents,
+  M extends StandardSchemaV1 | undefined = undefined,
+> {
   /** Broadcast events that go through each channel's `handleOut` instead of the fastlane. */
   readonly intercept?: readonly string[];
-  /** Payload schemas per event (Standard Schema); undeclared events are refused when present. */
+  /** Payload schemas per client event (Standard Schema); validated before `handleIn`. */
   readonly events?: E;
+  /** Reply schemas per client event: they type `@cinder/client`'s replies (not validated). */
+  readonly replies?: R;
+  /** Schemas of the events the server pushes or broadcasts: they type the client's `on` (not validated). */
+  readonly pushes?: O;
+  /** Schema of this channel's presence metas: it types the client's `Presence` (not validated). */
+  readonly meta?: M;
   /** Authorizes a join. Throwing answers `{"reason":"join crashed"}`. */
   join(topic: string, params: P, socket: ChannelSocket<A>): JoinResult | Promise<JoinResult>;
   /**
@@ -126,12 +139,17 @@ export interface ChannelDefinition<A extends Assigns = Assigns, E extends EventS
 }
 
 /** Any channel definition, whatever its assigns, events and params. */
-export type AnyChannelDefinition = ChannelDefinition<Assigns, EventSchemas, unknown>;
+export type AnyChannelDefinition = ChannelDefinition<Assigns, EventSchemas, unknown, EventSchemas, EventSchemas, StandardSchemaV1 | undefined>;
 
 /** Declares a channel; types flow from `events` and annotated `socket` parameters. */
-export function defineChannel<A extends Assigns = Assigns, E extends EventSchemas = NoEvents, P = unknown>(
-  definition: ChannelDefinition<A, E, P>,
-): ChannelDefinition<A, E, P> {
+export function defineChannel<
+  A extends Assigns = Assigns,
+  E extends EventSchemas = NoEvents,
+  P = unknown,
+  R extends EventSchemas = NoEvents,
+  O extends EventSchemas = NoEvents,
+  M extends StandardSchemaV1 | undefined = undefined,
+>(definition: ChannelDefinition<A, E, P, R, O, M>): ChannelDefinition<A, E, P, R, O, M> {
   return definition;
 }
 
