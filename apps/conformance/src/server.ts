@@ -3,32 +3,19 @@
  * implements the conformance contract (apps/conformance/test/README.md). `npm run conformance`
  * starts it on PORT (default 4001); `POST /broadcast` `{topic, event, payload}` broadcasts from
  * outside any channel. It prints `cinder conformance listening on <url>` once it listens.
+ *
+ * Cluster: with `CINDER_REDIS_URL` it joins the cluster on that Redis as `CINDER_NODE_NAME`;
+ * `--workers N` (or `CINDER_WORKERS`) runs N processes on this port joined by Redis (default
+ * redis://127.0.0.1:6379 when no URL is given). `CINDER_PRESENCE_BROADCAST_MS` and
+ * `CINDER_PRESENCE_DOWN_MS` shorten the presence timings (for tests).
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { attach, createLogger, createPresence, defineSocket, PubSub, refuse, type LogLevel } from "@cinder/server";
+import { forkWorkers, RedisAdapter, workersFromArgs } from "@cinder/redis";
 import { EchoChannel, type EchoAssigns } from "./echo-channel.js";
 import { conformanceFetch, presenceChannel } from "./presence-channel.js";
 
 const MAX_BODY = 1024 * 1024;
-
-const logLevel = (process.env.LOG_LEVEL ?? "warn") as LogLevel;
-const logger = createLogger({ level: logLevel, name: "conformance" });
-const pubsub = new PubSub({ onSubscriberError: (err, topic) => logger.error({ err, topic }, "subscriber failed") });
-const presence = createPresence({ pubsub, logger, fetch: conformanceFetch });
-
-const socket = defineSocket<EchoAssigns>({
-  connect(params) {
-    if (params.token === "bad") return refuse(403);
-    return { user: typeof params.user === "string" ? params.user : "anon" };
-  },
-  id(socket) {
-    return socket.assigns.user === "anon" ? null : `user_socket:${socket.assigns.user}`;
-  },
-  channels: {
-    "echo:*": EchoChannel,
-    "presence:*": presenceChannel(presence),
-  },
-});
 
 function readBody(request: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -52,39 +39,79 @@ function sendJson(response: ServerResponse, status: number, body: unknown): void
   response.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
 }
 
-const server = createServer((request, response) => {
-  if (request.method === "POST" && request.url === "/broadcast") {
-    readBody(request).then((text) => {
-      let body: unknown;
-      try {
-        body = JSON.parse(text);
-      } catch {
-        return sendJson(response, 400, { error: "body must be JSON" });
-      }
-      const { topic, event, payload } = (body ?? {}) as Record<string, unknown>;
-      if (typeof topic !== "string" || typeof event !== "string") {
-        return sendJson(response, 400, { error: "topic and event must be strings" });
-      }
-      endpoint.broadcast(topic, event, payload ?? {});
-      response.writeHead(204).end();
-    }, () => sendJson(response, 413, { error: "body too large" }));
-    return;
-  }
-  sendJson(response, 404, { error: "not found" });
-});
-
-const endpoint = attach(server, { path: "/socket", socket, pubsub, checkOrigin: false, logger, longpoll: true });
-
-const port = Number(process.env.PORT ?? 4001);
-server.listen(port, process.env.HOST ?? "127.0.0.1", () => {
-  const address = server.address();
-  const actual = typeof address === "object" && address !== null ? address.port : port;
-  console.log(`cinder conformance listening on http://127.0.0.1:${actual}`);
-});
-
-function shutdown(): void {
-  void presence.close().then(() => endpoint.close()).then(() => server.close(() => process.exit(0)));
-  setTimeout(() => process.exit(0), 3_000).unref();
+function numberFromEnv(name: string): number | undefined {
+  const value = process.env[name];
+  return value === undefined || value === "" ? undefined : Number(value);
 }
-process.on("SIGTERM", shutdown);
-process.on("SIGINT", shutdown);
+
+function start(workerId: number | undefined): void {
+  const logLevel = (process.env.LOG_LEVEL ?? "warn") as LogLevel;
+  const logger = createLogger({ level: logLevel, name: "conformance" });
+  const redisUrl = process.env.CINDER_REDIS_URL ?? (workerId !== undefined ? "redis://127.0.0.1:6379" : undefined);
+  const baseName = process.env.CINDER_NODE_NAME;
+  const nodeName = baseName !== undefined && workerId !== undefined ? `${baseName}-w${workerId}` : baseName;
+  const adapter = redisUrl === undefined ? undefined : new RedisAdapter({ url: redisUrl, nodeName, logger });
+  const pubsub = new PubSub({ adapter, onSubscriberError: (err, topic) => logger.error({ err, topic }, "subscriber failed") });
+  const broadcastPeriodMs = numberFromEnv("CINDER_PRESENCE_BROADCAST_MS");
+  const downPeriodMs = numberFromEnv("CINDER_PRESENCE_DOWN_MS");
+  const presence = createPresence({
+    pubsub, logger, fetch: conformanceFetch,
+    ...(broadcastPeriodMs !== undefined ? { broadcastPeriodMs } : {}),
+    ...(downPeriodMs !== undefined ? { downPeriodMs } : {}),
+  });
+
+  const socket = defineSocket<EchoAssigns>({
+    connect(params) {
+      if (params.token === "bad") return refuse(403);
+      return { user: typeof params.user === "string" ? params.user : "anon" };
+    },
+    id(socket) {
+      return socket.assigns.user === "anon" ? null : `user_socket:${socket.assigns.user}`;
+    },
+    channels: {
+      "echo:*": EchoChannel,
+      "presence:*": presenceChannel(presence),
+    },
+  });
+
+  const server = createServer((request, response) => {
+    if (request.method === "POST" && request.url === "/broadcast") {
+      readBody(request).then((text) => {
+        let body: unknown;
+        try {
+          body = JSON.parse(text);
+        } catch {
+          return sendJson(response, 400, { error: "body must be JSON" });
+        }
+        const { topic, event, payload } = (body ?? {}) as Record<string, unknown>;
+        if (typeof topic !== "string" || typeof event !== "string") {
+          return sendJson(response, 400, { error: "topic and event must be strings" });
+        }
+        endpoint.broadcast(topic, event, payload ?? {});
+        response.writeHead(204).end();
+      }, () => sendJson(response, 413, { error: "body too large" }));
+      return;
+    }
+    sendJson(response, 404, { error: "not found" });
+  });
+
+  const endpoint = attach(server, { path: "/socket", socket, pubsub, checkOrigin: false, logger, longpoll: true });
+
+  const port = Number(process.env.PORT ?? 4001);
+  server.listen(port, process.env.HOST ?? "127.0.0.1", () => {
+    const address = server.address();
+    const actual = typeof address === "object" && address !== null ? address.port : port;
+    const node = adapter === undefined ? "" : ` as node ${pubsub.nodeName}`;
+    console.log(`cinder conformance listening on http://127.0.0.1:${actual}${node}`);
+  });
+
+  const shutdown = (): void => {
+    void presence.close().then(() => endpoint.close()).then(() => pubsub.close()).then(() => server.close(() => process.exit(0)));
+    setTimeout(() => process.exit(0), 3_000).unref();
+  };
+  process.on("SIGTERM", shutdown);
+  process.on("SIGINT", shutdown);
+}
+
+const role = forkWorkers(workersFromArgs());
+if (role.role !== "primary") start(role.role === "worker" ? role.id : undefined);

@@ -1,0 +1,4 @@
+/** `@cinder/redis`: a Redis PubSub adapter joining Cinder nodes into a cluster. */
+export { RedisAdapter, type RedisAdapterOptions } from "./adapter.js";
+export { encodeEnvelope, decodeEnvelope, ENVELOPE_VERSION, type Envelope } from "./codec.js";
+export { forkWorkers, workersFromArgs, type WorkerRole } from "./workers.js";
