@@ -1,0 +1,454 @@
+/**
+ * The load side of the end-to-end benchmark: M raw `ws` clients ("members"), each a distinct
+ * user joined to one `presence:*` topic, each keeping its own presence view the way phoenix.js
+ * does (presence_state replaces it, presence_diff applies joins then leaves per key by phx_ref,
+ * diffs arriving before the state are buffered) — but leanly, because at 10,000 members this
+ * process is CPU-bound: one shared message handler that only parses presence frames, users and
+ * refs interned to integers, each member's view an Int32Array (key index → phx_ref id, 0 =
+ * absent) plus a rarely used overflow for keys with several metas, and a parse cache so an
+ * identical `presence_diff` frame (the server encodes a broadcast once) is parsed once for all.
+ */
+import { WebSocket } from "ws";
+
+/** Totals that phases snapshot and subtract. */
+export interface Counters {
+  /** presence_diff frames received (summed over members). */
+  diffFrames: number;
+  /** presence_state frames received. */
+  stateFrames: number;
+  /** Any other frame (join replies, heartbeat replies). */
+  otherFrames: number;
+  /** Payload bytes of every frame received. */
+  bytes: number;
+  /** presence_diff frames actually parsed (distinct diff payloads, as long as the cache kept up). */
+  diffParses: number;
+  /** Join entries (key, phx_ref) carried by diff frames, summed over members. */
+  diffJoinEntries: number;
+  /** Leave entries carried by diff frames, summed over members. */
+  diffLeaveEntries: number;
+  /** Successful joins (phx_reply ok on the presence topic). */
+  joins: number;
+  /** Connections closed by the server or the network, not by us. */
+  unexpectedCloses: number;
+  /** WebSocket errors. */
+  errors: number;
+}
+
+/** A parsed diff: flat [keyIndex, refId, keyIndex, refId, ...] arrays. */
+interface ParsedDiff {
+  joins: Int32Array;
+  leaves: Int32Array;
+}
+
+type Status = "idle" | "connecting" | "joining" | "joined" | "closed";
+
+/** One simulated member (one user, one connection at a time). */
+class Member {
+  ws: WebSocket | null = null;
+  status: Status = "idle";
+  /** Bumped on every (re)connect; events of older sockets are ignored. */
+  generation = 0;
+  /** Key index → phx_ref id of one meta (0 = key absent). */
+  readonly refs: Int32Array;
+  /** Further metas of a key beyond the one in `refs` (a user on two connections at once). */
+  extra: Map<number, number[]> | null = null;
+  extraCount = 0;
+  /** Keys with at least one meta. */
+  present = 0;
+  gotState = false;
+  /** Diffs received before presence_state, applied after it (phoenix.js's pendingDiffs). */
+  pending: ParsedDiff[] = [];
+
+  constructor(readonly index: number, readonly user: string, members: number) {
+    this.refs = new Int32Array(members);
+  }
+}
+
+/** Options of a fleet. */
+export interface FleetOptions {
+  /** e.g. ws://127.0.0.1:4001/socket/websocket?vsn=2.0.0 */
+  baseUrl: string;
+  topic: string;
+  members: number;
+  /** At most this many connections connecting or joining at once. */
+  batch: number;
+  /** Every member sends a Phoenix heartbeat this often (the server closes idle sockets). */
+  heartbeatMs?: number;
+}
+
+const DIFF_CACHE_MAX_ENTRIES = 4096;
+/** A key opening its metas, or one meta's phx_ref (not phx_ref_prev). */
+const STATE_SCAN = /"([^"]+)":\{"metas":\[|"phx_ref":"([^"]+)"/g;
+const DIFF_CACHE_MAX_BYTES = 64 * 1024 * 1024;
+
+/** Thrown by a wait that ran past its deadline. */
+export class BenchTimeout extends Error {
+  override readonly name = "BenchTimeout";
+}
+
+/** The simulated members and their shared message handling. */
+export class Fleet {
+  readonly members: Member[];
+  readonly counters: Counters = {
+    diffFrames: 0, stateFrames: 0, otherFrames: 0, bytes: 0, diffParses: 0, diffJoinEntries: 0, diffLeaveEntries: 0,
+    joins: 0, unexpectedCloses: 0, errors: 0,
+  };
+  /** Members whose current connection has every one of the M keys. */
+  fullMembers = 0;
+  /** Connections started and not yet joined (or failed). */
+  inflight = 0;
+  /** Metas beyond one per key, summed over every view (stale metas of reconnected users, while their leave is on its way). */
+  extraMetas = 0;
+  /** When `fullMembers` last became M (performance.now()): every view holds every key. */
+  lastConvergedAt = 0;
+  /** When every view last became exact: every key, each with exactly one meta. */
+  lastExactAt = 0;
+  /** When the last join reply arrived. */
+  lastJoinAt = 0;
+  /** The first fatal problem (a refused join, a protocol surprise); waits fail fast on it. */
+  fatal: string | undefined;
+  /** Keys or refs in frames that are not ours, and the first few error messages. */
+  foreignKeys = 0;
+  readonly errorSamples: string[] = [];
+
+  private readonly keyIndex = new Map<string, number>();
+  private readonly refIds = new Map<string, number>();
+  private readonly diffCache = new Map<string, { frame: Buffer; parsed: ParsedDiff }>();
+  private diffCacheBytes = 0;
+  private readonly diffPrefix: Buffer;
+  private readonly joinFrame: string;
+  private readonly heartbeatFrame = '[null,"hb","phoenix","heartbeat",{}]';
+  private readonly topicJson: string;
+  private wakers: Array<() => void> = [];
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private readonly count: number;
+
+  constructor(private readonly options: FleetOptions) {
+    this.count = options.members;
+    this.members = Array.from({ length: options.members }, (_, i) => {
+      const user = `m${i}`;
+      this.keyIndex.set(user, i);
+      return new Member(i, user, options.members);
+    });
+    this.topicJson = JSON.stringify(options.topic);
+    this.diffPrefix = Buffer.from(`[null,null,${this.topicJson},"presence_diff",`);
+    this.joinFrame = `["1","1",${this.topicJson},"phx_join",{}]`;
+    this.heartbeatTimer = setInterval(() => this.heartbeat(), options.heartbeatMs ?? 20_000);
+    this.heartbeatTimer.unref();
+  }
+
+  /** A copy of the counters. */
+  snapshot(): Counters {
+    return { ...this.counters };
+  }
+
+  /** Members currently joined with their presence_state received. */
+  readyMembers(): number {
+    let ready = 0;
+    for (const member of this.members) if (member.status === "joined" && member.gotState) ready++;
+    return ready;
+  }
+
+  /** Connects and joins the given members, at most `batch` in flight at once, as fast as the server accepts. */
+  async connectAll(indices: Iterable<number>, deadline: number, what: string): Promise<void> {
+    for (const index of indices) {
+      if (this.inflight >= this.options.batch) {
+        await this.waitFor(() => this.inflight < this.options.batch, deadline,
+          () => `${what}: ${this.inflight} connections still connecting/joining`);
+      }
+      this.connect(this.members[index]!);
+    }
+  }
+
+  /** Closes member `index`'s connection (a normal close) and reconnects + rejoins it at once. */
+  reconnect(index: number): void {
+    const member = this.members[index]!;
+    const old = member.ws;
+    if (member.status === "connecting" || member.status === "joining") this.inflight--;
+    member.ws = null;
+    if (old !== null) old.close(1000, "churn");
+    this.connect(member);
+  }
+
+  /** A uniformly random member that is joined (undefined if none found after a few tries). */
+  randomJoined(): number | undefined {
+    for (let attempt = 0; attempt < 64; attempt++) {
+      const index = Math.floor(Math.random() * this.count);
+      if (this.members[index]!.status === "joined") return index;
+    }
+    return undefined;
+  }
+
+  /** Resolves once `predicate()` holds; rejects with `BenchTimeout(describe())` after `deadline`, or on a fatal error. */
+  async waitFor(predicate: () => boolean, deadline: number, describe: () => string): Promise<void> {
+    for (;;) {
+      if (this.fatal !== undefined) throw new Error(`${this.fatal} (while waiting: ${describe()})`);
+      if (predicate()) return;
+      const left = deadline - performance.now();
+      if (left <= 0) throw new BenchTimeout(`timed out: ${describe()}`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, Math.min(left, 100));
+        this.wakers.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+
+  /** Every connected member's key set equals all M users; also counts keys holding more than one meta. */
+  verifyFull(): { ok: boolean; membersWrong: number; extraMetas: number } {
+    let membersWrong = 0;
+    let extraMetas = 0;
+    for (const member of this.members) {
+      extraMetas += member.extraCount;
+      if (member.status !== "joined" || !member.gotState || member.present !== this.count) {
+        membersWrong++;
+        continue;
+      }
+      // present === M and keys are confined to 0..M-1, so every key is there; check anyway.
+      if (member.refs.indexOf(0) !== -1) membersWrong++;
+    }
+    return { ok: membersWrong === 0, membersWrong, extraMetas };
+  }
+
+  /** Closes every connection at once (no close handshake) and stops the heartbeat. */
+  terminateAll(): void {
+    clearInterval(this.heartbeatTimer);
+    for (const member of this.members) {
+      member.generation++;
+      member.status = "closed";
+      member.ws?.terminate();
+      member.ws = null;
+    }
+    this.inflight = 0;
+  }
+
+  private notify(): void {
+    const wakers = this.wakers;
+    if (wakers.length === 0) return;
+    this.wakers = [];
+    for (const wake of wakers) wake();
+  }
+
+  private heartbeat(): void {
+    for (const member of this.members) {
+      if (member.ws !== null && member.ws.readyState === WebSocket.OPEN) member.ws.send(this.heartbeatFrame);
+    }
+  }
+
+  private resetView(member: Member): void {
+    if (member.present === this.count) this.fullMembers--;
+    this.extraMetas -= member.extraCount;
+    member.refs.fill(0);
+    member.present = 0;
+    member.extra = null;
+    member.extraCount = 0;
+    member.gotState = false;
+    member.pending = [];
+  }
+
+  private connect(member: Member): void {
+    const generation = ++member.generation;
+    this.resetView(member);
+    const ws = new WebSocket(`${this.options.baseUrl}&user=${member.user}`, {
+      perMessageDeflate: false,
+      skipUTF8Validation: true,
+    });
+    member.ws = ws;
+    member.status = "connecting";
+    this.inflight++;
+    ws.on("open", () => {
+      if (generation !== member.generation) return;
+      member.status = "joining";
+      ws.send(this.joinFrame);
+    });
+    ws.on("message", (data: Buffer, isBinary: boolean) => {
+      if (generation === member.generation && !isBinary) this.onMessage(member, data);
+    });
+    ws.on("error", (error: Error) => {
+      this.counters.errors++;
+      if (this.errorSamples.length < 10) this.errorSamples.push(`${member.user}: ${error.message}`);
+    });
+    ws.on("close", (code: number, reason: Buffer) => {
+      if (generation !== member.generation) return;
+      this.counters.unexpectedCloses++;
+      if (this.errorSamples.length < 10) this.errorSamples.push(`${member.user}: closed by peer (${code} ${reason.toString()})`);
+      if (member.status === "connecting" || member.status === "joining") this.inflight--;
+      member.status = "closed";
+      this.resetView(member);
+      this.fatal ??= `member ${member.user}'s connection closed unexpectedly (code ${code})`;
+      this.notify();
+    });
+  }
+
+  /** The shared message handler. */
+  private onMessage(member: Member, data: Buffer): void {
+    const counters = this.counters;
+    counters.bytes += data.length;
+    const prefix = this.diffPrefix;
+    if (data.length > prefix.length && data.compare(prefix, 0, prefix.length, 0, prefix.length) === 0) {
+      counters.diffFrames++;
+      const diff = this.parseDiff(data);
+      counters.diffJoinEntries += diff.joins.length >> 1;
+      counters.diffLeaveEntries += diff.leaves.length >> 1;
+      if (member.gotState) this.applyDiff(member, diff);
+      else member.pending.push(diff);
+      return;
+    }
+    const head = data.toString("latin1", 0, Math.min(data.length, 64 + this.topicJson.length));
+    if (head.includes('"presence_state"')) {
+      counters.stateFrames++;
+      const start = data.indexOf('"presence_state",') + '"presence_state",'.length;
+      this.applyState(member, data.toString("latin1", start, data.length - 1));
+      return;
+    }
+    counters.otherFrames++;
+    if (!head.includes(this.topicJson)) return; // heartbeat replies
+    const [, , , event, payload] = JSON.parse(data.toString("utf8")) as [unknown, unknown, string, string, { status?: string; response?: unknown }];
+    if (event === "phx_reply" && member.status === "joining") {
+      if (payload.status === "ok") {
+        member.status = "joined";
+        this.inflight--;
+        counters.joins++;
+        this.lastJoinAt = performance.now();
+      } else {
+        this.fatal ??= `join of ${member.user} refused: ${JSON.stringify(payload)}`;
+      }
+      this.notify();
+    } else if (event === "phx_error" || event === "phx_close") {
+      this.fatal ??= `channel of ${member.user} got ${event}`;
+      this.notify();
+    }
+  }
+
+  private intern(ref: string): number {
+    let id = this.refIds.get(ref);
+    // Store a copy: `ref` may be a slice of a whole presence_state payload, which it would keep alive.
+    if (id === undefined) this.refIds.set(Buffer.from(ref, "latin1").toString("latin1"), (id = this.refIds.size + 1));
+    return id;
+  }
+
+  private flatten(side: Record<string, { metas: Array<{ phx_ref: string }> }>): Int32Array {
+    const out: number[] = [];
+    for (const key in side) {
+      const index = this.keyIndex.get(key);
+      if (index === undefined) {
+        this.foreignKeys++;
+        continue;
+      }
+      for (const meta of side[key]!.metas) out.push(index, this.intern(meta.phx_ref));
+    }
+    return Int32Array.from(out);
+  }
+
+  private parseDiff(frame: Buffer): ParsedDiff {
+    const prefix = this.diffPrefix.length;
+    const length = frame.length;
+    // Cheap cache key: length, the start of the payload and the end of the frame (holds a phx_ref).
+    const key = `${length}|${frame.toString("latin1", prefix, Math.min(length, prefix + 96))}|${frame.toString("latin1", Math.max(prefix, length - 64), length)}`;
+    const cached = this.diffCache.get(key);
+    if (cached !== undefined && cached.frame.equals(frame)) return cached.parsed;
+    this.counters.diffParses++;
+    const payload = JSON.parse(frame.toString("utf8", prefix, length - 1)) as {
+      joins: Record<string, { metas: Array<{ phx_ref: string }> }>;
+      leaves: Record<string, { metas: Array<{ phx_ref: string }> }>;
+    };
+    const parsed: ParsedDiff = { joins: this.flatten(payload.joins), leaves: this.flatten(payload.leaves) };
+    if (cached !== undefined) this.diffCacheBytes -= cached.frame.length;
+    this.diffCache.delete(key);
+    this.diffCache.set(key, { frame: Buffer.from(frame), parsed });
+    this.diffCacheBytes += length;
+    while (this.diffCache.size > DIFF_CACHE_MAX_ENTRIES || this.diffCacheBytes > DIFF_CACHE_MAX_BYTES) {
+      const oldest = this.diffCache.keys().next().value as string;
+      this.diffCacheBytes -= this.diffCache.get(oldest)!.frame.length;
+      this.diffCache.delete(oldest);
+    }
+    return parsed;
+  }
+
+  /**
+   * Applies a presence_state payload (`{"<key>":{"metas":[{..., "phx_ref":"<ref>"}, ...]}, ...}`)
+   * with one regex pass instead of JSON.parse: about twice as fast at 10,000 keys and no garbage.
+   * Valid here because the bench's metas are `{online_at, phx_ref}` only (no user strings that
+   * could contain the patterns); keys and refs are still matched exactly.
+   */
+  private applyState(member: Member, payload: string): void {
+    const pending = member.pending;
+    this.resetView(member);
+    const scan = STATE_SCAN;
+    scan.lastIndex = 0;
+    let index: number | undefined;
+    for (let match = scan.exec(payload); match !== null; match = scan.exec(payload)) {
+      if (match[1] !== undefined) {
+        index = this.keyIndex.get(match[1]);
+        if (index === undefined) this.foreignKeys++;
+      } else if (index !== undefined) {
+        this.join(member, index, this.intern(match[2]!));
+      }
+    }
+    member.gotState = true;
+    for (const diff of pending) this.applyDiff(member, diff);
+  }
+
+  private applyDiff(member: Member, diff: ParsedDiff): void {
+    const { joins, leaves } = diff;
+    for (let i = 0; i < joins.length; i += 2) this.join(member, joins[i]!, joins[i + 1]!);
+    for (let i = 0; i < leaves.length; i += 2) this.leave(member, leaves[i]!, leaves[i + 1]!);
+  }
+
+  private join(member: Member, key: number, ref: number): void {
+    const current = member.refs[key]!;
+    if (current === 0) {
+      member.refs[key] = ref;
+      if (++member.present === this.count) {
+        this.fullMembers++;
+        if (this.fullMembers === this.count) {
+          this.lastConvergedAt = performance.now();
+          if (this.extraMetas === 0) this.lastExactAt = this.lastConvergedAt;
+          this.notify();
+        }
+      }
+      return;
+    }
+    if (current === ref) return;
+    const extra = (member.extra ??= new Map());
+    const list = extra.get(key);
+    if (list === undefined) extra.set(key, [ref]);
+    else if (!list.includes(ref)) list.push(ref);
+    else return;
+    member.extraCount++;
+    this.extraMetas++;
+  }
+
+  private leave(member: Member, key: number, ref: number): void {
+    const current = member.refs[key]!;
+    if (current === 0) return;
+    const list = member.extra?.get(key);
+    if (current === ref) {
+      if (list !== undefined) {
+        member.refs[key] = list.pop()!;
+        if (list.length === 0) member.extra!.delete(key);
+        this.dropExtra(member);
+        return;
+      }
+      member.refs[key] = 0;
+      if (member.present-- === this.count) this.fullMembers--;
+      return;
+    }
+    if (list === undefined) return;
+    const at = list.indexOf(ref);
+    if (at === -1) return;
+    list.splice(at, 1);
+    if (list.length === 0) member.extra!.delete(key);
+    this.dropExtra(member);
+  }
+
+  private dropExtra(member: Member): void {
+    member.extraCount--;
+    if (--this.extraMetas === 0 && this.fullMembers === this.count) {
+      this.lastExactAt = performance.now();
+      this.notify();
+    }
+  }
+}
