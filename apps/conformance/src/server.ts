@@ -6,7 +6,8 @@
  *
  * Cluster: with `CINDER_REDIS_URL` it joins the cluster on that Redis as `CINDER_NODE_NAME`;
  * `--workers N` (or `CINDER_WORKERS`) runs N processes on this port joined by Redis (default
- * redis://127.0.0.1:6379 when no URL is given). `CINDER_PRESENCE_BROADCAST_MS` and
+ * redis://127.0.0.1:6379 when no URL is given); `CINDER_REDIS_NAMESPACE` prefixes its Redis
+ * channels (default "cinder"). `CINDER_PRESENCE_BROADCAST_MS` and
  * `CINDER_PRESENCE_DOWN_MS` shorten the presence timings (for tests).
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
@@ -50,7 +51,9 @@ function start(workerId: number | undefined): void {
   const redisUrl = process.env.CINDER_REDIS_URL ?? (workerId !== undefined ? "redis://127.0.0.1:6379" : undefined);
   const baseName = process.env.CINDER_NODE_NAME;
   const nodeName = baseName !== undefined && workerId !== undefined ? `${baseName}-w${workerId}` : baseName;
-  const adapter = redisUrl === undefined ? undefined : new RedisAdapter({ url: redisUrl, nodeName, logger });
+  const namespace = process.env.CINDER_REDIS_NAMESPACE;
+  const adapter = redisUrl === undefined ? undefined
+    : new RedisAdapter({ url: redisUrl, logger, ...(nodeName !== undefined ? { nodeName } : {}), ...(namespace ? { namespace } : {}) });
   const pubsub = new PubSub({ adapter, onSubscriberError: (err, topic) => logger.error({ err, topic }, "subscriber failed") });
   const broadcastPeriodMs = numberFromEnv("CINDER_PRESENCE_BROADCAST_MS");
   const downPeriodMs = numberFromEnv("CINDER_PRESENCE_DOWN_MS");

@@ -1,0 +1,92 @@
+/**
+ * Test support: real Cinder nodes (the conformance server) as child processes joined by Redis,
+ * and clients on them with the official `phoenix` client.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { Presence, Socket, type Channel } from "phoenix";
+import { WebSocket } from "ws";
+
+const SERVER = fileURLToPath(new URL("../../../../../apps/conformance/dist/src/server.js", import.meta.url));
+
+/** A running node. */
+export interface Node {
+  name: string;
+  port: number;
+  process: ChildProcess;
+  output: string[];
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+/** Starts a conformance server node in the cluster on `redisUrl` / `namespace`. */
+export function startNode(name: string, redisUrl: string, namespace: string, env: Record<string, string> = {}): Promise<Node> {
+  const child = spawn(process.execPath, [SERVER], {
+    env: {
+      ...process.env, PORT: "0", LOG_LEVEL: "warn", CINDER_REDIS_URL: redisUrl, CINDER_NODE_NAME: name,
+      CINDER_REDIS_NAMESPACE: namespace, CINDER_PRESENCE_BROADCAST_MS: "100", CINDER_PRESENCE_DOWN_MS: "1000", ...env,
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const output: string[] = [];
+  child.stderr!.on("data", (chunk: Buffer) => output.push(chunk.toString()));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => { child.kill("SIGKILL"); reject(new Error(`node ${name} did not start: ${output.join("")}`)); }, 10_000);
+    child.stdout!.on("data", (chunk: Buffer) => {
+      const match = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(chunk.toString());
+      if (!match) return;
+      clearTimeout(timer);
+      resolve({
+        name, port: Number(match[1]), process: child, output,
+        stop(signal: NodeJS.Signals = "SIGTERM") {
+          if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+          return new Promise((done) => { child.once("exit", () => done()); child.kill(signal); });
+        },
+      });
+    });
+    child.once("exit", (code) => { clearTimeout(timer); reject(new Error(`node ${name} exited (${code}): ${output.join("")}`)); });
+  });
+}
+
+/** A phoenix.js client on a node, joined to an echo channel and a presence channel. */
+export interface Client {
+  socket: Socket;
+  echo: Channel;
+  presence: Presence;
+  events: Array<[string, unknown]>;
+  closeCodes: number[];
+  keys(): string[];
+}
+
+/** Connects `user` to `node` and joins `echo:<room>` and `presence:<room>`. */
+export function connect(node: Node, user: string, room: string): Client {
+  const socket = new Socket(`ws://127.0.0.1:${node.port}/socket`, { transport: WebSocket, params: { user }, reconnectAfterMs: () => 200 });
+  const events: Array<[string, unknown]> = [];
+  const closeCodes: number[] = [];
+  socket.onClose((event) => closeCodes.push(event.code));
+  socket.connect();
+  const echo = socket.channel(`echo:${room}`, {});
+  for (const event of ["broadcasted", "pushed"]) echo.on(event, (payload) => events.push([event, payload]));
+  echo.join();
+  const channel = socket.channel(`presence:${room}`, {});
+  const presence = new Presence(channel);
+  channel.join();
+  return { socket, echo, presence, events, closeCodes, keys: () => presence.list((key) => key).sort() };
+}
+
+/** Waits until `check` is true. */
+export async function until(check: () => boolean, timeoutMs: number, what: string): Promise<number> {
+  const start = Date.now();
+  while (!check()) {
+    if (Date.now() - start > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return Date.now() - start;
+}
+
+/** A push that resolves with its reply status. */
+export function call(channel: Channel, event: string, payload: unknown): Promise<string> {
+  return new Promise((resolve) => {
+    const push = channel.push(event, payload, 2000);
+    for (const status of ["ok", "error", "timeout"]) push.receive(status, () => resolve(status));
+  });
+}
