@@ -7,7 +7,8 @@
  * Cluster: with `CINDER_REDIS_URL` it joins the cluster on that Redis as `CINDER_NODE_NAME`;
  * `--workers N` (or `CINDER_WORKERS`) runs N processes on this port joined by Redis (default
  * redis://127.0.0.1:6379 when no URL is given); `CINDER_REDIS_NAMESPACE` prefixes its Redis
- * channels (default "cinder"). `CINDER_PRESENCE_BROADCAST_MS` and
+ * channels (default "cinder"); `CINDER_CLUSTER_SECRET` signs long-poll tokens alike on every node
+ * (set it on every node of a multi-host cluster). `CINDER_PRESENCE_BROADCAST_MS` and
  * `CINDER_PRESENCE_DOWN_MS` shorten the presence timings (for tests).
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
@@ -98,7 +99,10 @@ function start(workerId: number | undefined): void {
     sendJson(response, 404, { error: "not found" });
   });
 
-  const endpoint = attach(server, { path: "/socket", socket, pubsub, checkOrigin: false, logger, longpoll: true });
+  const secret = process.env.CINDER_CLUSTER_SECRET;
+  const endpoint = attach(server, {
+    path: "/socket", socket, pubsub, checkOrigin: false, logger, longpoll: secret === undefined ? true : { secret },
+  });
 
   const port = Number(process.env.PORT ?? 4001);
   server.listen(port, process.env.HOST ?? "127.0.0.1", () => {

@@ -1,9 +1,12 @@
 /**
  * One-machine mode: runs N worker processes on one box sharing a port (node:cluster), joined
  * by the Redis adapter, so a multi-core machine uses all its cores. The primary only forks and
- * restarts workers that die; each worker runs the server with its own node name.
+ * restarts workers that die; each worker runs the server with its own node name. The primary
+ * gives every worker one shared secret (`CINDER_CLUSTER_SECRET`, kept if already set), which
+ * long-poll session tokens need, since consecutive polls may reach different workers.
  */
 import cluster from "node:cluster";
+import { randomBytes } from "node:crypto";
 
 /** Where a process stands in one-machine mode. */
 export type WorkerRole = { role: "primary" } | { role: "single" } | { role: "worker"; id: number };
@@ -17,6 +20,7 @@ export function forkWorkers(workers: number, log: (message: string) => void = co
   if (cluster.isWorker) return { role: "worker", id: cluster.worker?.id ?? 0 };
   if (!Number.isInteger(workers) || workers <= 1) return { role: "single" };
   let stopping = false;
+  process.env.CINDER_CLUSTER_SECRET ??= randomBytes(32).toString("base64url");
   for (let i = 0; i < workers; i++) cluster.fork();
   cluster.on("exit", (worker, code, signal) => {
     if (stopping) return;

@@ -18,6 +18,7 @@ declare module "phoenix" {
     onClose(callback: (event: { code: number }) => void): string;
     onOpen(callback: () => void): string;
   }
+  export const LongPoll: unknown;
   export class Presence {
     constructor(channel: Channel);
     onSync(callback: () => void): void;

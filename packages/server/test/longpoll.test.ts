@@ -203,3 +203,45 @@ test("50: a session that stops polling is reaped: its channels terminate and its
   assert.ok(terminated.includes("room:reap:closed"));
   watcher.close();
 });
+
+test("cluster: polls and POSTs that reach a node without the session are forwarded to its owner", async () => {
+  const { Bus } = await import("./support/bus.js");
+  const bus = new Bus();
+  const nodes = await Promise.all(["lp-a", "lp-b"].map(async (name) => {
+    const nodePubsub = new PubSub({ adapter: bus.adapter(name) });
+    await nodePubsub.start();
+    return startServer({ socket, pubsub: nodePubsub, longpoll: { windowMs, secret: "shared secret" } });
+  }));
+  const [a, b] = nodes as [TestServer, TestServer];
+  try {
+    const urlA = `http://127.0.0.1:${a.port}/socket/longpoll`;
+    const urlB = `http://127.0.0.1:${b.port}/socket/longpoll`;
+    const created = await (await fetch(`${urlA}?vsn=2.0.0&user=roamer`)).json() as Body;
+    assert.equal(created.status, 410);
+    const token = created.token!;
+    const posted = await fetch(`${urlB}?token=${encodeURIComponent(token)}`, {
+      method: "POST", headers: { "content-type": "application/x-ndjson" },
+      body: [JSON.stringify(["1", "1", "room:roam", "phx_join", {}]), JSON.stringify(["1", "2", "room:roam", "ping", { via: "b" }])].join("\n"),
+    });
+    assert.deepEqual(await posted.json(), { status: 200 }, "the POST on b was dispatched by a");
+    const replies: unknown[][] = [];
+    const deadline = Date.now() + 3000;
+    while (replies.filter((m) => m[3] === "phx_reply").length < 2 && Date.now() < deadline) {
+      const polled = await (await fetch(`${urlB}?token=${encodeURIComponent(token)}`)).json() as Body;
+      assert.equal(polled.token, token, "the answer carries the request's token");
+      assert.notEqual(polled.status, 410, "the poll on b reached the session on a");
+      for (const message of polled.messages ?? []) replies.push(JSON.parse(message) as unknown[]);
+    }
+    assert.deepEqual(replies.filter((m) => m[3] === "phx_reply").map((m) => m[4]),
+      [{ status: "ok", response: {} }, { status: "ok", response: { via: "b" } }]);
+    assert.equal(b.endpoint.connectionCount, 0, "b holds no session of its own");
+    a.endpoint.disconnect("user:roamer");
+    await sleep(50);
+    const gone = await (await fetch(`${urlB}?token=${encodeURIComponent(token)}`, {
+      method: "POST", headers: { "content-type": "application/x-ndjson" }, body: "[]",
+    })).json();
+    assert.deepEqual(gone, { status: 410 }, "a session that ended on its owner is gone everywhere");
+  } finally {
+    await Promise.all(nodes.map((node) => node.close()));
+  }
+});

@@ -9,12 +9,14 @@
  * are reaped: their channels end and their presences leave.
  *
  * Session tokens are `<id>.<mac>`: an HMAC-SHA256 over the session id, which embeds the node
- * name, so they cannot be forged and a cluster can route a poll to the node that owns the
- * session (share `secret` across nodes).
+ * name, so they cannot be forged (share `secret` across a cluster). In a cluster a request may
+ * land on a node that does not hold the session (no sticky routing needed): that node forwards
+ * it over PubSub to the owner (topic `phx:lp:<node>`), which answers the same way.
  */
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "../logger.js";
+import type { BroadcastMessage, Subscriber } from "../pubsub/index.js";
 import type { Frame } from "../serializer/index.js";
 import { authorize, SocketConnection, type SocketContext, type SocketDefinition, type TransportSink } from "../socket/index.js";
 import { connectInfo } from "./http.js";
@@ -54,10 +56,31 @@ export const longPollDefaults = {
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
+/** Where a poll's answer goes: an HTTP response here, or a reply to another node. */
+interface Responder {
+  send(body: PollBody): void;
+  /** Registers what to do when the requester goes away before an answer. */
+  onGone(callback: () => void): void;
+}
+
+/** The JSON body of a long-poll answer. */
+interface PollBody {
+  status: number;
+  token?: string;
+  messages?: string[];
+}
+
 interface ParkedPoll {
-  response: ServerResponse;
+  responder: Responder;
   token: string;
   timer: NodeJS.Timeout;
+}
+
+function httpResponder(response: ServerResponse): Responder {
+  return {
+    send: (body) => respond(response, body),
+    onGone: (callback) => { response.on("close", callback); },
+  };
 }
 
 /** One long-poll session: a socket connection plus its outgoing buffer and at most one parked poll. */
@@ -107,7 +130,7 @@ class Session implements TransportSink {
     this.parked = undefined;
     if (parked !== undefined) {
       clearTimeout(parked.timer);
-      respond(parked.response, { status: 410, token: parked.token, messages: [] });
+      parked.responder.send({ status: 410, token: parked.token, messages: [] });
     }
     this.buffer = [];
     this.transport.logger.debug({ session: this.id, reason }, "long-poll session closed");
@@ -115,30 +138,39 @@ class Session implements TransportSink {
   }
 
   /** A GET with this session's token. */
-  poll(response: ServerResponse, token: string): void {
+  poll(responder: Responder, token: string): void {
     this.lastPoll = Date.now();
     const previous = this.parked;
     if (previous !== undefined) {
       clearTimeout(previous.timer);
-      respond(previous.response, { status: 204, token: previous.token, messages: [] });
+      previous.responder.send({ status: 204, token: previous.token, messages: [] });
       this.parked = undefined;
     }
     if (this.buffer.length > 0) {
-      this.answer(response, token);
+      this.answer(responder, token);
       return;
     }
     const timer = setTimeout(() => {
-      if (this.parked?.response !== response) return;
+      if (this.parked?.responder !== responder) return;
       this.parked = undefined;
-      respond(response, { status: 204, token, messages: [] });
+      responder.send({ status: 204, token, messages: [] });
     }, this.transport.options.windowMs);
-    this.parked = { response, token, timer };
-    response.on("close", () => {
-      if (this.parked?.response === response) {
+    this.parked = { responder, token, timer };
+    responder.onGone(() => {
+      if (this.parked?.responder === responder) {
         clearTimeout(timer);
         this.parked = undefined;
       }
     });
+  }
+
+  /** Handles POSTed frames; returns the status to answer. */
+  dispatch(frames: ReadonlyArray<readonly [Buffer, boolean]>): number {
+    for (const [data, binary] of frames) {
+      if (this.closed) break;
+      this.connection.handleFrame(data, binary);
+    }
+    return this.closed ? 410 : 200;
   }
 
   /** True when the last poll is older than the reaping threshold. */
@@ -151,14 +183,14 @@ class Session implements TransportSink {
     if (parked === undefined || this.buffer.length === 0) return;
     clearTimeout(parked.timer);
     this.parked = undefined;
-    this.answer(parked.response, parked.token);
+    this.answer(parked.responder, parked.token);
   }
 
-  private answer(response: ServerResponse, token: string): void {
+  private answer(responder: Responder, token: string): void {
     const messages = this.buffer;
     this.buffer = [];
     this.bufferedBytes = 0;
-    respond(response, { status: 200, token, messages });
+    responder.send({ status: 200, token, messages });
   }
 }
 
@@ -182,14 +214,26 @@ function httpError(response: ServerResponse, status: number, error: string): voi
   response.end(JSON.stringify({ error }));
 }
 
+/** A request forwarded to the node that owns a session, and the owner's answer. */
+type Forwarded =
+  | { kind: "get"; id: number; from: string; session: string; token: string }
+  | { kind: "post"; id: number; from: string; session: string; frames: Array<[text: string, binary: boolean]> }
+  | { kind: "answer"; id: number; body: PollBody | null };
+
+/** How long a node waits for another node to answer a forwarded request, beyond the poll window. */
+const FORWARD_TIMEOUT_MS = 2_000;
+
 /** The long-poll transport of an endpoint. */
-export class LongPollTransport {
+export class LongPollTransport implements Subscriber {
   /** The options in force. */
   readonly options: LongPollTransportOptions;
   /** The logger. */
   readonly logger: Logger;
   private readonly sessions = new Map<string, Session>();
   private readonly reaper: NodeJS.Timeout;
+  private readonly forwardTopic: string;
+  private readonly pending = new Map<number, (body: PollBody | null) => void>();
+  private nextForward = 0;
 
   constructor(options: LongPollTransportOptions) {
     this.options = options;
@@ -202,6 +246,8 @@ export class LongPollTransport {
       }
     }, threshold);
     this.reaper.unref();
+    this.forwardTopic = `phx:lp:${options.nodeName}`;
+    options.context.pubsub.subscribe(this.forwardTopic, this);
   }
 
   /** Open sessions. */
@@ -239,6 +285,7 @@ export class LongPollTransport {
   closeAll(code: number, reason: string): void {
     for (const session of [...this.sessions.values()]) session.close(code, reason);
     clearInterval(this.reaper);
+    this.options.context.pubsub.unsubscribe(this.forwardTopic, this);
   }
 
   /** Forgets a closed session. */
@@ -246,12 +293,43 @@ export class LongPollTransport {
     this.sessions.delete(session.id);
   }
 
+  /** A request forwarded by another node, or the answer to one we forwarded. */
+  deliver(message: BroadcastMessage): void {
+    const request = message.payload as Forwarded;
+    if (request.kind === "answer") {
+      this.pending.get(request.id)?.(request.body);
+      return;
+    }
+    const reply = (body: PollBody | null): void => {
+      this.options.context.pubsub.directBroadcast(request.from, `phx:lp:${request.from}`, "answer",
+        { kind: "answer", id: request.id, body } satisfies Forwarded);
+    };
+    const session = this.sessions.get(request.session);
+    if (session === undefined || session.closed) {
+      reply(null);
+      return;
+    }
+    if (request.kind === "get") {
+      session.poll({ send: reply, onGone: () => {} }, request.token);
+    } else {
+      const frames = request.frames.map(([text, binary]) => [Buffer.from(text, binary ? "base64" : "utf8"), binary] as const);
+      reply({ status: session.dispatch(frames) });
+    }
+  }
+
   private async get(request: IncomingMessage, response: ServerResponse, uri: URL): Promise<void> {
     const token = this.tokenOf(request, uri);
-    const session = token === undefined ? undefined : this.sessionOf(token);
-    if (session !== undefined && token !== undefined) {
-      session.poll(response, token);
+    const target = token === undefined ? undefined : this.locate(token);
+    if (target?.session !== undefined && token !== undefined) {
+      target.session.poll(httpResponder(response), token);
       return;
+    }
+    if (target?.node !== undefined && token !== undefined) {
+      const body = await this.forward(target.node, { kind: "get", session: target.id, token }, this.options.windowMs + FORWARD_TIMEOUT_MS);
+      if (body !== null) {
+        respond(response, body);
+        return;
+      }
     }
     await this.create(request, response, uri);
   }
@@ -279,7 +357,7 @@ export class LongPollTransport {
 
   private post(request: IncomingMessage, response: ServerResponse, uri: URL): void {
     const token = this.tokenOf(request, uri);
-    const session = token === undefined ? undefined : this.sessionOf(token);
+    const target = token === undefined ? undefined : this.locate(token);
     const chunks: Buffer[] = [];
     let size = 0;
     let tooLarge = false;
@@ -298,7 +376,7 @@ export class LongPollTransport {
     request.on("error", () => httpError(response, 400, "unreadable body"));
     request.on("end", () => {
       if (tooLarge) return;
-      if (session === undefined || session.closed) {
+      if (target === undefined || (target.session === undefined && target.node === undefined) || target.session?.closed) {
         respond(response, { status: 410 });
         return;
       }
@@ -307,20 +385,38 @@ export class LongPollTransport {
       const lines = ndjson
         ? body.split(/\r?\n/).filter((line) => line.length > 0).slice(0, this.options.maxLinesPerPost)
         : [body];
-      const frames: Array<[Buffer, boolean]> = [];
+      const frames: Array<[text: string, binary: boolean]> = [];
       for (const line of lines) {
-        if (!ndjson || line.startsWith("[")) frames.push([Buffer.from(line, "utf8"), false]);
-        else if (BASE64.test(line)) frames.push([Buffer.from(line, "base64"), true]);
+        if (!ndjson || line.startsWith("[")) frames.push([line, false]);
+        else if (BASE64.test(line)) frames.push([line, true]);
         else {
           httpError(response, 400, "a line is neither a JSON frame nor base64");
           return;
         }
       }
-      for (const [data, binary] of frames) {
-        if (session.closed) break;
-        session.connection.handleFrame(data, binary);
+      if (target.session !== undefined) {
+        const decoded = frames.map(([text, binary]) => [Buffer.from(text, binary ? "base64" : "utf8"), binary] as const);
+        respond(response, { status: target.session.dispatch(decoded) });
+        return;
       }
-      respond(response, session.closed ? { status: 410 } : { status: 200 });
+      void this.forward(target.node!, { kind: "post", session: target.id, frames }, FORWARD_TIMEOUT_MS)
+        .then((answer) => respond(response, answer ?? { status: 410 }));
+    });
+  }
+
+  /** Sends a request to the node that owns a session; resolves with its answer, or null. */
+  private forward(node: string, request: { kind: "get"; session: string; token: string } | { kind: "post"; session: string; frames: Array<[string, boolean]> }, timeoutMs: number): Promise<PollBody | null> {
+    const id = ++this.nextForward;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => finish(null), timeoutMs);
+      const finish = (body: PollBody | null): void => {
+        clearTimeout(timer);
+        this.pending.delete(id);
+        resolve(body);
+      };
+      this.pending.set(id, finish);
+      this.options.context.pubsub.directBroadcast(node, `phx:lp:${node}`, request.kind,
+        { ...request, id, from: this.options.nodeName } satisfies Forwarded);
     });
   }
 
@@ -332,9 +428,14 @@ export class LongPollTransport {
     return last !== undefined && last.length > 0 ? last : undefined;
   }
 
-  private sessionOf(token: string): Session | undefined {
+  /** Where a token's session lives: here (`session`), on another node (`node`), or nowhere. */
+  private locate(token: string): { id: string; session?: Session; node?: string } | undefined {
     const id = this.verify(token);
-    return id === undefined ? undefined : this.sessions.get(id);
+    if (id === undefined) return undefined;
+    const session = this.sessions.get(id);
+    if (session !== undefined) return { id, session };
+    const node = id.slice(0, id.lastIndexOf("~"));
+    return node !== this.options.nodeName && node.length > 0 ? { id, node } : { id };
   }
 
   private sign(id: string): string {
