@@ -1,7 +1,8 @@
 /**
  * The conformance server's `presence:*` channel: after join it pushes `presence_state`, then
  * tracks the socket's `user` with meta `{online_at, ...params.meta}`; `update` replaces the meta
- * with `{online_at: <the tracked one>, ...payload}`; `untrack` untracks. On `presence:fetch:*`
+ * with `{online_at: <the tracked one>, ...payload}`; `untrack` untracks (error `nopresence` when
+ * nothing is tracked). On `presence:fetch:*`
  * topics the presence module's `fetch` hook adds `user: {name: <key>}` (see server.ts).
  */
 import { defineChannel, error, ok, PresenceError, type ChannelSocket, type Presence, type PresenceMap } from "@cinder/server";
@@ -47,8 +48,7 @@ export function presenceChannel(presence: Presence) {
           return ok();
         }
         if (event === "untrack") {
-          presence.untrack(socket, socket.assigns.user);
-          return ok();
+          return presence.untrack(socket, socket.assigns.user) ? ok() : error({ reason: "nopresence" });
         }
       } catch (caught) {
         if (caught instanceof PresenceError) return error({ reason: caught.reason });

@@ -57,5 +57,50 @@ declare module "phoenix" {
     onMessage(callback: (msg: Message) => void): string;
     ping(callback: (rtt: number) => void): boolean;
     channels: Channel[];
+    /** the current transport instance (a `ws` WebSocket with the suite's transport), or null */
+    readonly conn: unknown;
+  }
+
+  /** One meta of a presence: `phx_ref` (+ `phx_ref_prev` after an update) and the user meta. */
+  export interface PresenceMeta {
+    phx_ref: string;
+    phx_ref_prev?: string;
+    [field: string]: unknown;
+  }
+
+  /** One key's presence: its metas plus whatever the server's `fetch` added. */
+  export interface PresenceEntry {
+    metas: PresenceMeta[];
+    [field: string]: unknown;
+  }
+
+  /** Presences by key (a null-prototype object in the client since 1.8). */
+  export type PresenceState = Record<string, PresenceEntry>;
+
+  export interface PresenceDiffPayload {
+    joins: PresenceState;
+    leaves: PresenceState;
+  }
+
+  export class Presence {
+    constructor(channel: Channel, opts?: { events?: { state: string; diff: string } });
+    state: PresenceState;
+    pendingDiffs: PresenceDiffPayload[];
+    /** the channel join_ref under which the last `presence_state` was received */
+    joinRef: string | null;
+    channel: Channel;
+    onJoin(callback: (key: string, current: PresenceEntry | undefined, joined: PresenceEntry) => void): void;
+    onLeave(callback: (key: string, current: PresenceEntry, left: PresenceEntry) => void): void;
+    onSync(callback: () => void): void;
+    list(): PresenceEntry[];
+    list<T>(chooser: (key: string, presence: PresenceEntry) => T): T[];
+    inPendingSyncState(): boolean;
+    static syncState(current: PresenceState, next: PresenceState,
+      onJoin?: (key: string, current: PresenceEntry | undefined, joined: PresenceEntry) => void,
+      onLeave?: (key: string, current: PresenceEntry, left: PresenceEntry) => void): PresenceState;
+    static syncDiff(state: PresenceState, diff: PresenceDiffPayload,
+      onJoin?: (key: string, current: PresenceEntry | undefined, joined: PresenceEntry) => void,
+      onLeave?: (key: string, current: PresenceEntry, left: PresenceEntry) => void): PresenceState;
+    static list<T = PresenceEntry>(presences: PresenceState, chooser?: (key: string, presence: PresenceEntry) => T): T[];
   }
 }

@@ -5,8 +5,8 @@
  * `untrack` removes it; whatever a channel tracked leaves when the channel ends, whatever the
  * reason. Every change goes out as a `presence_diff` broadcast `{joins, leaves}` to this node's
  * subscribers of the topic (each node computes its own diffs from what it merges), after the
- * `fetch` hook decorated both sides; diffs of one topic within `diffWindowMs` are coalesced
- * into one. `list(topic)` is what a channel pushes as `presence_state`.
+ * `fetch` hook decorated both sides; changes to one topic within `diffWindowMs` go out as one
+ * diff. `list(topic)` is what a channel pushes as `presence_state`.
  */
 import { randomBytes } from "node:crypto";
 import { createLogger, type Logger } from "../logger.js";
@@ -71,11 +71,16 @@ function newRef(): string {
   return bytes.toString("base64url");
 }
 
+/** An entry's dot as one string: the identity of one meta across the cluster. */
+function dotOf(entry: Entry): string {
+  return `${entry.replica}\u0001${entry.counter}`;
+}
+
 function nullObject<T>(): Record<string, T> {
   return Object.create(null) as Record<string, T>;
 }
 
-/** Pending (coalesced) changes of one topic, by dot so a join and leave of one meta cancel out. */
+/** Pending (coalesced) changes of one topic, by dot. */
 interface PendingDiff {
   joins: Map<string, Entry>;
   leaves: Map<string, Entry>;
@@ -113,14 +118,16 @@ export class Presence {
     return ref;
   }
 
-  /** Stops tracking `key` on the owner's topic (nothing happens when it is not tracked). */
-  untrack(owner: PresenceOwner, key: string): void {
-    this.untrackOwner(owner.ownerId, owner.topic, key);
+  /** Stops tracking `key` on the owner's topic; returns false when it was not tracked. */
+  untrack(owner: PresenceOwner, key: string): boolean {
+    return this.untrackOwner(owner.ownerId, owner.topic, key);
   }
 
-  /** Stops tracking `key` on `topic` for an owner id. */
-  untrackOwner(ownerId: string, topic: string, key: string): void {
-    this.tracker.reportLocal(this.tracker.state.leave(ownerId, topic, String(key)));
+  /** Stops tracking `key` on `topic` for an owner id; returns false when it was not tracked. */
+  untrackOwner(ownerId: string, topic: string, key: string): boolean {
+    const diff = this.tracker.state.leave(ownerId, topic, String(key));
+    this.tracker.reportLocal(diff);
+    return diff.leaves.length > 0;
   }
 
   /** Stops tracking everything an owner tracked, on every topic. */
@@ -208,27 +215,29 @@ export class Presence {
     });
   }
 
+  /**
+   * Adds changes to the pending diffs. Nothing is cancelled out: a diff whose joins and leaves
+   * both hold one meta (tracked, then untracked within the window) leaves it absent from any
+   * starting state, since clients apply joins before leaves, so a client whose
+   * `presence_state` was taken mid-window still ends right. The reverse order (a meta that
+   * left, then came back: a replica down, then up) cannot be said in one diff, so the pending
+   * diff goes out first.
+   */
   private collect(diff: Diff): void {
-    const pendingFor = (topic: string): PendingDiff => {
-      let pending = this.pending.get(topic);
-      if (pending === undefined) this.pending.set(topic, (pending = { joins: new Map(), leaves: new Map() }));
-      return pending;
-    };
-    for (const entry of diff.leaves) {
-      const pending = pendingFor(entry.topic);
-      const dot = `${entry.replica}\u0001${entry.counter}`;
-      if (pending.joins.has(dot)) pending.joins.delete(dot);
-      else pending.leaves.set(dot, entry);
-    }
+    for (const entry of diff.leaves) this.pendingFor(entry.topic).leaves.set(dotOf(entry), entry);
     for (const entry of diff.joins) {
-      const pending = pendingFor(entry.topic);
-      const dot = `${entry.replica}\u0001${entry.counter}`;
-      if (pending.leaves.has(dot)) pending.leaves.delete(dot);
-      else pending.joins.set(dot, entry);
+      if (this.pending.get(entry.topic)?.leaves.has(dotOf(entry))) this.flushNow();
+      this.pendingFor(entry.topic).joins.set(dotOf(entry), entry);
     }
-    if (this.flushTimer === undefined) {
+    if (this.flushTimer === undefined && this.pending.size > 0) {
       this.flushTimer = setTimeout(() => this.flushNow(), this.windowMs);
     }
+  }
+
+  private pendingFor(topic: string): PendingDiff {
+    let pending = this.pending.get(topic);
+    if (pending === undefined) this.pending.set(topic, (pending = { joins: new Map(), leaves: new Map() }));
+    return pending;
   }
 
   private flushNow(): void {
