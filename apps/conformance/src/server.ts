@@ -8,7 +8,9 @@
  * `--workers N` (or `CINDER_WORKERS`) runs N processes on this port joined by Redis (default
  * redis://127.0.0.1:6379 when no URL is given); `CINDER_REDIS_NAMESPACE` prefixes its Redis
  * channels (default "cinder"); `CINDER_CLUSTER_SECRET` signs long-poll tokens alike on every node
- * (set it on every node of a multi-host cluster). `CINDER_PRESENCE_BROADCAST_MS` and
+ * (set it on every node of a multi-host cluster); `CINDER_LONGPOLL_WINDOW_MS` sets the long-poll
+ * window (default 10 s; idle sessions are reaped 1.5–3 windows after their last poll).
+ * `CINDER_PRESENCE_BROADCAST_MS` and
  * `CINDER_PRESENCE_DOWN_MS` shorten the presence timings (for tests).
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
@@ -100,8 +102,10 @@ function start(workerId: number | undefined): void {
   });
 
   const secret = process.env.CINDER_CLUSTER_SECRET;
+  const windowMs = numberFromEnv("CINDER_LONGPOLL_WINDOW_MS");
   const endpoint = attach(server, {
-    path: "/socket", socket, pubsub, checkOrigin: false, logger, longpoll: secret === undefined ? true : { secret },
+    path: "/socket", socket, pubsub, checkOrigin: false, logger,
+    longpoll: { ...(secret !== undefined ? { secret } : {}), ...(windowMs !== undefined ? { windowMs } : {}) },
   });
 
   const port = Number(process.env.PORT ?? 4001);
