@@ -1,33 +1,28 @@
 /**
- * The apps' web server (`npm start`, PORT default 4000). The apps themselves (retro rooms,
- * video annotations, pointing party, admin notifications) are being built (issue 7); until
- * then this serves a page that says so, with the socket endpoint mounted at `/socket`.
+ * `npm start`: the apps on PORT (default 4000). `--workers N` (or `CINDER_WORKERS`) runs N
+ * processes on the port joined by Redis (`CINDER_REDIS_URL`, default redis://127.0.0.1:6379).
  */
-import { createServer } from "node:http";
-import { attach, defineSocket } from "@cinder/server";
+import { forkWorkers, workersFromArgs } from "@cinder/redis";
+import { createApp } from "./app.js";
+import { loadConfig } from "./config.js";
 
-const page = `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>Cinder</title>
-<style>body{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:4rem auto;padding:0 1rem;color:#222}</style>
-</head><body>
-<h1>Cinder</h1>
-<p>Real-time channels and presence for TypeScript, speaking the Phoenix protocol.</p>
-<p>The apps (retro rooms, video annotations, pointing party, admin notifications) are not built yet.
-The socket endpoint is mounted at <code>/socket</code>.</p>
-</body></html>`;
-
-const server = createServer((request, response) => {
-  if (request.method === "GET" && (request.url === "/" || request.url === "/index.html")) {
-    response.writeHead(200, { "content-type": "text/html; charset=utf-8" }).end(page);
-    return;
-  }
-  response.writeHead(404, { "content-type": "text/plain; charset=utf-8" }).end("not found");
-});
-
-attach(server, { path: "/socket", socket: defineSocket({ channels: {} }) });
-
-const port = Number(process.env.PORT ?? 4000);
-server.listen(port, () => {
-  console.log(`cinder apps listening on http://localhost:${port}`);
-});
+const role = forkWorkers(workersFromArgs());
+if (role.role !== "primary") {
+  const config = loadConfig();
+  if (role.role === "worker") config.redisUrl ??= "redis://127.0.0.1:6379";
+  const app = await createApp(config, role.role === "worker" ? { nodeName: `apps-${process.pid}-w${role.id}` } : {});
+  app.server.listen(config.port, config.host, () => {
+    const address = app.server.address();
+    const port = typeof address === "object" && address !== null ? address.port : config.port;
+    console.log(`cinder apps listening on http://localhost:${port}`);
+  });
+  let stopping = false;
+  const stop = (): void => {
+    if (stopping) return;
+    stopping = true;
+    setTimeout(() => process.exit(0), 5_000).unref();
+    void app.close().then(() => process.exit(0));
+  };
+  process.on("SIGTERM", stop);
+  process.on("SIGINT", stop);
+}

@@ -1,0 +1,87 @@
+/**
+ * Accounts: credentials checking, password hashing (scrypt, salted, deliberately slow) and the
+ * signed user token — a Cinder `Token` that is both the API's Bearer token and the socket's
+ * `token` param, valid for two weeks.
+ */
+import { randomBytes, scrypt, timingSafeEqual } from "node:crypto";
+import { Token, TokenError } from "@cinder/server";
+import type { Store, User } from "./db/store.js";
+
+/** How long a user token is valid: two weeks, in seconds. */
+export const TOKEN_MAX_AGE = 14 * 24 * 60 * 60;
+const TOKEN_SALT = "user socket";
+const USERNAME = /^[A-Za-z0-9_-]{1,32}$/;
+const SCRYPT = { N: 16384, r: 8, p: 1, keylen: 32 } as const;
+
+/** Valid credentials, or why they are not. */
+export type Credentials = { ok: true; username: string; password: string } | { ok: false; error: string };
+
+/** Checks a sign-up / sign-in body. */
+export function readCredentials(body: unknown): Credentials {
+  const { username, password } = (typeof body === "object" && body !== null ? body : {}) as Record<string, unknown>;
+  if (typeof username !== "string" || !USERNAME.test(username)) {
+    return { ok: false, error: "username must be 1–32 letters, digits, _ or -" };
+  }
+  if (typeof password !== "string" || password.length < 8) return { ok: false, error: "password must be at least 8 characters" };
+  if (password.length > 1024) return { ok: false, error: "password must be at most 1024 characters" };
+  return { ok: true, username, password };
+}
+
+function derive(password: string, salt: Buffer, params: { N: number; r: number; p: number; keylen: number }): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    scrypt(password, salt, params.keylen, { N: params.N, r: params.r, p: params.p, maxmem: 64 * 1024 * 1024 },
+      (error, key) => (error ? reject(error) : resolve(key)));
+  });
+}
+
+/** Hashes a password: `scrypt$N$r$p$salt$hash`. */
+export async function hashPassword(password: string): Promise<string> {
+  const salt = randomBytes(16);
+  const key = await derive(password, salt, SCRYPT);
+  return ["scrypt", SCRYPT.N, SCRYPT.r, SCRYPT.p, salt.toString("base64url"), key.toString("base64url")].join("$");
+}
+
+/** Checks a password against a stored hash, in constant time. */
+export async function verifyPassword(password: string, stored: string): Promise<boolean> {
+  const [scheme, n, r, p, salt, hash] = stored.split("$");
+  if (scheme !== "scrypt" || salt === undefined || hash === undefined) return false;
+  const expected = Buffer.from(hash, "base64url");
+  const key = await derive(password, Buffer.from(salt, "base64url"), { N: Number(n), r: Number(r), p: Number(p), keylen: expected.length });
+  return key.length === expected.length && timingSafeEqual(key, expected);
+}
+
+/** A dummy hash, verified when a username is unknown so both paths take the same time. */
+let dummyHash: Promise<string> | undefined;
+
+/** Signs up; returns the user, or null when the username is taken. */
+export async function signUp(store: Store, username: string, password: string): Promise<User | null> {
+  return store.createUser(username, await hashPassword(password));
+}
+
+/** Signs in; returns the user, or null for a wrong username or password. */
+export async function signIn(store: Store, username: string, password: string): Promise<User | null> {
+  const found = await store.userWithHash(username);
+  if (found === undefined) {
+    dummyHash ??= hashPassword("not a real password");
+    await verifyPassword(password, await dummyHash);
+    return null;
+  }
+  return (await verifyPassword(password, found.passwordHash)) ? { id: found.id, username: found.username } : null;
+}
+
+/** The signed token for a user. */
+export function userToken(secret: string, user: User): string {
+  return Token.sign(secret, TOKEN_SALT, user.id, { maxAge: TOKEN_MAX_AGE });
+}
+
+/** The user id in a token, or null when it is missing, tampered or expired. */
+export function verifyUserToken(secret: string, token: unknown): number | null {
+  if (typeof token !== "string") return null;
+  try {
+    const id = Token.verify<unknown>(secret, TOKEN_SALT, token, { maxAge: TOKEN_MAX_AGE });
+    return typeof id === "number" && Number.isSafeInteger(id) ? id : null;
+  } catch (error) {
+    if (error instanceof TokenError) return null;
+    throw error;
+  }
+}

@@ -1,0 +1,158 @@
+/**
+ * The apps' server, assembled: the store (SQLite or PostgreSQL, migrated on start), presence,
+ * the socket (a signed token in the `token` param; socket id `user_socket:<id>`) with the four
+ * apps' channels, the JSON API, the pages and the assets, on one `node:http` server.
+ */
+import { createServer, type Server } from "node:http";
+import { fileURLToPath } from "node:url";
+import { attach, createLogger, createPresence, defineSocket, PubSub, refuse, type Endpoint, type Logger, type Presence } from "@cinder/server";
+import { RedisAdapter } from "@cinder/redis";
+import { verifyUserToken } from "./accounts.js";
+import type { Config } from "./config.js";
+import { openPostgres, openSqlite, type Db } from "./db/db.js";
+import { migrate } from "./db/migrations.js";
+import { Store } from "./db/store.js";
+import type { AppContext, UserAssigns } from "./channels/context.js";
+import { notificationsChannel, onlineCountsHook } from "./channels/notifications.js";
+import { partyChannel } from "./channels/party.js";
+import { retroChannel } from "./channels/retro.js";
+import { decorateViewers, videoChannel } from "./channels/videos.js";
+import { addApiRoutes, currentUser, requestToken, type ApiContext } from "./http/api.js";
+import { serveAsset, type AssetRoot } from "./http/assets.js";
+import { renderPage } from "./http/pages.js";
+import { HttpError, json } from "./http/respond.js";
+import { Router, type Handler } from "./http/router.js";
+
+/** A running apps server. */
+export interface App {
+  server: Server;
+  endpoint: Endpoint;
+  store: Store;
+  presence: Presence;
+  logger: Logger;
+  /** Stops everything (presence leaves the cluster at once, connections close, the database closes). */
+  close(): Promise<void>;
+}
+
+const here = (path: string): string => fileURLToPath(new URL(path, import.meta.url));
+
+/** The folders `/assets/` is served from. */
+const ASSETS: AssetRoot[] = [
+  { prefix: "/assets/client/", dir: here("../../../../packages/client/dist/browser/") },
+  { prefix: "/assets/", dir: here("../web/") },
+  { prefix: "/assets/", dir: here("../../public/") },
+];
+
+/** Opens the configured database and migrates it. */
+export async function openStore(config: Pick<Config, "databaseUrl" | "dataDir">, schema?: string): Promise<Store> {
+  const db: Db = config.databaseUrl !== undefined
+    ? await openPostgres(config.databaseUrl, schema)
+    : openSqlite(`${config.dataDir}/cinder.sqlite3`);
+  await migrate(db);
+  const store = new Store(db);
+  if ((await store.videos()).length === 0) await store.addVideo("Sample: counting to twenty", "/assets/sample.webm", null);
+  return store;
+}
+
+/** Builds the apps' server (not yet listening). */
+export async function createApp(config: Config, options: { store?: Store; logger?: Logger; nodeName?: string } = {}): Promise<App> {
+  const logger = options.logger ?? createLogger({ name: "apps" });
+  const store = options.store ?? await openStore(config);
+  const adapter = config.redisUrl === undefined ? undefined
+    : new RedisAdapter({ url: config.redisUrl, logger, ...(options.nodeName !== undefined ? { nodeName: options.nodeName } : {}) });
+  const pubsub = new PubSub({ adapter, onSubscriberError: (err, topic) => logger.error({ err, topic }, "subscriber failed") });
+  let endpoint!: Endpoint;
+  const presence: Presence = createPresence({
+    pubsub,
+    logger,
+    fetch: (topic, presences) => (topic.startsWith("videos:") ? decorateViewers(store, presences) : presences),
+    handleMetas: onlineCountsHook(() => presence, (topic, event, payload) => pubsub.localBroadcast(topic, event, payload)),
+  });
+  const context: AppContext = { store, presence, broadcast: (topic, event, payload) => endpoint.broadcast(topic, event, payload) };
+
+  const socket = defineSocket<UserAssigns>({
+    async connect(params) {
+      const id = verifyUserToken(config.secretKeyBase, params.token);
+      const user = id === null ? undefined : await store.user(id);
+      return user === undefined ? refuse(403) : { user };
+    },
+    id: (s) => `user_socket:${s.assigns.user.id}`,
+    channels: {
+      "room:*": retroChannel(context),
+      "videos:*": videoChannel(context),
+      "party:*": partyChannel(context),
+      "notifications:*": notificationsChannel(context),
+    },
+  });
+
+  const api: ApiContext = {
+    store, secret: config.secretKeyBase, admins: config.admins,
+    broadcast: (topic, event, payload) => endpoint.broadcast(topic, event, payload),
+    disconnect: (socketId) => endpoint.disconnect(socketId),
+  };
+  const router = new Router();
+  addApiRoutes(router, api);
+  const page = (title: string, script: string, data: (params: Record<string, string>) => Record<string, unknown> = () => ({})): Handler =>
+    async (request, response, params, url) => {
+      const user = await currentUser(api, request);
+      const signedIn = user !== undefined;
+      const html = renderPage({
+        title: signedIn ? title : "Sign in",
+        script: signedIn ? script : "home",
+        user, admin: user !== undefined && config.admins.has(user.username),
+        token: signedIn ? requestToken(request) : undefined,
+        data: signedIn ? data(params) : { next: url.pathname },
+      });
+      response.writeHead(200, { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" }).end(html);
+    };
+  router
+    .add("GET", "/", page("Home", "home"))
+    .add("GET", "/retro/:room", page("Retro", "retro", (p) => ({ room: p.room })))
+    .add("GET", "/videos", page("Videos", "videos"))
+    .add("GET", "/videos/:id", page("Video", "video", (p) => ({ id: Number(p.id) })))
+    .add("GET", "/party/:room", page("Pointing party", "party", (p) => ({ room: p.room })))
+    .add("GET", "/admin", page("Admin", "admin"));
+
+  const server = createServer((request, response) => {
+    let url: URL;
+    try {
+      url = new URL(request.url ?? "/", "http://localhost");
+    } catch {
+      json(response, 400, { error: "bad request URL" });
+      return;
+    }
+    if ((request.method === "GET" || request.method === "HEAD") && url.pathname.startsWith("/assets/")) {
+      if (!serveAsset(ASSETS, request, response, url.pathname)) json(response, 404, { error: "not found" });
+      return;
+    }
+    const found = router.match(request.method ?? "GET", url.pathname);
+    if (found === undefined) {
+      json(response, 404, { error: "not found" });
+      return;
+    }
+    if ("allowed" in found) {
+      json(response, 405, { error: `use ${found.allowed.join(" or ")}` }, { allow: found.allowed.join(", ") });
+      return;
+    }
+    Promise.resolve(found.handler(request, response, found.params, url)).catch((caught: unknown) => {
+      if (caught instanceof HttpError) json(response, caught.status, { error: caught.message });
+      else {
+        logger.error({ err: caught, path: url.pathname }, "request failed");
+        json(response, 500, { error: "internal error" });
+      }
+    });
+  });
+
+  endpoint = attach(server, { path: "/socket", socket, pubsub, logger, longpoll: true });
+  return {
+    server, endpoint, store, presence, logger,
+    async close() {
+      await presence.close();
+      await endpoint.close();
+      await pubsub.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await store.db.close();
+    },
+  };
+}

@@ -1,0 +1,47 @@
+/**
+ * The apps' configuration, from the environment: PORT (4000), DATA_DIR (./data), DATABASE_URL
+ * (PostgreSQL; SQLite under DATA_DIR when unset), SECRET_KEY_BASE (else generated once and kept
+ * under DATA_DIR), ADMIN_USERNAMES (comma-separated; "admin"), CINDER_REDIS_URL (a cluster).
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { randomBytes } from "node:crypto";
+
+/** The apps' settings. */
+export interface Config {
+  port: number;
+  host: string | undefined;
+  dataDir: string;
+  databaseUrl: string | undefined;
+  secretKeyBase: string;
+  admins: ReadonlySet<string>;
+  redisUrl: string | undefined;
+}
+
+/** Reads the secret from DATA_DIR, creating it on first start. */
+function storedSecret(dataDir: string): string {
+  const file = join(dataDir, "secret_key_base");
+  if (existsSync(file)) return readFileSync(file, "utf8").trim();
+  mkdirSync(dataDir, { recursive: true });
+  const secret = randomBytes(48).toString("base64url");
+  writeFileSync(file, secret, { mode: 0o600 });
+  return secret;
+}
+
+/** Loads the configuration from `env`. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const dataDir = resolve(env.DATA_DIR ?? "./data");
+  const secretKeyBase = env.SECRET_KEY_BASE ?? storedSecret(dataDir);
+  if (secretKeyBase.length < 20) throw new Error("SECRET_KEY_BASE must be at least 20 characters");
+  const port = Number(env.PORT ?? 4000);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`invalid PORT ${env.PORT}`);
+  return {
+    port,
+    host: env.HOST,
+    dataDir,
+    databaseUrl: env.DATABASE_URL || undefined,
+    secretKeyBase,
+    admins: new Set((env.ADMIN_USERNAMES ?? "admin").split(",").map((name) => name.trim()).filter(Boolean)),
+    redisUrl: env.CINDER_REDIS_URL || undefined,
+  };
+}

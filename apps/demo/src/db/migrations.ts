@@ -1,0 +1,50 @@
+/**
+ * Schema migrations, applied in order on start-up and recorded in `schema_migrations`, for
+ * SQLite and PostgreSQL alike. Ids are auto-incrementing integers; times are integer
+ * milliseconds since the epoch. Add a migration by appending to the list; never edit one that
+ * has shipped.
+ */
+import type { Db } from "./db.js";
+
+type Dialect = (db: Db) => string;
+
+/** `id` column definition per engine. */
+const id: Dialect = (db) => (db.kind === "sqlite" ? "id INTEGER PRIMARY KEY AUTOINCREMENT" : "id BIGSERIAL PRIMARY KEY");
+
+/** The migrations, in order. */
+export const migrations: ReadonlyArray<{ version: number; name: string; up: (db: Db) => string[] }> = [
+  {
+    version: 1,
+    name: "users, rooms, messages, videos, annotations, cards",
+    up: (db) => [
+      `CREATE TABLE users (${id(db)}, username TEXT NOT NULL UNIQUE, password_hash TEXT NOT NULL, inserted_at BIGINT NOT NULL)`,
+      `CREATE TABLE rooms (${id(db)}, name TEXT NOT NULL UNIQUE, inserted_at BIGINT NOT NULL)`,
+      `CREATE TABLE messages (${id(db)}, room_id BIGINT NOT NULL REFERENCES rooms(id), user_id BIGINT NOT NULL REFERENCES users(id),
+        body TEXT NOT NULL, inserted_at BIGINT NOT NULL)`,
+      "CREATE INDEX messages_room ON messages (room_id, id)",
+      `CREATE TABLE videos (${id(db)}, title TEXT NOT NULL, url TEXT NOT NULL, user_id BIGINT REFERENCES users(id), inserted_at BIGINT NOT NULL)`,
+      `CREATE TABLE annotations (${id(db)}, video_id BIGINT NOT NULL REFERENCES videos(id), user_id BIGINT NOT NULL REFERENCES users(id),
+        body TEXT NOT NULL, at BIGINT NOT NULL, inserted_at BIGINT NOT NULL)`,
+      "CREATE INDEX annotations_video ON annotations (video_id, id)",
+      `CREATE TABLE cards (${id(db)}, party TEXT NOT NULL, title TEXT NOT NULL, description TEXT NOT NULL,
+        estimate INTEGER, inserted_at BIGINT NOT NULL)`,
+      "CREATE INDEX cards_party ON cards (party, id)",
+    ],
+  },
+];
+
+/** Applies every migration not yet applied; returns the versions it applied. */
+export async function migrate(db: Db): Promise<number[]> {
+  await db.query("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)");
+  const applied = new Set((await db.query<{ version: number }>("SELECT version FROM schema_migrations")).map((r) => Number(r.version)));
+  const done: number[] = [];
+  for (const migration of migrations) {
+    if (applied.has(migration.version)) continue;
+    await db.transaction(async (tx) => {
+      for (const statement of migration.up(tx)) await tx.query(statement);
+      await tx.query("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)", [migration.version, migration.name, Date.now()]);
+    });
+    done.push(migration.version);
+  }
+  return done;
+}

@@ -1,0 +1,174 @@
+/**
+ * The apps' data: users, retro rooms and their messages, videos and their annotations, and the
+ * pointing party's cards. Every method is one or two parameterised queries on a `Db`, so the
+ * same store runs on SQLite and PostgreSQL.
+ */
+import type { Db } from "./db.js";
+
+/** A signed-up user. */
+export interface User {
+  id: number;
+  username: string;
+}
+
+/** A retro room's chat message, as the channel sends it. */
+export interface Message {
+  id: number;
+  user: string;
+  body: string;
+  inserted_at: number;
+}
+
+/** A video that can be annotated. */
+export interface Video {
+  id: number;
+  title: string;
+  url: string;
+}
+
+/** An annotation at a playback time (`at`, ms). */
+export interface Annotation {
+  id: number;
+  body: string;
+  at: number;
+  user: User;
+}
+
+/** A pointing-party card; `estimate` is set once a round found a winner. */
+export interface Card {
+  id: number;
+  title: string;
+  description: string;
+  estimate: number | null;
+}
+
+type Row = Record<string, unknown>;
+
+const num = (value: unknown): number => Number(value);
+
+/** The data layer of the apps. */
+export class Store {
+  constructor(readonly db: Db) {}
+
+  /** Creates a user; returns null when the username is taken. */
+  async createUser(username: string, passwordHash: string): Promise<User | null> {
+    try {
+      const rows = await this.db.query<Row>("INSERT INTO users (username, password_hash, inserted_at) VALUES (?, ?, ?) RETURNING id, username",
+        [username, passwordHash, Date.now()]);
+      return { id: num(rows[0]!.id), username: String(rows[0]!.username) };
+    } catch (error) {
+      if (/unique/i.test((error as Error).message)) return null;
+      throw error;
+    }
+  }
+
+  /** A user and their password hash, by username. */
+  async userWithHash(username: string): Promise<(User & { passwordHash: string }) | undefined> {
+    const [row] = await this.db.query<Row>("SELECT id, username, password_hash FROM users WHERE username = ?", [username]);
+    return row === undefined ? undefined : { id: num(row.id), username: String(row.username), passwordHash: String(row.password_hash) };
+  }
+
+  /** A user by id. */
+  async user(id: number): Promise<User | undefined> {
+    const [row] = await this.db.query<Row>("SELECT id, username FROM users WHERE id = ?", [id]);
+    return row === undefined ? undefined : { id: num(row.id), username: String(row.username) };
+  }
+
+  /** A user by username. */
+  async userByName(username: string): Promise<User | undefined> {
+    const [row] = await this.db.query<Row>("SELECT id, username FROM users WHERE username = ?", [username]);
+    return row === undefined ? undefined : { id: num(row.id), username: String(row.username) };
+  }
+
+  /** Users by id, in one query. */
+  async usersByIds(ids: readonly number[]): Promise<Map<number, User>> {
+    const unique = [...new Set(ids.filter((id) => Number.isSafeInteger(id)))];
+    if (unique.length === 0) return new Map();
+    const rows = await this.db.query<Row>(`SELECT id, username FROM users WHERE id IN (${unique.map(() => "?").join(", ")})`, unique);
+    return new Map(rows.map((row) => [num(row.id), { id: num(row.id), username: String(row.username) }]));
+  }
+
+  /** The room named `name`, created if it does not exist. */
+  async room(name: string): Promise<number> {
+    const [existing] = await this.db.query<Row>("SELECT id FROM rooms WHERE name = ?", [name]);
+    if (existing !== undefined) return num(existing.id);
+    await this.db.query(this.db.kind === "sqlite"
+      ? "INSERT OR IGNORE INTO rooms (name, inserted_at) VALUES (?, ?)"
+      : "INSERT INTO rooms (name, inserted_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING", [name, Date.now()]);
+    const [row] = await this.db.query<Row>("SELECT id FROM rooms WHERE name = ?", [name]);
+    return num(row!.id);
+  }
+
+  /** Stores a message. */
+  async addMessage(roomId: number, user: User, body: string): Promise<Message> {
+    const insertedAt = Date.now();
+    const [row] = await this.db.query<Row>("INSERT INTO messages (room_id, user_id, body, inserted_at) VALUES (?, ?, ?, ?) RETURNING id",
+      [roomId, user.id, body, insertedAt]);
+    return { id: num(row!.id), user: user.username, body, inserted_at: insertedAt };
+  }
+
+  /** A room's last `limit` messages, oldest first. */
+  async lastMessages(roomId: number, limit = 50): Promise<Message[]> {
+    const rows = await this.db.query<Row>(
+      `SELECT m.id, u.username, m.body, m.inserted_at FROM messages m JOIN users u ON u.id = m.user_id
+       WHERE m.room_id = ? ORDER BY m.id DESC LIMIT ?`, [roomId, limit]);
+    return rows.reverse().map((row) => ({ id: num(row.id), user: String(row.username), body: String(row.body), inserted_at: num(row.inserted_at) }));
+  }
+
+  /** Every video, newest first. */
+  async videos(): Promise<Video[]> {
+    const rows = await this.db.query<Row>("SELECT id, title, url FROM videos ORDER BY id DESC");
+    return rows.map((row) => ({ id: num(row.id), title: String(row.title), url: String(row.url) }));
+  }
+
+  /** A video by id. */
+  async video(id: number): Promise<Video | undefined> {
+    const [row] = await this.db.query<Row>("SELECT id, title, url FROM videos WHERE id = ?", [id]);
+    return row === undefined ? undefined : { id: num(row.id), title: String(row.title), url: String(row.url) };
+  }
+
+  /** Adds a video. */
+  async addVideo(title: string, url: string, userId: number | null): Promise<Video> {
+    const [row] = await this.db.query<Row>("INSERT INTO videos (title, url, user_id, inserted_at) VALUES (?, ?, ?, ?) RETURNING id",
+      [title, url, userId, Date.now()]);
+    return { id: num(row!.id), title, url };
+  }
+
+  /** Stores an annotation. */
+  async addAnnotation(videoId: number, user: User, body: string, at: number): Promise<Annotation> {
+    const [row] = await this.db.query<Row>("INSERT INTO annotations (video_id, user_id, body, at, inserted_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
+      [videoId, user.id, body, at, Date.now()]);
+    return { id: num(row!.id), body, at, user };
+  }
+
+  /** A video's annotations with an id above `afterId`, ordered by playback time. */
+  async annotations(videoId: number, afterId = 0): Promise<Annotation[]> {
+    const rows = await this.db.query<Row>(
+      `SELECT a.id, a.body, a.at, u.id AS user_id, u.username FROM annotations a JOIN users u ON u.id = a.user_id
+       WHERE a.video_id = ? AND a.id > ? ORDER BY a.at, a.id`, [videoId, afterId]);
+    return rows.map((row) => ({
+      id: num(row.id), body: String(row.body), at: num(row.at), user: { id: num(row.user_id), username: String(row.username) },
+    }));
+  }
+
+  /** A party's cards in order. */
+  async cards(party: string): Promise<Card[]> {
+    const rows = await this.db.query<Row>("SELECT id, title, description, estimate FROM cards WHERE party = ? ORDER BY id", [party]);
+    return rows.map((row) => ({
+      id: num(row.id), title: String(row.title), description: String(row.description),
+      estimate: row.estimate === null ? null : num(row.estimate),
+    }));
+  }
+
+  /** Adds a card to a party. */
+  async addCard(party: string, title: string, description: string): Promise<Card> {
+    const [row] = await this.db.query<Row>("INSERT INTO cards (party, title, description, inserted_at) VALUES (?, ?, ?, ?) RETURNING id",
+      [party, title, description, Date.now()]);
+    return { id: num(row!.id), title, description, estimate: null };
+  }
+
+  /** Records a card's estimate. */
+  async setEstimate(cardId: number, points: number): Promise<void> {
+    await this.db.query("UPDATE cards SET estimate = ? WHERE id = ?", [points, cardId]);
+  }
+}

@@ -1,0 +1,65 @@
+/**
+ * The HTML pages: a shell per app with the header (navigation, who is online, sign-out), a
+ * toast area for notifications, and the page's script module. The signed token is handed to the
+ * page as `window.userToken`, as in the source material; everything user-supplied is rendered by
+ * the scripts as text, and what the server puts in a page is escaped.
+ */
+import type { User } from "../db/store.js";
+import { escapeHtml } from "./respond.js";
+
+/** What a page needs to render. */
+export interface PageOptions {
+  title: string;
+  /** The page script under /assets/pages/, without extension. */
+  script: string;
+  user: User | undefined;
+  admin: boolean;
+  token: string | undefined;
+  /** Data for the script (`window.pageData`). */
+  data?: Record<string, unknown>;
+}
+
+/** JSON safe to embed in a `<script>` element. */
+function scriptJson(value: unknown): string {
+  return JSON.stringify(value ?? null).replace(/</g, "\\u003c").replace(/>/g, "\\u003e").replace(/&/g, "\\u0026")
+    .replace(/\u2028/g, "\\u2028").replace(/\u2029/g, "\\u2029");
+}
+
+/** Renders a page. */
+export function renderPage(options: PageOptions): string {
+  const { user, admin } = options;
+  const nav = user === undefined ? "" : `
+      <nav>
+        <a href="/">Home</a>
+        <a href="/retro/lobby">Retro</a>
+        <a href="/videos">Videos</a>
+        <a href="/party/team">Pointing party</a>
+        ${admin ? '<a href="/admin">Admin</a>' : ""}
+      </nav>
+      <span id="online" class="online" aria-live="polite">connecting…</span>
+      <span class="me">${escapeHtml(user.username)} <button id="sign-out" class="link">Sign out</button></span>`;
+  return `<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <meta name="viewport" content="width=device-width, initial-scale=1">
+  <title>${escapeHtml(options.title)} · Cinder</title>
+  <link rel="stylesheet" href="/assets/app.css">
+  <script type="importmap">{"imports":{"@cinder/client":"/assets/client/cinder-client.min.js"}}</script>
+  <script>
+    window.userToken = ${scriptJson(options.token ?? null)};
+    window.currentUser = ${scriptJson(user ?? null)};
+    window.isAdmin = ${admin ? "true" : "false"};
+    window.pageData = ${scriptJson(options.data ?? {})};
+  </script>
+</head>
+<body>
+  <header class="top">
+    <a class="brand" href="/">🔥 Cinder</a>${nav}
+  </header>
+  <main id="app"></main>
+  <div id="toasts" class="toasts" aria-live="assertive"></div>
+  <script type="module" src="/assets/pages/${escapeHtml(options.script)}.js"></script>
+</body>
+</html>`;
+}
