@@ -1,0 +1,4 @@
+/** The apps' contract on PostgreSQL (DATABASE_URL; here CINDER_TEST_DATABASE_URL or the local `test` database). */
+import { appContract } from "./support/contract.js";
+
+appContract("postgres");

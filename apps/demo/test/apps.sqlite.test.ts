@@ -1,0 +1,4 @@
+/** The apps' contract on SQLite (the default storage). */
+import { appContract } from "./support/contract.js";
+
+appContract("sqlite");
