@@ -10,6 +10,9 @@
  * channels (default "cinder"); `CINDER_CLUSTER_SECRET` signs long-poll tokens alike on every node
  * (set it on every node of a multi-host cluster); `CINDER_LONGPOLL_WINDOW_MS` sets the long-poll
  * window (default 10 s; idle sessions are reaped 1.5–3 windows after their last poll).
+ * Join and message rate limits are off unless `CINDER_RATE_LIMITS=1`; every other limit keeps
+ * its default. On SIGTERM it drains: clients are told to reconnect (1012) in batches over
+ * `CINDER_DRAIN_WINDOW_MS` (2 s), channels terminate, and presence leaves the cluster at once.
  * `CINDER_PRESENCE_BROADCAST_MS` and
  * `CINDER_PRESENCE_DOWN_MS` shorten the presence timings (for tests).
  */
@@ -103,8 +106,9 @@ function start(workerId: number | undefined): void {
 
   const secret = process.env.CINDER_CLUSTER_SECRET;
   const windowMs = numberFromEnv("CINDER_LONGPOLL_WINDOW_MS");
+  const rateLimits = process.env.CINDER_RATE_LIMITS === "1" ? {} : { joinRate: false as const, messageRate: false as const };
   const endpoint = attach(server, {
-    path: "/socket", socket, pubsub, checkOrigin: false, logger,
+    path: "/socket", socket, pubsub, checkOrigin: false, logger, ...rateLimits,
     longpoll: { ...(secret !== undefined ? { secret } : {}), ...(windowMs !== undefined ? { windowMs } : {}) },
   });
 
@@ -117,8 +121,10 @@ function start(workerId: number | undefined): void {
   });
 
   const shutdown = (): void => {
-    void presence.close().then(() => endpoint.close()).then(() => pubsub.close()).then(() => server.close(() => process.exit(0)));
-    setTimeout(() => process.exit(0), 3_000).unref();
+    const windowMs = numberFromEnv("CINDER_DRAIN_WINDOW_MS") ?? 2_000;
+    void endpoint.drain(windowMs).then(() => presence.close()).then(() => pubsub.close())
+      .then(() => server.close(() => process.exit(0)));
+    setTimeout(() => process.exit(0), windowMs + 8_000).unref();
   };
   process.on("SIGTERM", shutdown);
   process.on("SIGINT", shutdown);

@@ -32,6 +32,8 @@ export interface App {
   logger: Logger;
   /** Stops everything (presence leaves the cluster at once, connections close, the database closes). */
   close(): Promise<void>;
+  /** Graceful shutdown: clients told to reconnect (1012) in batches over `windowMs`, then `close`. */
+  drain(windowMs?: number): Promise<void>;
 }
 
 const here = (path: string): string => fileURLToPath(new URL(path, import.meta.url));
@@ -144,8 +146,12 @@ export async function createApp(config: Config, options: { store?: Store; logger
   });
 
   endpoint = attach(server, { path: "/socket", socket, pubsub, logger, longpoll: true });
-  return {
+  const app: App = {
     server, endpoint, store, presence, logger,
+    async drain(windowMs) {
+      await endpoint.drain(windowMs);
+      await app.close();
+    },
     async close() {
       await presence.close();
       await endpoint.close();
@@ -155,4 +161,5 @@ export async function createApp(config: Config, options: { store?: Store; logger
       await store.db.close();
     },
   };
+  return app;
 }

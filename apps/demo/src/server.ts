@@ -20,8 +20,9 @@ if (role.role !== "primary") {
   const stop = (): void => {
     if (stopping) return;
     stopping = true;
-    setTimeout(() => process.exit(0), 5_000).unref();
-    void app.close().then(() => process.exit(0));
+    const windowMs = Number(process.env.CINDER_DRAIN_WINDOW_MS ?? 5_000);
+    setTimeout(() => process.exit(0), windowMs + 10_000).unref();
+    void app.drain(windowMs).then(() => process.exit(0));
   };
   process.on("SIGTERM", stop);
   process.on("SIGINT", stop);

@@ -16,6 +16,8 @@ import { compileOriginCheck, type OriginCheck } from "./transport/origin.js";
 import { requestUrl } from "./transport/http.js";
 import { WebSocketTransport } from "./transport/websocket.js";
 import { LongPollTransport, longPollDefaults, type LongPollOptions } from "./transport/longpoll.js";
+import { ConnectionsPerIp } from "./transport/per-ip.js";
+import type { Rate } from "./socket/index.js";
 import { randomBytes } from "node:crypto";
 import type { Assigns } from "./channel/index.js";
 
@@ -41,6 +43,18 @@ export interface EndpointOptions<A extends Assigns = Assigns> {
   logger?: Logger;
   /** The long-poll transport at `<path>/longpoll`: `true` or options to enable it. Default off. */
   longpoll?: boolean | LongPollOptions;
+  /** Joins per connection (token bucket), or false for none. Default 20/s, bursts of 100. */
+  joinRate?: Rate | false;
+  /** Messages per connection, heartbeats and leaves aside (token bucket), or false. Default 100/s, bursts of 300. */
+  messageRate?: Rate | false;
+  /** Rate-limit refusals in a row after which a connection is closed (1008). Default 100. */
+  rateLimitDisconnectAfter?: number;
+  /** Longest topic in UTF-8 bytes. Default 255. */
+  maxTopicLength?: number;
+  /** Most open connections per client address (WebSocket and long-poll); 0 for no limit. Default 0. */
+  maxConnectionsPerIp?: number;
+  /** Unsent bytes a WebSocket may hold before the client is cut off as a slow consumer (1013). Default 8 MiB. */
+  maxBufferedBytes?: number;
 }
 
 /** A mounted socket endpoint. */
@@ -59,6 +73,13 @@ export interface Endpoint {
   localBroadcast(topic: string, event: string, payload: unknown): void;
   /** Closes every transport of the socket named `socketId` (a `"disconnect"` broadcast on it). */
   disconnect(socketId: string): void;
+  /**
+   * Graceful shutdown: stops accepting connections, then closes the open ones with 1012 (service
+   * restart) in batches spread over `windowMs` (default 5 000) so clients do not all reconnect at
+   * once, waits until every channel has ended (their `terminate` ran), and detaches. Stop the
+   * presence (`presence.close()`) after it, so other nodes drop this node's members at once.
+   */
+  drain(windowMs?: number): Promise<void>;
   /** Stops accepting connections, closes the open ones (code 1001) and detaches from the server. */
   close(): Promise<void>;
 }
@@ -70,6 +91,13 @@ export const defaults = {
   maxChannels: 100,
   idleTimeoutMs: 60_000,
   shutdownTimeoutMs: 5_000,
+  joinRate: { perSecond: 20, burst: 100 },
+  messageRate: { perSecond: 100, burst: 300 },
+  rateLimitDisconnectAfter: 100,
+  maxTopicLength: 255,
+  maxConnectionsPerIp: 0,
+  maxBufferedBytes: 8 * 1024 * 1024,
+  drainWindowMs: 5_000,
 } as const;
 
 /** Mounts a socket endpoint on an HTTP(S) server. Call it after creating the server with its request handler. */
@@ -88,7 +116,15 @@ export function attach<A extends Assigns>(server: HttpServer | HttpsServer, opti
     logger,
     maxChannels: options.maxChannels ?? defaults.maxChannels,
     shutdownTimeoutMs: options.shutdownTimeoutMs ?? defaults.shutdownTimeoutMs,
+    limits: {
+      joinRate: options.joinRate === false ? null : options.joinRate ?? defaults.joinRate,
+      messageRate: options.messageRate === false ? null : options.messageRate ?? defaults.messageRate,
+      disconnectAfter: options.rateLimitDisconnectAfter ?? defaults.rateLimitDisconnectAfter,
+      maxTopicLength: options.maxTopicLength ?? defaults.maxTopicLength,
+    },
+    live: new Set(),
   };
+  const perIp = new ConnectionsPerIp(options.maxConnectionsPerIp ?? defaults.maxConnectionsPerIp);
   const checkOrigin = compileOriginCheck(options.checkOrigin ?? true);
   const websocket = new WebSocketTransport({
     socket,
@@ -96,6 +132,8 @@ export function attach<A extends Assigns>(server: HttpServer | HttpsServer, opti
     maxFrameSize: options.maxFrameSize ?? defaults.maxFrameSize,
     idleTimeoutMs: options.idleTimeoutMs ?? defaults.idleTimeoutMs,
     checkOrigin,
+    perIp,
+    maxBufferedBytes: options.maxBufferedBytes ?? defaults.maxBufferedBytes,
     logger,
   });
   const websocketPath = `${path}/websocket`;
@@ -109,6 +147,7 @@ export function attach<A extends Assigns>(server: HttpServer | HttpsServer, opti
     context,
     nodeName: pubsub.nodeName,
     checkOrigin,
+    perIp,
     logger,
   });
   let closing = false;
@@ -151,6 +190,17 @@ export function attach<A extends Assigns>(server: HttpServer | HttpsServer, opti
   server.on("request", onRequest);
   server.on("upgrade", onUpgrade);
 
+  const finish = async (): Promise<void> => {
+    await websocket.drain(2_000);
+    // Every channel's terminate and exit callbacks (presence leaves) run before we return.
+    const deadline = Date.now() + context.shutdownTimeoutMs + 1_000;
+    while (context.live.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    server.off("upgrade", onUpgrade);
+    server.off("request", onRequest);
+    for (const listener of previous) server.on("request", listener);
+    if (ownsPubSub) await pubsub.close();
+  };
+
   return {
     pubsub,
     logger,
@@ -167,16 +217,20 @@ export function attach<A extends Assigns>(server: HttpServer | HttpsServer, opti
     disconnect(socketId) {
       pubsub.broadcast(socketId, "disconnect", {});
     },
+    async drain(windowMs = defaults.drainWindowMs) {
+      if (closing) return;
+      closing = true;
+      logger.info({ connections: websocket.size + (longpoll?.size ?? 0), windowMs }, "draining connections");
+      longpoll?.closeAll(1012, "server restarting");
+      await websocket.closeGradually(1012, "server restarting", windowMs);
+      await finish();
+    },
     async close() {
       if (closing) return;
       closing = true;
       websocket.closeAll(1001, "server shutting down");
       longpoll?.closeAll(1001, "server shutting down");
-      await websocket.drain(2_000);
-      server.off("upgrade", onUpgrade);
-      server.off("request", onRequest);
-      for (const listener of previous) server.on("request", listener);
-      if (ownsPubSub) await pubsub.close();
+      await finish();
     },
   };
 }

@@ -30,6 +30,8 @@ export interface ChannelHost {
   sendFrame(frame: Frame): void;
   /** Called when the channel ends, so the host forgets it. */
   channelEnded(channel: ChannelInstance): void;
+  /** Called once the ended channel's `terminate` and exit callbacks have run. */
+  channelFinished(channel: ChannelInstance): void;
 }
 
 /** How a channel's end is shown to its client. */
@@ -318,6 +320,7 @@ export class ChannelInstance implements Subscriber {
         }
       }
       this.exitCallbacks.clear();
+      this.host.channelFinished(this);
     }, this.host.shutdownTimeoutMs);
   }
 

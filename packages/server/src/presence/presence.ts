@@ -39,7 +39,7 @@ export interface PresenceOwner {
 /** Thrown by `track` / `update` / `untrack` when the presence state refuses the operation. */
 export class PresenceError extends Error {
   override readonly name = "PresenceError";
-  constructor(readonly reason: "already_tracked" | "nopresence" | "invalid_meta", message: string) {
+  constructor(readonly reason: "already_tracked" | "nopresence" | "invalid_meta" | "meta_too_large", message: string) {
     super(message);
   }
 }
@@ -56,6 +56,8 @@ export interface PresenceOptions extends Partial<TrackerTiming> {
   handleMetas?(topic: string, diff: PresenceDiff, presences: ReadonlyMap<string, readonly Meta[]>): void | Promise<void>;
   /** Diffs of one topic within this window go out as one (0–100 ms). Default 25. */
   diffWindowMs?: number;
+  /** Largest meta, in bytes of JSON; larger ones are refused (`meta_too_large`). Default 4 096. */
+  maxMetaSize?: number;
   /** Logger; default the built-in one. */
   logger?: Logger;
 }
@@ -135,6 +137,11 @@ export class Presence {
     this.tracker.reportLocal(this.tracker.state.leaveOwner(ownerId));
   }
 
+  /** True when the owner tracks `key` on its topic (on this node). */
+  isTracked(owner: PresenceOwner, key: string): boolean {
+    return this.tracker.state.getLocal(owner.ownerId, owner.topic, String(key)) !== undefined;
+  }
+
   /** Replaces the meta of `key` (or computes it from the old one); returns the new `phx_ref`. */
   update(owner: PresenceOwner, key: string, meta: Meta | ((old: Meta) => Meta)): string {
     return this.updateOwner(owner.ownerId, owner.topic, key, meta);
@@ -201,6 +208,17 @@ export class Presence {
   private withRef(meta: Meta, ref: string): Meta {
     if (typeof meta !== "object" || meta === null || Array.isArray(meta)) {
       throw new PresenceError("invalid_meta", "presence meta must be a plain object");
+    }
+    const limit = this.options.maxMetaSize ?? 4096;
+    let size: number;
+    try {
+      size = Buffer.byteLength(JSON.stringify(meta));
+    } catch {
+      throw new PresenceError("invalid_meta", "presence meta must be JSON");
+    }
+    if (size > limit) {
+      this.logger.warn({ bytes: size, limit }, "presence meta refused: too large");
+      throw new PresenceError("meta_too_large", `presence meta is ${size} bytes; the limit is ${limit}`);
     }
     const { phx_ref: _ref, phx_ref_prev: _prev, ...rest } = meta as Record<string, unknown>;
     return { ...rest, phx_ref: ref };

@@ -10,6 +10,19 @@ import {
 import type { Logger } from "../logger.js";
 import type { BroadcastMessage, PubSub, Subscriber } from "../pubsub/index.js";
 import { DecodeError, type Frame, type Message, type Serializer } from "../serializer/index.js";
+import { TokenBucket, type Rate } from "./limits.js";
+
+/** Per-connection limits. */
+export interface ConnectionLimits {
+  /** Joins per connection (token bucket), or null for no limit. */
+  readonly joinRate: Rate | null;
+  /** Messages per connection other than heartbeats and leaves (token bucket), or null. */
+  readonly messageRate: Rate | null;
+  /** Refusals in a row after which a rate-limited connection is closed (1008). */
+  readonly disconnectAfter: number;
+  /** Longest topic in UTF-8 bytes; longer ones get an error reply. */
+  readonly maxTopicLength: number;
+}
 
 /** Shared by every connection of an endpoint. */
 export interface SocketContext {
@@ -20,6 +33,10 @@ export interface SocketContext {
   readonly maxChannels: number;
   /** How long an ending channel waits for a handler in flight. */
   readonly shutdownTimeoutMs: number;
+  /** Per-connection limits. */
+  readonly limits: ConnectionLimits;
+  /** Every channel not yet finished ending, on every connection (for graceful shutdown). */
+  readonly live: Set<ChannelInstance>;
 }
 
 /** What a connection needs from its transport. */
@@ -36,6 +53,8 @@ export const CloseCode = {
   goingAway: 1001,
   /** An undecodable frame. */
   invalidFrame: 1007,
+  /** A connection that kept going over its rate limits. */
+  policyViolation: 1008,
 } as const;
 
 /** One connection's socket state. */
@@ -44,6 +63,9 @@ export class SocketConnection implements ChannelHost {
   readonly channels = new Map<string, ChannelInstance>();
   private closed = false;
   private readonly idSubscriber: Subscriber | undefined;
+  private readonly joinBucket: TokenBucket | undefined;
+  private readonly messageBucket: TokenBucket | undefined;
+  private strikes = 0;
 
   constructor(
     private readonly context: SocketContext,
@@ -52,6 +74,9 @@ export class SocketConnection implements ChannelHost {
     readonly assigns: Assigns,
     readonly socketId: string | null,
   ) {
+    const { joinRate, messageRate } = context.limits;
+    this.joinBucket = joinRate === null ? undefined : new TokenBucket(joinRate);
+    this.messageBucket = messageRate === null ? undefined : new TokenBucket(messageRate);
     if (socketId !== null) {
       this.idSubscriber = {
         deliver: (message: BroadcastMessage) => {
@@ -100,10 +125,17 @@ export class SocketConnection implements ChannelHost {
       this.reply(message, null, "ok", {});
       return;
     }
-    if (event === "phx_join") {
-      this.join(message);
+    const maxTopic = this.context.limits.maxTopicLength;
+    if (topic.length > maxTopic / 3 && Buffer.byteLength(topic) > maxTopic) {
+      this.logger.warn({ bytes: Buffer.byteLength(topic), limit: maxTopic }, "message refused: topic too long");
+      this.reply(message, null, "error", { reason: "topic too long" });
       return;
     }
+    if (event === "phx_join") {
+      if (this.allowed(this.joinBucket, message, "join")) this.join(message);
+      return;
+    }
+    if (event !== "phx_leave" && !this.allowed(this.messageBucket, message, "message")) return;
     const channel = this.channels.get(topic);
     if (channel === undefined) {
       if (event === "phx_leave") this.reply(message, message.joinRef, "ok", {});
@@ -123,6 +155,11 @@ export class SocketConnection implements ChannelHost {
   /** Forgets a channel that ended. */
   channelEnded(channel: ChannelInstance): void {
     if (this.channels.get(channel.topic) === channel) this.channels.delete(channel.topic);
+  }
+
+  /** A channel finished ending (terminate and exit callbacks ran). */
+  channelFinished(channel: ChannelInstance): void {
+    this.context.live.delete(channel);
   }
 
   /** The transport closed: every channel ends with reason "closed". */
@@ -154,7 +191,24 @@ export class SocketConnection implements ChannelHost {
     }
     const channel = new ChannelInstance(definition, topic, joinRef, this, this.assigns);
     this.channels.set(topic, channel);
+    this.context.live.add(channel);
     channel.join(message.payload, message.ref);
+  }
+
+  /** Takes a token from `bucket`; when it is empty, refuses the message (and closes a persistent offender). */
+  private allowed(bucket: TokenBucket | undefined, message: Message, what: string): boolean {
+    if (bucket === undefined || bucket.take()) {
+      this.strikes = 0;
+      return true;
+    }
+    this.strikes++;
+    if (this.strikes === 1) this.logger.warn({ topic: message.topic, what }, "rate limited");
+    this.reply(message, what === "join" ? message.joinRef ?? message.ref : null, "error", { reason: "rate_limited" });
+    if (this.strikes >= this.context.limits.disconnectAfter) {
+      this.logger.warn({ strikes: this.strikes }, "closing a connection that keeps going over its rate limit");
+      this.transport.close(CloseCode.policyViolation, "rate limited");
+    }
+    return false;
   }
 
   private reply(message: Message, joinRef: string | null, status: string, response: unknown): void {

@@ -21,6 +21,7 @@ import type { Frame } from "../serializer/index.js";
 import { authorize, SocketConnection, type SocketContext, type SocketDefinition, type TransportSink } from "../socket/index.js";
 import { connectInfo } from "./http.js";
 import { parseParams } from "./params.js";
+import type { ConnectionsPerIp } from "./per-ip.js";
 
 /** Long-poll options. */
 export interface LongPollOptions {
@@ -43,6 +44,7 @@ export interface LongPollTransportOptions extends Required<Omit<LongPollOptions,
   context: SocketContext;
   nodeName: string;
   checkOrigin: (request: IncomingMessage) => boolean;
+  perIp: ConnectionsPerIp;
   logger: Logger;
 }
 
@@ -96,6 +98,7 @@ class Session implements TransportSink {
   constructor(
     readonly id: string,
     private readonly transport: LongPollTransport,
+    private readonly address: string,
   ) {}
 
   send(frame: Frame): void {
@@ -126,6 +129,7 @@ class Session implements TransportSink {
     if (this.closed) return;
     this.closed = true;
     this.transport.forget(this);
+    this.transport.options.perIp.release(this.address);
     const parked = this.parked;
     this.parked = undefined;
     if (parked !== undefined) {
@@ -342,14 +346,21 @@ export class LongPollTransport implements Subscriber {
     }
     const header = request.headers["x-phoenix-authtoken"];
     const authToken = typeof header === "string" ? header : undefined;
+    const address = request.socket.remoteAddress ?? "";
+    if (!this.options.perIp.acquire(address)) {
+      this.logger.warn({ address }, "long-poll connection refused: too many connections from this address");
+      respond(response, { status: 403 });
+      return;
+    }
     const params = parseParams(uri.search.slice(1));
     const outcome = await authorize(this.options.socket, params, connectInfo(request, uri, "longpoll", authToken), this.logger);
     if (outcome.kind === "refuse") {
+      this.options.perIp.release(address);
       respond(response, { status: 403 });
       return;
     }
     const id = `${this.options.nodeName}~${randomBytes(16).toString("base64url")}`;
-    const session = new Session(id, this);
+    const session = new Session(id, this, address);
     session.connection = new SocketConnection(this.options.context, session, outcome.serializer, outcome.assigns, outcome.id);
     this.sessions.set(id, session);
     respond(response, { status: 410, token: this.sign(id), messages: [] });

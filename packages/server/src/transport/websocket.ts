@@ -12,6 +12,7 @@ import type { Frame } from "../serializer/index.js";
 import { authorize, SocketConnection, type SocketContext, type SocketDefinition, type TransportSink } from "../socket/index.js";
 import { connectInfo, refuseUpgrade } from "./http.js";
 import { parseParams } from "./params.js";
+import type { ConnectionsPerIp } from "./per-ip.js";
 
 /** The subprotocol prefix phoenix.js uses to carry its `authToken`. */
 const AUTH_TOKEN_PREFIX = "base64url.bearer.phx.";
@@ -28,6 +29,10 @@ export interface WebSocketTransportOptions {
   idleTimeoutMs: number;
   /** Origin check for the handshake. */
   checkOrigin: (request: IncomingMessage) => boolean;
+  /** Connections per client address. */
+  perIp: ConnectionsPerIp;
+  /** A connection whose unsent data exceeds this many bytes is cut off (1013). */
+  maxBufferedBytes: number;
   logger: Logger;
 }
 
@@ -50,12 +55,28 @@ function readSubprotocols(header: string | undefined): { acceptable: boolean; au
   return { acceptable: others.includes("phoenix"), authToken };
 }
 
-/** One WebSocket connection: the sink a `SocketConnection` writes to. */
+/**
+ * One WebSocket connection: the sink a `SocketConnection` writes to. Its outgoing buffer is
+ * bounded: a client that stops reading is sent one close frame (1013) once it is over the bound,
+ * and its TCP socket is destroyed a second later, since a stalled reader never completes a
+ * closing handshake; nothing more is queued for it meanwhile.
+ */
 class WebSocketSink implements TransportSink {
-  constructor(private readonly ws: WebSocket) {}
+  private slow = false;
+
+  constructor(private readonly ws: WebSocket, private readonly maxBufferedBytes: number, private readonly logger: Logger) {}
 
   send(frame: Frame): void {
-    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(frame.bytes, frame.binary ? BINARY : TEXT);
+    if (this.slow || this.ws.readyState !== WebSocket.OPEN) return;
+    this.ws.send(frame.bytes, frame.binary ? BINARY : TEXT);
+    if (this.ws.bufferedAmount > this.maxBufferedBytes) this.cutOff();
+  }
+
+  private cutOff(): void {
+    this.slow = true;
+    this.logger.warn({ buffered: this.ws.bufferedAmount, limit: this.maxBufferedBytes }, "slow consumer cut off");
+    this.ws.close(1013, "slow consumer");
+    setTimeout(() => this.ws.terminate(), 1_000).unref();
   }
 
   close(code: number, reason: string): void {
@@ -97,21 +118,46 @@ export class WebSocketTransport {
       logger.warn({ protocols: request.headers["sec-websocket-protocol"] }, "connection refused: no acceptable subprotocol");
       return refuseUpgrade(socket, 403);
     }
-    const params = parseParams(uri.search.slice(1));
-    const outcome = await authorize(this.options.socket, params,
-      connectInfo(request, uri, "websocket", subprotocols.authToken), logger);
-    if (socket.destroyed) return;
-    if (outcome.kind === "refuse") return refuseUpgrade(socket, outcome.status, outcome.reason);
-    this.server.handleUpgrade(request, socket, head, (ws) => {
-      const connection = new SocketConnection(this.options.context, new WebSocketSink(ws), outcome.serializer,
-        outcome.assigns, outcome.id);
-      this.track(ws, connection);
-    });
+    const address = request.socket.remoteAddress ?? "";
+    if (!this.options.perIp.acquire(address)) {
+      logger.warn({ address }, "connection refused: too many connections from this address");
+      return refuseUpgrade(socket, 429, "too many connections from this address");
+    }
+    let upgraded = false;
+    try {
+      const params = parseParams(uri.search.slice(1));
+      const outcome = await authorize(this.options.socket, params,
+        connectInfo(request, uri, "websocket", subprotocols.authToken), logger);
+      if (socket.destroyed) return;
+      if (outcome.kind === "refuse") return refuseUpgrade(socket, outcome.status, outcome.reason);
+      upgraded = true;
+      this.server.handleUpgrade(request, socket, head, (ws) => {
+        const sink = new WebSocketSink(ws, this.options.maxBufferedBytes, logger);
+        const connection = new SocketConnection(this.options.context, sink, outcome.serializer, outcome.assigns, outcome.id);
+        this.track(ws, connection, address);
+      });
+    } finally {
+      if (!upgraded) this.options.perIp.release(address);
+    }
   }
 
   /** Closes every connection with `code`. */
   closeAll(code: number, reason: string): void {
     for (const ws of this.sockets) ws.close(code, reason);
+  }
+
+  /**
+   * Closes every connection with `code`, in batches spread evenly over `windowMs`, so clients
+   * told to reconnect elsewhere do not all come back at once.
+   */
+  async closeGradually(code: number, reason: string, windowMs: number): Promise<void> {
+    const all = [...this.sockets];
+    const batches = Math.max(1, Math.min(all.length, Math.ceil(windowMs / 50)));
+    const size = Math.ceil(all.length / batches);
+    for (let i = 0; i < all.length; i += size) {
+      for (const ws of all.slice(i, i + size)) ws.close(code, reason);
+      if (i + size < all.length) await new Promise((resolve) => setTimeout(resolve, windowMs / batches));
+    }
   }
 
   /** Waits until every connection has closed (or `timeoutMs` passed, then destroys the rest). */
@@ -121,7 +167,7 @@ export class WebSocketTransport {
     for (const ws of this.sockets) ws.terminate();
   }
 
-  private track(ws: WebSocket, connection: SocketConnection): void {
+  private track(ws: WebSocket, connection: SocketConnection, address: string): void {
     const { idleTimeoutMs, logger } = this.options;
     this.sockets.add(ws);
     let lastReceived = Date.now();
@@ -150,6 +196,7 @@ export class WebSocketTransport {
     ws.on("close", () => {
       clearTimeout(timer);
       this.sockets.delete(ws);
+      this.options.perIp.release(address);
       connection.transportClosed();
     });
   }
