@@ -193,7 +193,8 @@ export class WebSocketTransport {
     ws.on("error", (error) => {
       logger.debug({ err: error }, "websocket error");
     });
-    ws.on("close", () => {
+    ws.on("close", (code) => {
+      logger.debug({ code }, "connection closed");
       clearTimeout(timer);
       this.sockets.delete(ws);
       this.options.perIp.release(address);
