@@ -2,7 +2,8 @@
  * The protocol conformance server: a small server built only on Cinder's public API that
  * implements the conformance contract (apps/conformance/test/README.md). `npm run conformance`
  * starts it on PORT (default 4001); `POST /broadcast` `{topic, event, payload}` broadcasts from
- * outside any channel. It prints `cinder conformance listening on <url>` once it listens.
+ * outside any channel; `GET /metrics` answers Prometheus metrics. Logs are pino JSON lines at
+ * `LOG_LEVEL` (default warn). It prints `cinder conformance listening on <url>` once it listens.
  *
  * Cluster: with `CINDER_REDIS_URL` it joins the cluster on that Redis as `CINDER_NODE_NAME`;
  * `--workers N` (or `CINDER_WORKERS`) runs N processes on this port joined by Redis (default
@@ -17,7 +18,8 @@
  * `CINDER_PRESENCE_DOWN_MS` shorten the presence timings (for tests).
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import { attach, createLogger, createPresence, defineSocket, PubSub, refuse, type LogLevel } from "@cinder/server";
+import { pino } from "pino";
+import { attach, createMetrics, createPresence, defineSocket, PubSub, refuse } from "@cinder/server";
 import { forkWorkers, RedisAdapter, workersFromArgs } from "@cinder/redis";
 import { EchoChannel, type EchoAssigns } from "./echo-channel.js";
 import { conformanceFetch, presenceChannel } from "./presence-channel.js";
@@ -52,8 +54,7 @@ function numberFromEnv(name: string): number | undefined {
 }
 
 function start(workerId: number | undefined): void {
-  const logLevel = (process.env.LOG_LEVEL ?? "warn") as LogLevel;
-  const logger = createLogger({ level: logLevel, name: "conformance" });
+  const logger = pino({ name: "conformance", level: process.env.LOG_LEVEL ?? "warn" });
   const redisUrl = process.env.CINDER_REDIS_URL ?? (workerId !== undefined ? "redis://127.0.0.1:6379" : undefined);
   const baseName = process.env.CINDER_NODE_NAME;
   const nodeName = baseName !== undefined && workerId !== undefined ? `${baseName}-w${workerId}` : baseName;
@@ -83,7 +84,12 @@ function start(workerId: number | undefined): void {
     },
   });
 
+  const metrics = createMetrics({ presence });
   const server = createServer((request, response) => {
+    if (request.method === "GET" && request.url === "/metrics") {
+      metrics.handler(request, response);
+      return;
+    }
     if (request.method === "POST" && request.url === "/broadcast") {
       readBody(request).then((text) => {
         let body: unknown;
@@ -108,9 +114,11 @@ function start(workerId: number | undefined): void {
   const windowMs = numberFromEnv("CINDER_LONGPOLL_WINDOW_MS");
   const rateLimits = process.env.CINDER_RATE_LIMITS === "1" ? {} : { joinRate: false as const, messageRate: false as const };
   const endpoint = attach(server, {
-    path: "/socket", socket, pubsub, checkOrigin: false, logger, ...rateLimits,
+    path: "/socket", socket, pubsub, checkOrigin: false, logger, ...rateLimits, telemetry: metrics.telemetry,
     longpoll: { ...(secret !== undefined ? { secret } : {}), ...(windowMs !== undefined ? { windowMs } : {}) },
   });
+
+  metrics.observe(endpoint);
 
   const port = Number(process.env.PORT ?? 4001);
   server.listen(port, process.env.HOST ?? "127.0.0.1", () => {

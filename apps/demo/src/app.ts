@@ -5,7 +5,8 @@
  */
 import { createServer, type Server } from "node:http";
 import { fileURLToPath } from "node:url";
-import { attach, createLogger, createPresence, defineSocket, PubSub, refuse, type Endpoint, type Logger, type Presence } from "@cinder/server";
+import { pino } from "pino";
+import { attach, createMetrics, createPresence, defineSocket, PubSub, refuse, type Endpoint, type Logger, type Presence } from "@cinder/server";
 import { RedisAdapter } from "@cinder/redis";
 import { verifyUserToken } from "./accounts.js";
 import type { Config } from "./config.js";
@@ -58,7 +59,7 @@ export async function openStore(config: Pick<Config, "databaseUrl" | "dataDir">,
 
 /** Builds the apps' server (not yet listening). */
 export async function createApp(config: Config, options: { store?: Store; logger?: Logger; nodeName?: string } = {}): Promise<App> {
-  const logger = options.logger ?? createLogger({ name: "apps" });
+  const logger: Logger = options.logger ?? pino({ name: "apps", level: process.env.LOG_LEVEL ?? "info" });
   const store = options.store ?? await openStore(config);
   const adapter = config.redisUrl === undefined ? undefined
     : new RedisAdapter({ url: config.redisUrl, logger, ...(options.nodeName !== undefined ? { nodeName: options.nodeName } : {}) });
@@ -70,6 +71,7 @@ export async function createApp(config: Config, options: { store?: Store; logger
     fetch: (topic, presences) => (topic.startsWith("videos:") ? decorateViewers(store, presences) : presences),
     handleMetas: onlineCountsHook(() => presence, (topic, event, payload) => pubsub.localBroadcast(topic, event, payload)),
   });
+  const metrics = createMetrics({ presence });
   const context: AppContext = { store, presence, broadcast: (topic, event, payload) => endpoint.broadcast(topic, event, payload) };
 
   const socket = defineSocket<UserAssigns>({
@@ -123,6 +125,10 @@ export async function createApp(config: Config, options: { store?: Store; logger
       json(response, 400, { error: "bad request URL" });
       return;
     }
+    if (request.method === "GET" && url.pathname === "/metrics") {
+      metrics.handler(request, response);
+      return;
+    }
     if ((request.method === "GET" || request.method === "HEAD") && url.pathname.startsWith("/assets/")) {
       if (!serveAsset(ASSETS, request, response, url.pathname)) json(response, 404, { error: "not found" });
       return;
@@ -145,7 +151,8 @@ export async function createApp(config: Config, options: { store?: Store; logger
     });
   });
 
-  endpoint = attach(server, { path: "/socket", socket, pubsub, logger, longpoll: true });
+  endpoint = attach(server, { path: "/socket", socket, pubsub, logger, longpoll: true, telemetry: metrics.telemetry });
+  metrics.observe(endpoint);
   const app: App = {
     server, endpoint, store, presence, logger,
     async drain(windowMs) {

@@ -20,6 +20,7 @@ import { ConnectionsPerIp } from "./transport/per-ip.js";
 import type { Rate } from "./socket/index.js";
 import { randomBytes } from "node:crypto";
 import type { Assigns } from "./channel/index.js";
+import type { Telemetry } from "./telemetry.js";
 
 /** Endpoint options; every limit has a default. */
 export interface EndpointOptions<A extends Assigns = Assigns> {
@@ -55,6 +56,8 @@ export interface EndpointOptions<A extends Assigns = Assigns> {
   maxConnectionsPerIp?: number;
   /** Unsent bytes a WebSocket may hold before the client is cut off as a slow consumer (1013). Default 8 MiB. */
   maxBufferedBytes?: number;
+  /** Telemetry hooks (connect, join, handleIn, broadcast, errors, limits); see `createMetrics`. */
+  telemetry?: Telemetry;
 }
 
 /** A mounted socket endpoint. */
@@ -73,6 +76,8 @@ export interface Endpoint {
   localBroadcast(topic: string, event: string, payload: unknown): void;
   /** Closes every transport of the socket named `socketId` (a `"disconnect"` broadcast on it). */
   disconnect(socketId: string): void;
+  /** The channel route pattern that matches `topic` (e.g. `"room:*"`), or undefined. */
+  patternOf(topic: string): string | undefined;
   /**
    * Graceful shutdown: stops accepting connections, then closes the open ones with 1012 (service
    * restart) in batches spread over `windowMs` (default 5 000) so clients do not all reconnect at
@@ -108,6 +113,15 @@ export function attach<A extends Assigns>(server: HttpServer | HttpsServer, opti
     onSubscriberError: (error, topic) => logger.error({ err: error, topic }, "subscriber failed on a broadcast"),
   });
   const ownsPubSub = options.pubsub === undefined;
+  const telemetry = options.telemetry ?? {};
+  if (telemetry.broadcast !== undefined) {
+    const onBroadcast = telemetry.broadcast;
+    const previousDispatch = pubsub.onDispatch;
+    pubsub.onDispatch = (topic, event, subscribers) => {
+      previousDispatch?.(topic, event, subscribers);
+      onBroadcast({ topic, event, subscribers });
+    };
+  }
   void pubsub.start();
   const socket = options.socket as unknown as SocketDefinition;
   const context: SocketContext = {
@@ -123,6 +137,7 @@ export function attach<A extends Assigns>(server: HttpServer | HttpsServer, opti
       maxTopicLength: options.maxTopicLength ?? defaults.maxTopicLength,
     },
     live: new Set(),
+    telemetry,
   };
   const perIp = new ConnectionsPerIp(options.maxConnectionsPerIp ?? defaults.maxConnectionsPerIp);
   const checkOrigin = compileOriginCheck(options.checkOrigin ?? true);
@@ -135,6 +150,7 @@ export function attach<A extends Assigns>(server: HttpServer | HttpsServer, opti
     perIp,
     maxBufferedBytes: options.maxBufferedBytes ?? defaults.maxBufferedBytes,
     logger,
+    telemetry,
   });
   const websocketPath = `${path}/websocket`;
   const longpollPath = `${path}/longpoll`;
@@ -149,6 +165,7 @@ export function attach<A extends Assigns>(server: HttpServer | HttpsServer, opti
     checkOrigin,
     perIp,
     logger,
+    telemetry,
   });
   let closing = false;
 
@@ -216,6 +233,9 @@ export function attach<A extends Assigns>(server: HttpServer | HttpsServer, opti
     },
     disconnect(socketId) {
       pubsub.broadcast(socketId, "disconnect", {});
+    },
+    patternOf(topic) {
+      return context.router.patternOf(topic);
     },
     async drain(windowMs = defaults.drainWindowMs) {
       if (closing) return;

@@ -31,3 +31,5 @@ export {
 } from "./presence/index.js";
 export type { LongPollOptions } from "./transport/longpoll.js";
 export type { Rate } from "./socket/index.js";
+export type { Telemetry, ErrorKind } from "./telemetry.js";
+export { createMetrics, type Metrics, type MetricsOptions } from "./metrics.js";

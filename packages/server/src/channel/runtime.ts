@@ -9,6 +9,7 @@
  */
 import { randomBytes } from "node:crypto";
 import type { Logger } from "../logger.js";
+import type { Telemetry } from "../telemetry.js";
 import type { BroadcastMessage, PubSub, Subscriber } from "../pubsub/index.js";
 import { EncodeError, type Frame, type Message, type Serializer } from "../serializer/index.js";
 import {
@@ -24,6 +25,8 @@ export interface ChannelHost {
   readonly socketId: string | null;
   readonly pubsub: PubSub;
   readonly logger: Logger;
+  /** Telemetry hooks. */
+  readonly telemetry: Telemetry;
   /** How long a channel's ending waits for a handler in flight before it cleans up anyway. */
   readonly shutdownTimeoutMs: number;
   /** Writes a frame to the client. */
@@ -72,6 +75,8 @@ export class ChannelInstance implements Subscriber {
     readonly joinRef: string,
     private readonly host: ChannelHost,
     assigns: Assigns,
+    /** The route pattern that matched the topic (for metrics). */
+    readonly pattern: string,
   ) {
     this.mailbox = new Mailbox((error) => this.crash(error));
     this.intercepts = definition.intercept && definition.intercept.length > 0 ? new Set(definition.intercept) : undefined;
@@ -81,12 +86,17 @@ export class ChannelInstance implements Subscriber {
   /** Runs the join callback; replies to the join message with `ref`. */
   join(params: unknown, ref: string | null): void {
     this.mailbox.post(async () => {
+      const started = performance.now();
+      const report = (status: "ok" | "error" | "crash"): void =>
+        this.host.telemetry.join?.({ topic: this.topic, pattern: this.pattern, status, durationMs: performance.now() - started });
       let result: unknown;
       try {
         result = this.definition.join(this.topic, params, this.socket);
         if (isPromiseLike(result)) result = await result;
       } catch (error) {
         this.host.logger.error({ topic: this.topic, err: error }, "join crashed");
+        this.host.telemetry.error?.({ kind: "join_crash", topic: this.topic });
+        report("crash");
         this.sendReply(ref, "error", { reason: "join crashed" });
         this.end("crash", "none", false);
         return;
@@ -98,12 +108,16 @@ export class ChannelInstance implements Subscriber {
         this.sendReply(ref, "ok", isReply(result) ? result.response : {});
         const pushes = this.pendingPushes ?? [];
         this.pendingPushes = undefined;
+        report("ok");
         for (const push of pushes) this.sendMessage(push);
       } else if (isReply(result)) {
+        report("error");
         this.sendReply(ref, "error", result.response);
         this.end("normal", "none", false);
       } else {
         this.host.logger.error({ topic: this.topic }, "join returned something other than ok(...) or error(...)");
+        this.host.telemetry.error?.({ kind: "join_crash", topic: this.topic });
+        report("crash");
         this.sendReply(ref, "error", { reason: "join crashed" });
         this.end("crash", "none", false);
       }
@@ -136,12 +150,16 @@ export class ChannelInstance implements Subscriber {
         return;
       }
       this.currentRef = ref;
+      const started = performance.now();
       let result: unknown;
+      let status = "crash";
       try {
         result = handler.call(this.definition, event, payload, this.socket);
         if (isPromiseLike(result)) result = await result;
+        status = result === undefined ? "noreply" : isReply(result) ? result.status : isStop(result) ? "stop" : "crash";
       } finally {
         this.currentRef = null;
+        this.host.telemetry.handleIn?.({ topic: this.topic, pattern: this.pattern, event, status, durationMs: performance.now() - started });
       }
       if (result === undefined) return;
       if (isReply(result)) this.sendReply(ref, result.status, result.response);
@@ -196,6 +214,7 @@ export class ChannelInstance implements Subscriber {
         frame = serializer.encode({ joinRef: null, ref: null, topic: message.topic, event: message.event, payload: message.payload });
       } catch (error) {
         this.host.logger.error({ topic: message.topic, event: message.event, err: error }, "broadcast cannot be encoded; dropped");
+        this.host.telemetry.error?.({ kind: "encode", topic: message.topic });
         frame = null;
       }
       message.encodings.set(serializer, frame);
@@ -290,11 +309,13 @@ export class ChannelInstance implements Subscriber {
       return;
     }
     this.host.logger.error({ topic: this.topic, err: error }, "channel crashed");
+    this.host.telemetry.error?.({ kind: "channel_crash", topic: this.topic });
     this.end("crash", "error", true);
   }
 
   private end(reason: TerminateReason, notice: Notice, runTerminate: boolean): void {
     if (this.state === "ended") return;
+    if (this.state === "joined") this.host.telemetry.leave?.({ topic: this.topic, pattern: this.pattern, reason });
     this.state = "ended";
     this.pendingPushes = undefined;
     this.host.pubsub.unsubscribe(this.topic, this);

@@ -178,6 +178,11 @@ export class Presence {
     return (await this.decorate(topic, single))[key];
   }
 
+  /** Topics with presences on them. */
+  topics(): string[] {
+    return this.tracker.state.topics();
+  }
+
   /** Distinct keys (users) present on `topic`. */
   countUsers(topic: string): number {
     return this.tracker.state.countKeys(topic);

@@ -76,6 +76,8 @@ export interface PubSubOptions {
   adapter?: PubSubAdapter;
   /** Called when a subscriber throws while handling a delivery (the others still get it). */
   onSubscriberError?: (error: unknown, topic: string) => void;
+  /** Called after each local delivery of a broadcast, with the number of subscribers it reached. */
+  onDispatch?: (topic: string, event: string, subscribers: number) => void;
 }
 
 /** Topic subscriptions and broadcasts, local and through an adapter to other nodes. */
@@ -84,11 +86,14 @@ export class PubSub {
   readonly adapter: PubSubAdapter;
   private readonly topics = new Map<string, Set<Subscriber>>();
   private readonly onSubscriberError: (error: unknown, topic: string) => void;
+  /** Called after each local delivery (see `PubSubOptions.onDispatch`); settable after construction. */
+  onDispatch: ((topic: string, event: string, subscribers: number) => void) | undefined;
   private started: Promise<void> | undefined;
 
   constructor(options: PubSubOptions = {}) {
     this.adapter = options.adapter ?? new LocalAdapter();
     this.onSubscriberError = options.onSubscriberError ?? ((error) => { queueMicrotask(() => { throw error; }); });
+    this.onDispatch = options.onDispatch;
   }
 
   /** This node's name. */
@@ -164,13 +169,16 @@ export class PubSub {
     const set = this.topics.get(topic);
     if (set === undefined) return;
     const message: BroadcastMessage = { topic, event, payload, encodings: new Map() };
+    let delivered = 0;
     for (const subscriber of set) {
       if (subscriber === from) continue;
+      delivered++;
       try {
         subscriber.deliver(message);
       } catch (error) {
         this.onSubscriberError(error, topic);
       }
     }
+    this.onDispatch?.(topic, event, delivered);
   }
 }

@@ -8,6 +8,7 @@ import {
   ChannelInstance, type Assigns, type ChannelHost, type ChannelRouter,
 } from "../channel/index.js";
 import type { Logger } from "../logger.js";
+import type { Telemetry } from "../telemetry.js";
 import type { BroadcastMessage, PubSub, Subscriber } from "../pubsub/index.js";
 import { DecodeError, type Frame, type Message, type Serializer } from "../serializer/index.js";
 import { TokenBucket, type Rate } from "./limits.js";
@@ -37,6 +38,8 @@ export interface SocketContext {
   readonly limits: ConnectionLimits;
   /** Every channel not yet finished ending, on every connection (for graceful shutdown). */
   readonly live: Set<ChannelInstance>;
+  /** Telemetry hooks. */
+  readonly telemetry: Telemetry;
 }
 
 /** What a connection needs from its transport. */
@@ -97,6 +100,11 @@ export class SocketConnection implements ChannelHost {
     return this.context.logger;
   }
 
+  /** The endpoint's telemetry hooks. */
+  get telemetry(): Telemetry {
+    return this.context.telemetry;
+  }
+
   /** How long an ending channel waits for a handler in flight. */
   get shutdownTimeoutMs(): number {
     return this.context.shutdownTimeoutMs;
@@ -111,6 +119,7 @@ export class SocketConnection implements ChannelHost {
     } catch (error) {
       if (!(error instanceof DecodeError)) throw error;
       this.logger.info({ reason: error.message }, "undecodable frame; closing the connection");
+      this.context.telemetry.error?.({ kind: "decode" });
       this.transport.close(CloseCode.invalidFrame, error.message.slice(0, 120));
       return;
     }
@@ -189,7 +198,7 @@ export class SocketConnection implements ChannelHost {
       this.reply(message, joinRef, "error", { reason: "too many channels joined" });
       return;
     }
-    const channel = new ChannelInstance(definition, topic, joinRef, this, this.assigns);
+    const channel = new ChannelInstance(definition, topic, joinRef, this, this.assigns, this.context.router.patternOf(topic) ?? topic);
     this.channels.set(topic, channel);
     this.context.live.add(channel);
     channel.join(message.payload, message.ref);
@@ -202,6 +211,7 @@ export class SocketConnection implements ChannelHost {
       return true;
     }
     this.strikes++;
+    this.context.telemetry.rateLimited?.({ what: what === "join" ? "join" : "message" });
     if (this.strikes === 1) this.logger.warn({ topic: message.topic, what }, "rate limited");
     this.reply(message, what === "join" ? message.joinRef ?? message.ref : null, "error", { reason: "rate_limited" });
     if (this.strikes >= this.context.limits.disconnectAfter) {

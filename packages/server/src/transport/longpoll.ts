@@ -16,6 +16,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "../logger.js";
+import type { Telemetry } from "../telemetry.js";
 import type { BroadcastMessage, Subscriber } from "../pubsub/index.js";
 import type { Frame } from "../serializer/index.js";
 import { authorize, SocketConnection, type SocketContext, type SocketDefinition, type TransportSink } from "../socket/index.js";
@@ -46,6 +47,7 @@ export interface LongPollTransportOptions extends Required<Omit<LongPollOptions,
   checkOrigin: (request: IncomingMessage) => boolean;
   perIp: ConnectionsPerIp;
   logger: Logger;
+  telemetry: Telemetry;
 }
 
 /** Long-poll defaults. */
@@ -57,6 +59,7 @@ export const longPollDefaults = {
 } as const;
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+const LONGPOLL = { transport: "longpoll" } as const;
 
 /** Where a poll's answer goes: an HTTP response here, or a reply to another node. */
 interface Responder {
@@ -108,6 +111,7 @@ class Session implements TransportSink {
       return;
     }
     const text = frame.text;
+    this.transport.options.telemetry.messageOut?.(LONGPOLL);
     this.buffer.push(text);
     this.bufferedBytes += text.length;
     if (this.bufferedBytes > this.transport.options.maxBufferSize) {
@@ -130,6 +134,7 @@ class Session implements TransportSink {
     this.closed = true;
     this.transport.forget(this);
     this.transport.options.perIp.release(this.address);
+    this.transport.options.telemetry.disconnect?.(LONGPOLL);
     const parked = this.parked;
     this.parked = undefined;
     if (parked !== undefined) {
@@ -172,6 +177,7 @@ class Session implements TransportSink {
   dispatch(frames: ReadonlyArray<readonly [Buffer, boolean]>): number {
     for (const [data, binary] of frames) {
       if (this.closed) break;
+      this.transport.options.telemetry.messageIn?.(LONGPOLL);
       this.connection.handleFrame(data, binary);
     }
     return this.closed ? 410 : 200;
@@ -339,9 +345,14 @@ export class LongPollTransport implements Subscriber {
   }
 
   private async create(request: IncomingMessage, response: ServerResponse, uri: URL): Promise<void> {
+    const started = performance.now();
+    const refused = (): void => {
+      this.options.telemetry.connect?.({ transport: "longpoll", accepted: false, status: 403, durationMs: performance.now() - started });
+      respond(response, { status: 403 });
+    };
     if (!this.options.checkOrigin(request)) {
       this.logger.warn({ origin: request.headers.origin }, "long-poll connection refused: origin not allowed");
-      respond(response, { status: 403 });
+      refused();
       return;
     }
     const header = request.headers["x-phoenix-authtoken"];
@@ -349,16 +360,17 @@ export class LongPollTransport implements Subscriber {
     const address = request.socket.remoteAddress ?? "";
     if (!this.options.perIp.acquire(address)) {
       this.logger.warn({ address }, "long-poll connection refused: too many connections from this address");
-      respond(response, { status: 403 });
+      refused();
       return;
     }
     const params = parseParams(uri.search.slice(1));
     const outcome = await authorize(this.options.socket, params, connectInfo(request, uri, "longpoll", authToken), this.logger);
     if (outcome.kind === "refuse") {
       this.options.perIp.release(address);
-      respond(response, { status: 403 });
+      refused();
       return;
     }
+    this.options.telemetry.connect?.({ transport: "longpoll", accepted: true, durationMs: performance.now() - started });
     const id = `${this.options.nodeName}~${randomBytes(16).toString("base64url")}`;
     const session = new Session(id, this, address);
     session.connection = new SocketConnection(this.options.context, session, outcome.serializer, outcome.assigns, outcome.id);

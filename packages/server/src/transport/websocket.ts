@@ -8,6 +8,7 @@ import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocketServer, WebSocket } from "ws";
 import type { Logger } from "../logger.js";
+import type { Telemetry } from "../telemetry.js";
 import type { Frame } from "../serializer/index.js";
 import { authorize, SocketConnection, type SocketContext, type SocketDefinition, type TransportSink } from "../socket/index.js";
 import { connectInfo, refuseUpgrade } from "./http.js";
@@ -34,9 +35,11 @@ export interface WebSocketTransportOptions {
   /** A connection whose unsent data exceeds this many bytes is cut off (1013). */
   maxBufferedBytes: number;
   logger: Logger;
+  telemetry: Telemetry;
 }
 
 const TEXT = { binary: false } as const;
+const WEBSOCKET = { transport: "websocket" } as const;
 const BINARY = { binary: true } as const;
 
 /** Parses offered subprotocols into the auth token (if any) and whether they are acceptable. */
@@ -64,16 +67,23 @@ function readSubprotocols(header: string | undefined): { acceptable: boolean; au
 class WebSocketSink implements TransportSink {
   private slow = false;
 
-  constructor(private readonly ws: WebSocket, private readonly maxBufferedBytes: number, private readonly logger: Logger) {}
+  constructor(
+    private readonly ws: WebSocket,
+    private readonly maxBufferedBytes: number,
+    private readonly logger: Logger,
+    private readonly telemetry: Telemetry,
+  ) {}
 
   send(frame: Frame): void {
     if (this.slow || this.ws.readyState !== WebSocket.OPEN) return;
     this.ws.send(frame.bytes, frame.binary ? BINARY : TEXT);
+    this.telemetry.messageOut?.(WEBSOCKET);
     if (this.ws.bufferedAmount > this.maxBufferedBytes) this.cutOff();
   }
 
   private cutOff(): void {
     this.slow = true;
+    this.telemetry.slowConsumer?.(WEBSOCKET);
     this.logger.warn({ buffered: this.ws.bufferedAmount, limit: this.maxBufferedBytes }, "slow consumer cut off");
     this.ws.close(1013, "slow consumer");
     setTimeout(() => this.ws.terminate(), 1_000).unref();
@@ -107,21 +117,26 @@ export class WebSocketTransport {
   /** Handles an upgrade request for this transport's path. */
   async handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer, uri: URL): Promise<void> {
     socket.on("error", () => socket.destroy());
-    const { logger } = this.options;
-    if (request.method !== "GET") return refuseUpgrade(socket, 400, "WebSocket upgrades must use GET");
+    const started = performance.now();
+    const { logger, telemetry } = this.options;
+    const refuse = (status: number, reason?: string): void => {
+      telemetry.connect?.({ transport: "websocket", accepted: false, status, durationMs: performance.now() - started });
+      refuseUpgrade(socket, status, reason);
+    };
+    if (request.method !== "GET") return refuse(400, "WebSocket upgrades must use GET");
     if (!this.options.checkOrigin(request)) {
       logger.warn({ origin: request.headers.origin }, "connection refused: origin not allowed");
-      return refuseUpgrade(socket, 403);
+      return refuse(403);
     }
     const subprotocols = readSubprotocols(request.headers["sec-websocket-protocol"]);
     if (!subprotocols.acceptable) {
       logger.warn({ protocols: request.headers["sec-websocket-protocol"] }, "connection refused: no acceptable subprotocol");
-      return refuseUpgrade(socket, 403);
+      return refuse(403);
     }
     const address = request.socket.remoteAddress ?? "";
     if (!this.options.perIp.acquire(address)) {
       logger.warn({ address }, "connection refused: too many connections from this address");
-      return refuseUpgrade(socket, 429, "too many connections from this address");
+      return refuse(429, "too many connections from this address");
     }
     let upgraded = false;
     try {
@@ -129,10 +144,11 @@ export class WebSocketTransport {
       const outcome = await authorize(this.options.socket, params,
         connectInfo(request, uri, "websocket", subprotocols.authToken), logger);
       if (socket.destroyed) return;
-      if (outcome.kind === "refuse") return refuseUpgrade(socket, outcome.status, outcome.reason);
+      if (outcome.kind === "refuse") return refuse(outcome.status, outcome.reason);
       upgraded = true;
       this.server.handleUpgrade(request, socket, head, (ws) => {
-        const sink = new WebSocketSink(ws, this.options.maxBufferedBytes, logger);
+        telemetry.connect?.({ transport: "websocket", accepted: true, durationMs: performance.now() - started });
+        const sink = new WebSocketSink(ws, this.options.maxBufferedBytes, logger, telemetry);
         const connection = new SocketConnection(this.options.context, sink, outcome.serializer, outcome.assigns, outcome.id);
         this.track(ws, connection, address);
       });
@@ -181,12 +197,15 @@ export class WebSocketTransport {
       }
     };
     let timer = setTimeout(checkIdle, idleTimeoutMs);
+    const { telemetry } = this.options;
     ws.on("message", (data, isBinary) => {
       lastReceived = Date.now();
+      telemetry.messageIn?.(WEBSOCKET);
       try {
         connection.handleFrame(data as Buffer, isBinary);
       } catch (error) {
         logger.error({ err: error }, "error while handling a frame; closing the connection");
+        telemetry.error?.({ kind: "internal" });
         ws.close(1011, "internal error");
       }
     });
@@ -195,6 +214,7 @@ export class WebSocketTransport {
     });
     ws.on("close", (code) => {
       logger.debug({ code }, "connection closed");
+      telemetry.disconnect?.(WEBSOCKET);
       clearTimeout(timer);
       this.sockets.delete(ws);
       this.options.perIp.release(address);
