@@ -35,12 +35,15 @@ export function exponentialBackoff(options: ExponentialBackoffOptions): (tries: 
   };
 }
 
-/** A delay function `(tries) => ms` using `steps[tries - 1]` (then the last step), jittered. */
+/**
+ * A delay function `(tries) => ms` using `steps[tries - 1]` (then the last step) plus up to
+ * `jitter` (relative) at random: never shorter than the step.
+ */
 export function steppedBackoff(steps: readonly number[], jitter = 0.25, random: () => number = Math.random): (tries: number) => number {
   if (steps.length === 0) throw new RangeError("steppedBackoff needs at least one step");
   return (tries) => {
-    const index = Math.min(Math.max(tries, 1), steps.length) - 1;
-    return spread(steps[index] ?? 0, jitter, random);
+    const step = steps[Math.min(Math.max(tries, 1), steps.length) - 1] ?? 0;
+    return Math.round(step * (1 + Math.max(0, jitter) * random()));
   };
 }
 
@@ -51,7 +54,7 @@ export function steppedBackoff(steps: readonly number[], jitter = 0.25, random: 
 export const defaultReconnectAfterMs: (tries: number) => number =
   exponentialBackoff({ baseMs: 300, maxMs: 10_000, factor: 2, jitter: 0.5 });
 
-/** Default rejoin delays: phoenix's 1 s, 2 s, 5 s, then every 10 s, each ±25 % at random. */
+/** Default rejoin delays: phoenix's 1 s, 2 s, 5 s, then every 10 s, each plus 0–25 % at random. */
 export const defaultRejoinAfterMs: (tries: number) => number = steppedBackoff([1000, 2000, 5000, 10_000], 0.25);
 
 /** Schedules a callback after `delay(tries)`, counting tries until `reset`. */

@@ -71,7 +71,7 @@ export class Channel<C extends ChannelContract = AnyContract> {
       topic,
       joinRef: () => this.joinRef(),
       makeRef: () => socket.makeRef(),
-      sendMessage: (message) => socket.push(message, this as Channel),
+      sendMessage: (message) => socket.push(message, this),
       awaitReply: (ref, push) => { this.#replies.set(ref, push); },
       cancelReply: (ref) => { this.#replies.delete(ref); },
     };
@@ -114,7 +114,7 @@ export class Channel<C extends ChannelContract = AnyContract> {
       this.#rejoinTimer.reset();
       this.#log("channel", `close ${this.topic} ${String(this.joinRef())}`);
       this.#state = "closed";
-      this.socket.remove(this as Channel);
+      this.socket.remove(this);
       this.#settleJoinWaiters((w) => w.reject(new ChannelClosedError(this.topic)));
     });
     this.listen(CHANNEL_EVENTS.error, (reason) => {

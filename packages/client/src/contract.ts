@@ -36,6 +36,12 @@ export type AnyContract = ChannelContract;
 type MapOf<C, K extends "events" | "replies" | "pushes"> =
   C extends { readonly [P in K]?: infer S } ? (NonNullable<S> extends SchemaMap ? NonNullable<S> : {}) : {};
 
+/** The input type of a schema (`unknown` for a non-schema). */
+type InputOf<S> = S extends StandardSchemaV1 ? StandardSchemaV1.InferInput<S> : unknown;
+
+/** The output type of a schema (`unknown` for a non-schema). */
+type OutputOf<S> = S extends StandardSchemaV1 ? StandardSchemaV1.InferOutput<S> : unknown;
+
 /** True when a map declares no keys. */
 type IsEmpty<M> = [keyof M] extends [never] ? true : false;
 
@@ -44,11 +50,11 @@ export type EventName<C> = IsEmpty<MapOf<C, "events">> extends true ? string : k
 
 /** The payload of a client push of `E` (the schema's input type), `unknown` when undeclared. */
 export type PushPayload<C, E extends string> =
-  E extends keyof MapOf<C, "events"> ? StandardSchemaV1.InferInput<MapOf<C, "events">[E]> : unknown;
+  E extends keyof MapOf<C, "events"> ? InputOf<MapOf<C, "events">[E]> : unknown;
 
 /** The "ok" response to a push of `E` (the `replies` schema's output type), `unknown` when undeclared. */
 export type ReplyPayload<C, E extends string> =
-  E extends keyof MapOf<C, "replies"> ? StandardSchemaV1.InferOutput<MapOf<C, "replies">[E]> : unknown;
+  E extends keyof MapOf<C, "replies"> ? OutputOf<MapOf<C, "replies">[E]> : unknown;
 
 /** The presence events a channel carries. */
 export type PresenceEvent = "presence_state" | "presence_diff";
@@ -60,7 +66,7 @@ export type IncomingEvent<C> = IsEmpty<MapOf<C, "pushes">> extends true
 
 /** The payload of a server push or broadcast of `E` (output type), `unknown` when undeclared. */
 export type IncomingPayload<C, E extends string> =
-  E extends keyof MapOf<C, "pushes"> ? StandardSchemaV1.InferOutput<MapOf<C, "pushes">[E]> : unknown;
+  E extends keyof MapOf<C, "pushes"> ? OutputOf<MapOf<C, "pushes">[E]> : unknown;
 
 /** The user part of a presence meta: the `meta` schema's output type, or a loose record. */
 export type MetaOf<C> = C extends { readonly meta?: infer M }

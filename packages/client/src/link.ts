@@ -17,7 +17,10 @@ export interface LinkEvents {
   close(link: Link, event: TransportCloseEvent): void;
 }
 
-/** @internal */
+/**
+ * One transport instance of a socket and what the socket tracks about it.
+ * @internal
+ */
 export class Link {
   /** Set when the socket closed this link itself (as opposed to the server or the network). */
   closing = false;

@@ -25,7 +25,7 @@ export interface SocketOptions {
    * 300 ms doubling to 10 s, each ±50 % at random (150–450 ms first, 5–15 s at most).
    */
   reconnectAfterMs?: (tries: number) => number;
-  /** Delay before channel rejoin attempt `tries`, in ms. Default 1 s, 2 s, 5 s, then 10 s, each ±25 %. */
+  /** Delay before channel rejoin attempt `tries`, in ms. Default 1 s, 2 s, 5 s, then 10 s, each plus 0–25 % at random. */
   rejoinAfterMs?: (tries: number) => number;
   /**
    * Fall back to `LongPoll` when the WebSocket fails before opening, or does not answer a ping

@@ -50,7 +50,7 @@ export interface EndpointOptions<A extends Assigns = Assigns> {
   messageRate?: Rate | false;
   /** Rate-limit refusals in a row after which a connection is closed (1008). Default 100. */
   rateLimitDisconnectAfter?: number;
-  /** Longest topic in UTF-8 bytes. Default 255. */
+  /** Longest topic in UTF-8 bytes. Default 1 024. */
   maxTopicLength?: number;
   /** Most open connections per client address (WebSocket and long-poll); 0 for no limit. Default 0. */
   maxConnectionsPerIp?: number;
@@ -99,7 +99,7 @@ export const defaults = {
   joinRate: { perSecond: 20, burst: 100 },
   messageRate: { perSecond: 100, burst: 300 },
   rateLimitDisconnectAfter: 100,
-  maxTopicLength: 255,
+  maxTopicLength: 1024,
   maxConnectionsPerIp: 0,
   maxBufferedBytes: 8 * 1024 * 1024,
   drainWindowMs: 5_000,

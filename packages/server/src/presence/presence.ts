@@ -307,10 +307,16 @@ export class Presence {
   }
 
   private async decorate(topic: string, presences: PresenceMap): Promise<PresenceMap> {
-    if (this.options.fetch === undefined || Object.keys(presences).length === 0) return presences;
+    if (this.options.fetch === undefined) return presences;
+    const keys = Object.keys(presences);
+    if (keys.length === 0) return presences;
     const decorated = await this.options.fetch(topic, presences);
-    for (const key of Object.keys(presences)) {
-      if (!Array.isArray(decorated[key]?.metas)) throw new Error(`presence fetch must keep "metas" for every key (missing for "${key}")`);
+    // A hook that returns a new map is checked to have kept every key's metas; one that
+    // decorated the map it was given in place (the common case) costs nothing more.
+    if (decorated !== presences) {
+      for (const key of keys) {
+        if (!Array.isArray(decorated[key]?.metas)) throw new Error(`presence fetch must keep "metas" for every key (missing for "${key}")`);
+      }
     }
     return decorated;
   }

@@ -93,6 +93,8 @@ class Session implements TransportSink {
   connection!: SocketConnection;
   lastPoll = Date.now();
   closed = false;
+  /** Why the session closed (a WebSocket close code; 1007 for an undecodable frame). */
+  closeCode: number | undefined;
   private buffer: string[] = [];
   private bufferedBytes = 0;
   private parked: ParkedPoll | undefined;
@@ -129,9 +131,10 @@ class Session implements TransportSink {
     }
   }
 
-  close(_code: number, reason: string): void {
+  close(code: number, reason: string): void {
     if (this.closed) return;
     this.closed = true;
+    this.closeCode = code;
     this.transport.forget(this);
     this.transport.options.perIp.release(this.address);
     this.transport.options.telemetry.disconnect?.(LONGPOLL);
@@ -173,14 +176,19 @@ class Session implements TransportSink {
     });
   }
 
-  /** Handles POSTed frames; returns the status to answer. */
+  /**
+   * Handles POSTed frames; returns the status to answer: 200 once they were taken — even when
+   * one of them ended the session on purpose (a `"disconnect"`), as Phoenix acknowledges frames
+   * before acting on them — and 410 when the session was gone or a frame could not be decoded.
+   */
   dispatch(frames: ReadonlyArray<readonly [Buffer, boolean]>): number {
+    if (this.closed) return 410;
     for (const [data, binary] of frames) {
       if (this.closed) break;
       this.transport.options.telemetry.messageIn?.(LONGPOLL);
       this.connection.handleFrame(data, binary);
     }
-    return this.closed ? 410 : 200;
+    return this.closed && this.closeCode === 1007 ? 410 : 200;
   }
 
   /** True when the last poll is older than the reaping threshold. */

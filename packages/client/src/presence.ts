@@ -1,0 +1,204 @@
+/**
+ * `Presence`: the client side of presence (PROTOCOL §6.3). It keeps the presence state of a
+ * channel from `presence_state` pushes and `presence_diff` broadcasts; diffs arriving before the
+ * first state of the current join (after a rejoin too: state is keyed by join_ref) are held and
+ * replayed once the fresh state arrives. `onJoin`/`onLeave` report changes per key, `onSync`
+ * fires after every applied state or diff. State objects have no prototype, so keys such as
+ * `__proto__` are safe.
+ */
+import type { Channel } from "./channel.js";
+import type { AnyContract, ChannelContract, MetaOf } from "./contract.js";
+
+/** The fields the server adds to every meta. */
+export interface PresenceMetaFields {
+  /** A unique ref of this meta. */
+  phx_ref: string;
+  /** After an update, the ref of the meta it replaced. */
+  phx_ref_prev?: string;
+}
+
+/** One meta of a presence: the user's meta (`M`) plus `phx_ref`. */
+export type PresenceMeta<M = Record<string, unknown>> = M & PresenceMetaFields;
+
+/** One key's presence: its metas, plus whatever fields the server's `fetch` added. */
+export interface PresenceEntry<M = Record<string, unknown>> {
+  metas: Array<PresenceMeta<M>>;
+  [field: string]: unknown;
+}
+
+/** Presences by key. */
+export type PresenceState<M = Record<string, unknown>> = Record<string, PresenceEntry<M>>;
+
+/** A `presence_diff` payload. */
+export interface PresenceDiff<M = Record<string, unknown>> {
+  joins: PresenceState<M>;
+  leaves: PresenceState<M>;
+}
+
+/** `onJoin(key, current, joined)`: `current` is undefined for a key new to the state. */
+export type PresenceJoinCallback<M = Record<string, unknown>> =
+  (key: string, current: PresenceEntry<M> | undefined, joined: PresenceEntry<M>) => void;
+
+/** `onLeave(key, current, left)`: `current` holds the metas that remain (possibly none). */
+export type PresenceLeaveCallback<M = Record<string, unknown>> =
+  (key: string, current: PresenceEntry<M>, left: PresenceEntry<M>) => void;
+
+/** Presence options: the event names carrying state and diffs. */
+export interface PresenceOptions {
+  events?: { state: string; diff: string };
+}
+
+const hasOwn = (obj: object, key: string): boolean => Object.prototype.hasOwnProperty.call(obj, key);
+
+function clone<T>(value: T): T {
+  return JSON.parse(JSON.stringify(value)) as T;
+}
+
+function nullProto<T extends object>(obj: T): T {
+  if (Object.getPrototypeOf(obj) === null) return obj;
+  const out = Object.create(null) as T;
+  for (const key of Object.getOwnPropertyNames(obj)) (out as Record<string, unknown>)[key] = (obj as Record<string, unknown>)[key];
+  return out;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** Presence state of a channel. `C` (the channel's contract) types the metas from its `meta` schema. */
+export class Presence<C extends ChannelContract = AnyContract> {
+  /** The current presences by key. */
+  state: PresenceState<MetaOf<C>> = Object.create(null) as PresenceState<MetaOf<C>>;
+  /** Diffs held until the state of the current join arrives. */
+  pendingDiffs: Array<PresenceDiff<MetaOf<C>>> = [];
+  /** The channel join_ref under which the last `presence_state` was received. */
+  joinRef: string | null = null;
+  /** The channel. */
+  readonly channel: Channel<C>;
+  #onJoin: PresenceJoinCallback<MetaOf<C>> = () => undefined;
+  #onLeave: PresenceLeaveCallback<MetaOf<C>> = () => undefined;
+  #onSync: () => void = () => undefined;
+
+  constructor(channel: Channel<C>, opts: PresenceOptions = {}) {
+    const events = opts.events ?? { state: "presence_state", diff: "presence_diff" };
+    this.channel = channel;
+    channel.listen(events.state, (payload) => {
+      if (!isObject(payload)) return;
+      this.joinRef = this.channel.joinRef();
+      this.state = Presence.syncState(this.state, payload as PresenceState<MetaOf<C>>, this.#onJoin, this.#onLeave);
+      const pending = this.pendingDiffs;
+      this.pendingDiffs = [];
+      for (const diff of pending) this.state = Presence.syncDiff(this.state, diff, this.#onJoin, this.#onLeave);
+      this.#onSync();
+    });
+    channel.listen(events.diff, (payload) => {
+      if (!isObject(payload)) return;
+      const diff = payload as unknown as PresenceDiff<MetaOf<C>>;
+      if (this.inPendingSyncState()) {
+        this.pendingDiffs.push(diff);
+      } else {
+        this.state = Presence.syncDiff(this.state, diff, this.#onJoin, this.#onLeave);
+        this.#onSync();
+      }
+    });
+  }
+
+  /** Sets the callback for keys joining (or gaining metas). */
+  onJoin(callback: PresenceJoinCallback<MetaOf<C>>): void {
+    this.#onJoin = callback;
+  }
+
+  /** Sets the callback for keys leaving (or losing metas). */
+  onLeave(callback: PresenceLeaveCallback<MetaOf<C>>): void {
+    this.#onLeave = callback;
+  }
+
+  /** Sets the callback run after every applied state or diff. */
+  onSync(callback: () => void): void {
+    this.#onSync = callback;
+  }
+
+  /** The presences as a list, or `chooser(key, presence)` of each. */
+  list(): Array<PresenceEntry<MetaOf<C>>>;
+  list<T>(chooser: (key: string, presence: PresenceEntry<MetaOf<C>>) => T): T[];
+  list<T>(chooser?: (key: string, presence: PresenceEntry<MetaOf<C>>) => T): Array<T | PresenceEntry<MetaOf<C>>> {
+    return chooser === undefined ? Presence.list(this.state) : Presence.list(this.state, chooser);
+  }
+
+  /** True while diffs are held: no state yet for the channel's current join. */
+  inPendingSyncState(): boolean {
+    return !this.joinRef || this.joinRef !== this.channel.joinRef();
+  }
+
+  /**
+   * Applies a full state to `current`: keys and metas (by `phx_ref`) absent from `next` leave,
+   * new ones join. Returns the new state (the inputs are not modified).
+   */
+  static syncState<M>(current: PresenceState<M>, next: PresenceState<M>,
+    onJoin?: PresenceJoinCallback<M>, onLeave?: PresenceLeaveCallback<M>): PresenceState<M> {
+    const state = nullProto(clone(current));
+    const incoming = nullProto(clone(next));
+    const joins = Object.create(null) as PresenceState<M>;
+    const leaves = Object.create(null) as PresenceState<M>;
+    for (const key of Object.getOwnPropertyNames(state)) {
+      if (!hasOwn(incoming, key)) leaves[key] = state[key] as PresenceEntry<M>;
+    }
+    for (const key of Object.getOwnPropertyNames(incoming)) {
+      const nextEntry = incoming[key] as PresenceEntry<M>;
+      const currentEntry = state[key];
+      if (currentEntry === undefined) {
+        joins[key] = nextEntry;
+        continue;
+      }
+      const nextRefs = new Set(nextEntry.metas.map((m) => m.phx_ref));
+      const currentRefs = new Set(currentEntry.metas.map((m) => m.phx_ref));
+      const joined = nextEntry.metas.filter((m) => !currentRefs.has(m.phx_ref));
+      const left = currentEntry.metas.filter((m) => !nextRefs.has(m.phx_ref));
+      if (joined.length > 0) joins[key] = { ...nextEntry, metas: joined };
+      if (left.length > 0) leaves[key] = { ...clone(currentEntry), metas: left };
+    }
+    return Presence.syncDiff(state, { joins, leaves }, onJoin, onLeave);
+  }
+
+  /**
+   * Applies a diff: joins first (metas already known by `phx_ref` are kept, before the new
+   * ones), then leaves (metas removed by `phx_ref`; a key without metas is deleted). Applying a
+   * diff twice is harmless. Returns the state (a null-prototype object).
+   */
+  static syncDiff<M>(state: PresenceState<M>, diff: PresenceDiff<M>,
+    onJoin?: PresenceJoinCallback<M>, onLeave?: PresenceLeaveCallback<M>): PresenceState<M> {
+    const result = nullProto(state);
+    const { joins = {}, leaves = {} } = clone(diff) as Partial<PresenceDiff<M>>;
+    for (const key of Object.getOwnPropertyNames(joins)) {
+      const joined = joins[key] as PresenceEntry<M>;
+      const currentEntry = result[key];
+      const entry = clone(joined);
+      if (currentEntry !== undefined) {
+        const joinedRefs = new Set(entry.metas.map((m) => m.phx_ref));
+        entry.metas.unshift(...currentEntry.metas.filter((m) => !joinedRefs.has(m.phx_ref)));
+      }
+      result[key] = entry;
+      onJoin?.(key, currentEntry, joined);
+    }
+    for (const key of Object.getOwnPropertyNames(leaves)) {
+      const left = leaves[key] as PresenceEntry<M>;
+      const currentEntry = result[key];
+      if (currentEntry === undefined) continue;
+      const refs = new Set(left.metas.map((m) => m.phx_ref));
+      currentEntry.metas = currentEntry.metas.filter((m) => !refs.has(m.phx_ref));
+      onLeave?.(key, currentEntry, left);
+      if (currentEntry.metas.length === 0) delete result[key];
+    }
+    return result;
+  }
+
+  /** The presences as a list, or `chooser(key, presence)` of each (in key order). */
+  static list<M>(presences: PresenceState<M>): Array<PresenceEntry<M>>;
+  static list<M, T>(presences: PresenceState<M>, chooser: (key: string, presence: PresenceEntry<M>) => T): T[];
+  static list<M, T>(presences: PresenceState<M>, chooser?: (key: string, presence: PresenceEntry<M>) => T): Array<T | PresenceEntry<M>> {
+    return Object.getOwnPropertyNames(presences).map((key) => {
+      const presence = presences[key] as PresenceEntry<M>;
+      return chooser === undefined ? presence : chooser(key, presence);
+    });
+  }
+}
