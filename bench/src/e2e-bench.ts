@@ -7,7 +7,7 @@
  */
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { Fleet, type Counters } from "./fleet.js";
-import { processCpuMs, processRssBytes, selfCpuMs } from "./machine.js";
+import { machineCpuMs, processCpuMs, processRssBytes, selfCpuMs } from "./machine.js";
 import { startServer, type ServerChild } from "./server-child.js";
 import { duration, fixed, int, mib, table } from "./table.js";
 
@@ -21,7 +21,6 @@ export interface E2eSettings {
   serverScript: string;
   repoRoot: string;
   cpuProfileDir?: string;
-  fdLimit?: number;
 }
 
 /** Measurements of one phase. */
@@ -30,6 +29,12 @@ export interface PhaseResult {
   wallMs: number;
   serverCpuMs: number;
   loadCpuMs: number;
+  /** Kernel irq + softirq time (mostly the loopback network), not charged to either process. */
+  irqCpuMs: number;
+  /** CPU time of everything else on the machine (other programs). */
+  otherCpuMs: number;
+  /** Cores' worth of capacity over the phase (wall × cores). */
+  machineCapacityMs: number;
   serverRssBytes: number;
   loadRssBytes: number;
   diffFrames: number;
@@ -91,13 +96,16 @@ interface PhaseStart {
   serverCpu: number;
   loadCpu: number;
   counters: Counters;
+  machine: { busy: number; irq: number; total: number };
   loop: ReturnType<typeof monitorEventLoopDelay>;
 }
 
 function beginPhase(server: ServerChild, fleet: Fleet): PhaseStart {
   const loop = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
   loop.enable();
-  return { at: performance.now(), serverCpu: processCpuMs(server.pid), loadCpu: selfCpuMs(), counters: fleet.snapshot(), loop };
+  return {
+    at: performance.now(), serverCpu: processCpuMs(server.pid), loadCpu: selfCpuMs(), counters: fleet.snapshot(), machine: machineCpuMs(), loop,
+  };
 }
 
 function endPhase(start: PhaseStart, end: number, server: ServerChild, fleet: Fleet, members: number): PhaseResult {
@@ -105,10 +113,16 @@ function endPhase(start: PhaseStart, end: number, server: ServerChild, fleet: Fl
   const c = fleet.counters;
   const s = start.counters;
   const diffFrames = c.diffFrames - s.diffFrames;
+  const serverCpuMs = processCpuMs(server.pid) - start.serverCpu;
+  const loadCpuMs = selfCpuMs() - start.loadCpu;
+  const machine = machineCpuMs();
   return {
     wallMs: end - start.at,
-    serverCpuMs: processCpuMs(server.pid) - start.serverCpu,
-    loadCpuMs: selfCpuMs() - start.loadCpu,
+    serverCpuMs,
+    loadCpuMs,
+    irqCpuMs: machine.irq - start.machine.irq,
+    otherCpuMs: Math.max(0, machine.busy - start.machine.busy - (machine.irq - start.machine.irq) - serverCpuMs - loadCpuMs),
+    machineCapacityMs: machine.total - start.machine.total,
     serverRssBytes: processRssBytes(server.pid),
     loadRssBytes: process.memoryUsage.rss(),
     diffFrames,
@@ -131,6 +145,13 @@ function progressTicker(label: string, server: ServerChild, fleet: Fleet, log: (
   let lastLoad = selfCpuMs();
   const started = lastAt;
   const timer = setInterval(() => {
+    try {
+      tick();
+    } catch {
+      // The server is gone: the failing wait reports it.
+    }
+  }, 5_000);
+  const tick = (): void => {
     const at = performance.now();
     const serverCpu = processCpuMs(server.pid);
     const loadCpu = selfCpuMs();
@@ -142,7 +163,7 @@ function progressTicker(label: string, server: ServerChild, fleet: Fleet, log: (
     lastAt = at;
     lastServer = serverCpu;
     lastLoad = loadCpu;
-  }, 5_000);
+  };
   return () => clearInterval(timer);
 }
 
@@ -160,7 +181,6 @@ export async function runE2e(settings: E2eSettings, log: (line: string) => void)
     server = await startServer({
       script: settings.serverScript, cwd: settings.repoRoot, timeoutMs: 30_000,
       ...(settings.cpuProfileDir !== undefined ? { cpuProfileDir: settings.cpuProfileDir } : {}),
-      ...(settings.fdLimit !== undefined ? { fdLimit: settings.fdLimit } : {}),
     });
     result.serverPid = server.pid;
     log(`  server pid ${server.pid} on port ${server.port}; ${int(members)} members, at most ${settings.batch} connecting at once, topic ${topic}`);
@@ -172,7 +192,7 @@ export async function runE2e(settings: E2eSettings, log: (line: string) => void)
     stopTicker = progressTicker("join", running, live, log);
     const joinStart = beginPhase(running, live);
     let deadline = joinStart.at + timeoutMs;
-    await live.connectAll(live.members.map((m) => m.index), deadline, "join phase");
+    await live.connectAll(live.members.map((m) => m.index), deadline, `join phase after ${settings.timeoutSeconds} s`);
     await live.waitFor(() => live.fullMembers === members, deadline,
       () => `join phase after ${settings.timeoutSeconds} s: ${live.readyMembers()}/${members} members joined with state, ` +
         `${live.fullMembers}/${members} views hold all ${members} keys`);
@@ -247,6 +267,8 @@ export async function runE2e(settings: E2eSettings, log: (line: string) => void)
   } catch (error) {
     stopTicker();
     result.error = error instanceof Error ? error.message : String(error);
+    await new Promise((resolve) => setTimeout(resolve, 100)); // let a dying server's exit event arrive
+    if (server !== undefined && server.exited() !== undefined) result.error += ` [the server exited: ${server.exited()}]`;
     result.failedPhase = phase;
     log(`  FAILED in ${phase} phase: ${result.error}`);
     if (fleet !== undefined) {
@@ -281,6 +303,8 @@ export function e2eTables(results: E2eResult[], ticksPerSecond: number): string 
       return value === undefined ? (r.error !== undefined ? "failed" : "-") : show(value);
     });
   const pct = (cpu: number, wall: number): string => `${fixed(cpu / 1000, 2)} s (${fixed((100 * cpu) / wall, 0)}%)`;
+  const idle = (p: PhaseResult): string =>
+    `${fixed(Math.max(0, (100 * (p.machineCapacityMs - p.serverCpuMs - p.loadCpuMs - p.irqCpuMs - p.otherCpuMs)) / Math.max(1, p.machineCapacityMs)), 0)}%`;
   const join = table(
     `Part 2a: end to end, join phase (conformance server child, raw ws clients, in-flight connects <= ${results[0]?.batch ?? "?"})`,
     header,
@@ -289,6 +313,9 @@ export function e2eTables(results: E2eResult[], ticksPerSecond: number): string 
       ["first connect -> all views hold M keys", ...cell((r) => r.join?.wallMs, duration)],
       ["server CPU time (% of one core)", ...cell((r) => r.join, (j) => pct(j.serverCpuMs, j.wallMs))],
       ["load process CPU time (% of one core)", ...cell((r) => r.join, (j) => pct(j.loadCpuMs, j.wallMs))],
+      ["kernel irq/softirq CPU (% of one core)", ...cell((r) => r.join, (j) => pct(j.irqCpuMs, j.wallMs))],
+      ["other programs' CPU (% of one core)", ...cell((r) => r.join, (j) => pct(j.otherCpuMs, j.wallMs))],
+      ["machine idle (% of all cores)", ...cell((r) => r.join, idle)],
       ["server RSS at end", ...cell((r) => r.join?.serverRssBytes, mib)],
       ["load process RSS at end", ...cell((r) => r.join?.loadRssBytes, mib)],
       ["presence_diff frames received (all clients)", ...cell((r) => r.join?.diffFrames, int)],
@@ -314,6 +341,9 @@ export function e2eTables(results: E2eResult[], ticksPerSecond: number): string 
       ["phase wall time", ...cell((r) => r.churn?.wallMs, duration)],
       ["server CPU time (% of one core)", ...cell((r) => r.churn, (c) => pct(c.serverCpuMs, c.wallMs))],
       ["load process CPU time (% of one core)", ...cell((r) => r.churn, (c) => pct(c.loadCpuMs, c.wallMs))],
+      ["kernel irq/softirq CPU (% of one core)", ...cell((r) => r.churn, (c) => pct(c.irqCpuMs, c.wallMs))],
+      ["other programs' CPU (% of one core)", ...cell((r) => r.churn, (c) => pct(c.otherCpuMs, c.wallMs))],
+      ["machine idle (% of all cores)", ...cell((r) => r.churn, idle)],
       ["server RSS at end", ...cell((r) => r.churn?.serverRssBytes, mib)],
       ["presence_diff frames received (all clients)", ...cell((r) => r.churn?.diffFrames, int)],
       ["  per member", ...cell((r) => r.churn?.diffFramesPerMember, (v) => fixed(v, 1))],
@@ -324,7 +354,15 @@ export function e2eTables(results: E2eResult[], ticksPerSecond: number): string 
       ["load event-loop lag p99 / max", ...cell((r) => r.churn, (c) => `${fixed(c.loadEventLoopDelayP99Ms, 0)} / ${fixed(c.loadEventLoopDelayMaxMs, 0)} ms`)],
     ],
   );
+  const contention = results.flatMap((r) => (["join", "churn"] as const).flatMap((name) => {
+    const p = r[name];
+    return p !== undefined && p.otherCpuMs > 0.2 * p.wallMs
+      ? [`note: M = ${int(r.members)} ${name} phase: other programs used ${fixed((100 * p.otherCpuMs) / p.wallMs, 0)}% of a core on this ` +
+        `machine meanwhile; its timings are skewed by contention`]
+      : [];
+  }));
   const failures = results.filter((r) => r.error !== undefined)
     .map((r) => `M = ${int(r.members)} failed in the ${r.failedPhase} phase: ${r.error}\n  progress: ${JSON.stringify(r.progress ?? {})}`);
-  return [join, churn, ...failures, `(server CPU from /proc/<pid>/stat utime+stime at ${ticksPerSecond} ticks/s)`].join("\n\n");
+  const notes = contention.length > 0 ? [contention.join("\n")] : [];
+  return [join, churn, ...notes, ...failures, `(server CPU from /proc/<pid>/stat utime+stime at ${ticksPerSecond} ticks/s)`].join("\n\n");
 }

@@ -107,8 +107,9 @@ export class Fleet {
   lastJoinAt = 0;
   /** The first fatal problem (a refused join, a protocol surprise); waits fail fast on it. */
   fatal: string | undefined;
-  /** Keys or refs in frames that are not ours, and the first few error messages. */
+  /** Keys in frames that are not bench members (there should be none). */
   foreignKeys = 0;
+  /** The first few connection errors. */
   readonly errorSamples: string[] = [];
 
   private readonly keyIndex = new Map<string, number>();
@@ -154,7 +155,7 @@ export class Fleet {
     for (const index of indices) {
       if (this.inflight >= this.options.batch) {
         await this.waitFor(() => this.inflight < this.options.batch, deadline,
-          () => `${what}: ${this.inflight} connections still connecting/joining`);
+          () => `${what}: ${this.inflight} connections still connecting/joining, ${this.readyMembers()}/${this.count} joined`);
       }
       this.connect(this.members[index]!);
     }

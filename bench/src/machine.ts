@@ -18,6 +18,10 @@ export interface MachineInfo {
   clockTicksPerSecond: number;
   fdLimit: { soft: number | "unlimited"; hard: number | "unlimited" };
   localPortRange: string;
+  /** 1, 5 and 15 minute load averages when the run started (other work on the machine skews timings). */
+  loadAverage: number[];
+  /** The repository's commit, and whether the working tree had changes (others edit it concurrently). */
+  git: { commit: string; dirty: boolean };
 }
 
 function shell(script: string): string {
@@ -59,6 +63,8 @@ export function machineInfo(): MachineInfo {
     clockTicksPerSecond: clockTicksPerSecond(),
     fdLimit: { soft: limit(soft), hard: limit(hard) },
     localPortRange: portRange,
+    loadAverage: os.loadavg().map((value) => Number(value.toFixed(2))),
+    git: { commit: shell("git rev-parse --short HEAD 2>/dev/null") || "unknown", dirty: shell("git status --porcelain 2>/dev/null") !== "" },
   };
 }
 
@@ -83,4 +89,14 @@ export function processRssBytes(pid: number): number {
 export function selfCpuMs(): number {
   const usage = process.cpuUsage();
   return (usage.user + usage.system) / 1000;
+}
+
+/** Machine-wide CPU time so far, from /proc/stat, in milliseconds summed over all cores: busy, of which irq + softirq (network), and total. */
+export function machineCpuMs(): { busy: number; irq: number; total: number } {
+  const line = readFileSync("/proc/stat", "utf8").split("\n", 1)[0]!;
+  const values = line.trim().split(/\s+/).slice(1, 9).map(Number); // user nice system idle iowait irq softirq steal
+  const total = values.reduce((sum, value) => sum + value, 0);
+  const idle = (values[3] ?? 0) + (values[4] ?? 0);
+  const toMs = 1000 / clockTicksPerSecond();
+  return { busy: (total - idle) * toMs, irq: ((values[5] ?? 0) + (values[6] ?? 0)) * toMs, total: total * toMs };
 }

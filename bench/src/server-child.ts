@@ -1,5 +1,6 @@
 /**
- * The conformance server as a child process: started with `PORT=0` (and `LOG_LEVEL=warn`),
+ * The conformance server as a child process: started with `PORT=0` (and `LOG_LEVEL=warn`, no
+ * inherited `CINDER_*` cluster settings),
  * ready once it prints `cinder conformance listening on http://127.0.0.1:<port>`. Optionally
  * runs under `node --cpu-prof`; `stop()` sends SIGTERM (so a profile is written), then SIGKILL.
  */
@@ -26,8 +27,6 @@ export interface StartOptions {
   timeoutMs: number;
   /** Write a V8 CPU profile of the child into this directory. */
   cpuProfileDir?: string;
-  /** Raise the child's soft fd limit to this (through `sh -c 'ulimit -n'`) when above the current one. */
-  fdLimit?: number;
 }
 
 const LISTENING = /cinder conformance listening on http:\/\/[^:]+:(\d+)/;
@@ -40,12 +39,10 @@ export function startServer(options: StartOptions): Promise<ServerChild> {
     nodeArgs.push("--cpu-prof", `--cpu-prof-dir=${options.cpuProfileDir}`);
   }
   nodeArgs.push(options.script);
-  const env = { ...process.env, PORT: "0", LOG_LEVEL: "warn" };
-  // `exec` keeps the pid: the child we measure is node itself.
-  const child = options.fdLimit !== undefined
-    ? spawn("sh", ["-c", `ulimit -n ${options.fdLimit} 2>/dev/null; exec "$0" "$@"`, process.execPath, ...nodeArgs],
-      { cwd: options.cwd, env, stdio: ["ignore", "pipe", "pipe"] })
-    : spawn(process.execPath, nodeArgs, { cwd: options.cwd, env, stdio: ["ignore", "pipe", "pipe"] });
+  // One plain node: no CINDER_* cluster/worker settings inherited from the caller's environment.
+  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("CINDER_")));
+  Object.assign(env, { PORT: "0", LOG_LEVEL: "warn" });
+  const child = spawn(process.execPath, nodeArgs, { cwd: options.cwd, env, stdio: ["ignore", "pipe", "pipe"] });
 
   const stderrLines: string[] = [];
   let exitText: string | undefined;

@@ -2,11 +2,13 @@
 //
 // - Finds the server: env CINDER_CONFORMANCE_URL (http base URL, socket at <url>/socket), or spawns
 //   the compiled conformance server (dist/src/server.js, next to this file's dist/test) with PORT=0
-//   and waits for "listening on http://…" on its stdout.
+//   and a short long-poll window, and waits for "listening on http://…" on its stdout.
 // - RawClient: a hand-written `ws` client that sends exact V1/V2/binary frames and records every
 //   frame it receives.
-// - phxSocket(): the official `phoenix` client over a recording `ws` transport, so tests can look
-//   at the exact wire frames the client sent and received.
+// - phxSocket(): the official `phoenix` client over a recording `ws` transport or a recording
+//   LongPoll (`via: "longpoll"`), so tests can look at the exact frames (and, for long-poll, the
+//   HTTP exchanges) the client sent and received.
+// - RawLongPoll / lpFetch(): hand-written long-poll HTTP requests (§4).
 // Every wait is bounded; failures print the frames seen so far.
 
 import { spawn, type ChildProcess } from "node:child_process";
@@ -16,7 +18,7 @@ import { existsSync } from "node:fs";
 import { request } from "node:http";
 import { after, afterEach, before } from "node:test";
 import WebSocket from "ws";
-import { Socket, type Channel, type Push, type SocketOptions } from "phoenix";
+import { LongPoll, Socket, type Channel, type Push, type SocketOptions } from "phoenix";
 
 // ---------------------------------------------------------------------------------------------
 // small utilities
@@ -51,6 +53,33 @@ export function topic(name = "t"): string {
 }
 
 // ---------------------------------------------------------------------------------------------
+// transports
+
+/** The transports the phoenix.js scenarios run over. */
+export type Via = "websocket" | "longpoll";
+
+/**
+ * Every transport, or those listed in CINDER_CONFORMANCE_TRANSPORTS (comma separated, e.g.
+ * `longpoll`). Scenarios that use the official client loop over this list.
+ */
+export const transports: readonly Via[] = (() => {
+  const all: Via[] = ["websocket", "longpoll"];
+  const wanted = (process.env.CINDER_CONFORMANCE_TRANSPORTS ?? "").split(",").map((s) => s.trim()).filter((s) => s !== "");
+  if (wanted.length === 0) return all;
+  for (const w of wanted) if (!all.includes(w as Via)) throw new Error(`CINDER_CONFORMANCE_TRANSPORTS: unknown transport ${w}`);
+  return all.filter((v) => wanted.includes(v));
+})();
+
+/**
+ * Close codes phoenix.js reports when the server ends its connection through a `"disconnect"` on
+ * the socket id: WebSocket 1001; long-poll 3410 `session_gone` (a GET answered 410 while the client
+ * holds a token) or 1011 (the client's own POST that triggered it was answered `{"status":410}`).
+ */
+export function serverDropCodes(via: Via): number[] {
+  return via === "websocket" ? [1001] : [3410, 1011];
+}
+
+// ---------------------------------------------------------------------------------------------
 // server
 
 export interface ServerInfo {
@@ -60,6 +89,13 @@ export interface ServerInfo {
   readonly socket: string;
   /** the websocket transport URL, e.g. ws://127.0.0.1:4001/socket/websocket */
   readonly websocket: string;
+  /** the long-poll transport URL, e.g. http://127.0.0.1:4001/socket/longpoll */
+  readonly longpoll: string;
+  /**
+   * The server's long-poll window (ms): what the harness gave a spawned server, or
+   * CINDER_CONFORMANCE_LONGPOLL_WINDOW_MS for an external one (default 10 000).
+   */
+  readonly longpollWindowMs: number;
   /** the server's output so far (spawned server only) */
   output(): string;
 }
@@ -68,10 +104,35 @@ const here = dirname(fileURLToPath(import.meta.url));
 /** dist/test/harness.js → dist/src/server.js */
 export const serverScript = resolve(here, "../src/server.js");
 
-function infoFor(base: string, output: () => string): ServerInfo {
+/** Long-poll window of a server the harness spawns: short, so long-poll scenarios stay fast. */
+export const SPAWNED_LONGPOLL_WINDOW_MS = 1000;
+
+/** The long-poll window: CINDER_CONFORMANCE_LONGPOLL_WINDOW_MS, else `fallback`. */
+function windowFromEnv(fallback: number): number {
+  const raw = process.env.CINDER_CONFORMANCE_LONGPOLL_WINDOW_MS;
+  if (raw === undefined || raw === "") return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`CINDER_CONFORMANCE_LONGPOLL_WINDOW_MS must be a positive number, got ${raw}`);
+  return n;
+}
+
+/**
+ * The long-poll window of the server under test, known before it starts (test timeouts use it):
+ * CINDER_CONFORMANCE_LONGPOLL_WINDOW_MS, else 10 000 for an external server
+ * (CINDER_CONFORMANCE_URL) and SPAWNED_LONGPOLL_WINDOW_MS for a spawned one.
+ */
+export const LONGPOLL_WINDOW_MS = windowFromEnv(process.env.CINDER_CONFORMANCE_URL ? 10_000 : SPAWNED_LONGPOLL_WINDOW_MS);
+
+/**
+ * The longest an idle long-poll session may live after its last poll: the server reaps sessions
+ * 1.5–3 windows after their last GET (PROTOCOL.md §4.3), plus some slack.
+ */
+export const LONGPOLL_REAP_MAX_MS = 3 * LONGPOLL_WINDOW_MS + Math.max(1000, LONGPOLL_WINDOW_MS / 2);
+
+function infoFor(base: string, output: () => string, longpollWindowMs: number): ServerInfo {
   const http = base.replace(/\/+$/, "");
   const ws = http.replace(/^http/, "ws");
-  return { http, socket: `${ws}/socket`, websocket: `${ws}/socket/websocket`, output };
+  return { http, socket: `${ws}/socket`, websocket: `${ws}/socket/websocket`, longpoll: `${http}/socket/longpoll`, longpollWindowMs, output };
 }
 
 async function spawnServer(): Promise<{ info: ServerInfo; child: ChildProcess }> {
@@ -79,8 +140,9 @@ async function spawnServer(): Promise<{ info: ServerInfo; child: ChildProcess }>
     throw new Error(`conformance server not built: ${serverScript} does not exist (run \`npx tsc -b\`), ` +
       `or set CINDER_CONFORMANCE_URL to a running server`);
   }
+  const windowMs = LONGPOLL_WINDOW_MS;
   const child = spawn(process.execPath, [serverScript], {
-    env: { ...process.env, PORT: "0" },
+    env: { ...process.env, PORT: "0", CINDER_LONGPOLL_WINDOW_MS: String(windowMs) },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let out = "";
@@ -106,7 +168,7 @@ async function spawnServer(): Promise<{ info: ServerInfo; child: ChildProcess }>
     unexpectedExit = `conformance server exited unexpectedly (code ${code}, signal ${signal}); its output:\n${out}`;
     process.stderr.write(`\n[harness] ${unexpectedExit}\n`);
   });
-  return { info: infoFor(url, output), child };
+  return { info: infoFor(url, output, windowMs), child };
 }
 
 let stopping = false;
@@ -132,7 +194,7 @@ export function useServer(): ServerInfo {
   before(async () => {
     const external = process.env.CINDER_CONFORMANCE_URL;
     if (external) {
-      current = { info: infoFor(external, () => "(external server: output not captured)"), child: null };
+      current = { info: infoFor(external, () => "(external server: output not captured)", LONGPOLL_WINDOW_MS), child: null };
     } else {
       const s = await spawnServer();
       current = { info: s.info, child: s.child };
@@ -164,6 +226,8 @@ export function useServer(): ServerInfo {
     get http() { return get().http; },
     get socket() { return get().socket; },
     get websocket() { return get().websocket; },
+    get longpoll() { return get().longpoll; },
+    get longpollWindowMs() { return get().longpollWindowMs; },
     output: () => get().output(),
   };
 }
@@ -243,9 +307,17 @@ export interface WireEntry {
   json?: unknown;
   bin?: Buffer;
   binMsg?: BinaryMessage | string;
-  /** for dir "event" */
-  what?: "construct" | "open" | "close" | "error";
+  /** for dir "event" ("request" / "response": one long-poll HTTP exchange) */
+  what?: "construct" | "open" | "close" | "error" | "request" | "response";
   url?: string;
+  /** long-poll request/response: the HTTP method */
+  method?: string;
+  /** long-poll request: the headers phoenix.js set */
+  headers?: Record<string, string>;
+  /** long-poll request: the body (POST) */
+  body?: string;
+  /** long-poll response: the parsed JSON body (null when unparseable or failed) */
+  response?: unknown;
   /** for "construct": the subprotocols offered */
   protocols?: string[];
   code?: number;
@@ -261,6 +333,8 @@ function short(v: unknown, max = 240): string {
 
 export function describeEntry(e: WireEntry): string {
   const head = `#${e.seq} +${e.at}ms c${e.conn} ${e.dir.padEnd(5)}`;
+  if (e.what === "request") return `${head} request ${e.method} ${short(e.url, 160)}${e.body !== undefined ? ` body=${short(e.body, 160)}` : ""}`;
+  if (e.what === "response") return `${head} response ${e.method} ${e.reason ?? short(e.response, 200)}`;
   if (e.dir === "event") {
     return `${head} ${e.what}${e.url ? ` ${e.url}` : ""}${e.code !== undefined ? ` code=${e.code}` : ""}${e.reason ? ` reason=${short(e.reason, 80)}` : ""}`;
   }
@@ -569,27 +643,124 @@ export function recordingTransport(log: WireLog): new (address: string, protocol
   return RecordingWebSocket;
 }
 
+/** Lets a test hold a phoenix.js LongPoll's polls (no GET is made while held). */
+export class PollGate {
+  private held = false;
+  private pending: (() => void) | null = null;
+
+  /** From now on, the next poll of the socket's LongPoll waits for release(). */
+  hold(): void { this.held = true; }
+
+  /** Lets a held poll go, and later ones too. */
+  release(): void {
+    this.held = false;
+    const p = this.pending;
+    this.pending = null;
+    p?.();
+  }
+
+  /** True when a poll is waiting (so no GET is in flight). */
+  get waiting(): boolean { return this.pending !== null; }
+
+  /** @internal called by the recording LongPoll instead of polling */
+  intercept(poll: () => void): boolean {
+    if (!this.held) return false;
+    this.pending = poll;
+    return true;
+  }
+}
+
+type Handler = (arg: any) => void;
+
+/**
+ * A phoenix.js `LongPoll` subclass that records into `log` (one conn number per instance): every
+ * frame phoenix.js sends as an "out" frame when it hands it to the transport (as the ws transport
+ * does; LongPoll POSTs it a tick later, batched), the HTTP exchanges as "request" (with the POST
+ * body) / "response" (the parsed JSON) events, every message of a GET answer as an "in" frame
+ * (when the answer arrives, before phoenix.js dispatches it), and open/error/close. `construct`
+ * carries the poll URL (http…/socket/longpoll?<params>&vsn=2.0.0).
+ */
+export function recordingLongPoll(log: WireLog, gate: PollGate = new PollGate()): typeof LongPoll {
+  let count = 0;
+  class RecordingLongPoll extends LongPoll {
+    connIndex: number;
+    constructor(endPoint: string, protocols?: string[]) {
+      super(endPoint, protocols);
+      const conn = count++;
+      this.connIndex = conn;
+      log.add({ conn, dir: "event", what: "construct", url: this.pollEndpoint,
+        ...(protocols === undefined ? {} : { protocols: [...protocols] }) });
+      // phoenix.js assigns onopen/onerror/onclose after construction: record, then call its handler
+      const hook = (name: "onopen" | "onerror" | "onclose", record: Handler): void => {
+        let handler = (this as unknown as Record<string, Handler>)[name]!;
+        const wrapped: Handler = (arg) => { record(arg); handler(arg); };
+        Object.defineProperty(this, name, { configurable: true, enumerable: true, get: () => wrapped, set: (h: Handler) => { handler = h; } });
+      };
+      hook("onopen", () => log.add({ conn, dir: "event", what: "open" }));
+      hook("onerror", (err) => log.add({ conn, dir: "event", what: "error", reason: String(err) }));
+      hook("onclose", (ev: { code?: number; reason?: string } | undefined) => log.add({
+        conn, dir: "event", what: "close", ...(ev?.code !== undefined ? { code: ev.code } : {}), reason: ev?.reason ?? "" }));
+    }
+
+    override poll(): void {
+      if (gate.intercept(() => super.poll())) return;
+      super.poll();
+    }
+
+    override send(body: string | ArrayBuffer): void {
+      if (typeof body === "string") log.add({ conn: this.connIndex, dir: "out", text: body });
+      else log.add({ conn: this.connIndex, dir: "out", bin: Buffer.from(new Uint8Array(body)) });
+      super.send(body);
+    }
+
+    override ajax(method: string, headers: Record<string, string>, body: string | null, onCallerTimeout: () => void, callback: (response: any) => void): void {
+      const conn = this.connIndex;
+      log.add({ conn, dir: "event", what: "request", method, url: this.endpointURL(), headers: { ...headers },
+        ...(body !== null ? { body } : {}) });
+      super.ajax(method, headers, body, () => {
+        log.add({ conn, dir: "event", what: "response", method, reason: "timeout" });
+        onCallerTimeout();
+      }, (response: any) => {
+        log.add({ conn, dir: "event", what: "response", method, response });
+        if (method === "GET" && response !== null && typeof response === "object" && response.status === 200 && Array.isArray(response.messages)) {
+          for (const m of response.messages as unknown[]) log.add({ conn, dir: "in", text: typeof m === "string" ? m : JSON.stringify(m) });
+        }
+        callback(response);
+      });
+    }
+  }
+  return RecordingLongPoll;
+}
+
 export interface PhxOptions extends SocketOptions {
   /** connect right away (default true) */
   connect?: boolean;
+  /** the transport: a recording `ws` WebSocket (default) or a recording phoenix.js LongPoll */
+  via?: Via;
 }
 
 export interface Phx {
   socket: Socket;
   log: WireLog;
+  via: Via;
+  /** holds/releases LongPoll polls (long-poll only) */
+  polls: PollGate;
 }
 
-/** A phoenix.js Socket (recording ws transport), registered for cleanup after the test. */
+/** A phoenix.js Socket (recording ws or LongPoll transport), registered for cleanup after the test. */
 export function phxSocket(server: ServerInfo, opts: PhxOptions = {}): Phx {
   const log = new WireLog();
-  const { connect = true, ...rest } = opts;
-  const socket = new Socket(server.socket, { transport: recordingTransport(log), timeout: 3000, ...rest });
+  const polls = new PollGate();
+  const { connect = true, via = "websocket", ...rest } = opts;
+  const transport = via === "longpoll" ? recordingLongPoll(log, polls) : recordingTransport(log);
+  const socket = new Socket(server.socket, { transport, timeout: 3000, ...rest });
   onCleanup(() => new Promise<void>((r) => {
     const t = setTimeout(r, 500);
     socket.disconnect(() => { clearTimeout(t); r(); });
+    polls.release();
   }));
   if (connect) socket.connect();
-  return { socket, log };
+  return { socket, log, via, polls };
 }
 
 /** Connects (if needed) and waits until the socket is open. */
@@ -640,6 +811,208 @@ export function httpPost(server: ServerInfo, path: string, body: unknown, ms = 3
 export function arrayBuffer(bytes: number[] | Uint8Array): ArrayBuffer {
   const u = Uint8Array.from(bytes);
   return u.buffer.slice(u.byteOffset, u.byteOffset + u.byteLength) as ArrayBuffer;
+}
+
+// ---------------------------------------------------------------------------------------------
+// raw long-poll (§4)
+
+export interface LpResponse {
+  /** the HTTP status */
+  http: number;
+  headers: Headers;
+  text: string;
+  /** the parsed body, or undefined when it is not JSON */
+  json: any;
+  /** ms from sending the request to the end of the answer */
+  elapsed: number;
+}
+
+export interface LpRequest {
+  method?: string;
+  /** the raw query string (without "?"), sent as is (duplicates and a trailing "&" allowed) */
+  query?: string;
+  headers?: Record<string, string>;
+  body?: string | Buffer;
+  /** give up after this long (default: window + 3 s) */
+  ms?: number;
+  signal?: AbortSignal;
+}
+
+/** One HTTP request to `<server>/socket/longpoll`. */
+export async function lpFetch(server: ServerInfo, req: LpRequest = {}): Promise<LpResponse> {
+  const url = `${server.longpoll}${req.query !== undefined ? `?${req.query}` : ""}`;
+  const ms = req.ms ?? server.longpollWindowMs + 3000;
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(new Error(`timed out after ${ms} ms`)), ms);
+  const onAbort = () => controller.abort(req.signal?.reason);
+  req.signal?.addEventListener("abort", onAbort);
+  const started = Date.now();
+  try {
+    const res = await fetch(url, {
+      method: req.method ?? "GET",
+      headers: req.headers ?? {},
+      ...(req.body !== undefined ? { body: req.body } : {}),
+      signal: controller.signal,
+    });
+    const text = await res.text();
+    let json: any;
+    try { json = JSON.parse(text); } catch { json = undefined; }
+    return { http: res.status, headers: res.headers, text, json, elapsed: Date.now() - started };
+  } catch (e) {
+    if (controller.signal.aborted && !req.signal?.aborted) throw new Error(`${req.method ?? "GET"} ${url}: no answer within ${ms} ms`);
+    throw e;
+  } finally {
+    clearTimeout(timer);
+    req.signal?.removeEventListener("abort", onAbort);
+  }
+}
+
+/**
+ * A hand-written long-poll client: one session (token), ndjson POSTs, GETs whose messages are
+ * recorded as "in" frames in `log` (so `log.wait` works as for RawClient), optional background
+ * polling. Registered for cleanup (stops polling; the server reaps the session later).
+ */
+export class RawLongPoll {
+  readonly log = new WireLog();
+  private refCounter = 0;
+  private polling = false;
+  private aborter = new AbortController();
+  /** the background poll loop, while running */
+  private loop: Promise<void> | null = null;
+  /** when the last GET was sent */
+  lastGetAt = 0;
+
+  private constructor(readonly server: ServerInfo, readonly params: string, public token: string, readonly first: LpResponse) {
+    onCleanup(() => this.stop());
+  }
+
+  /** First GET (creates the session, answer in `first`); asserts `{"status":410,"token":T,"messages":[]}`. */
+  static async open(server: ServerInfo, params: Record<string, string> = {}): Promise<RawLongPoll> {
+    const q = new URLSearchParams(params).toString();
+    const query = `${q ? `${q}&` : ""}vsn=2.0.0`;
+    const r = await lpFetch(server, { query, headers: { accept: "application/json" } });
+    if (r.http !== 200 || r.json?.status !== 410 || typeof r.json?.token !== "string") {
+      throw new Error(`long-poll session not created: HTTP ${r.http} ${short(r.text)}`);
+    }
+    return new RawLongPoll(server, query, r.json.token as string, r);
+  }
+
+  /** The query for a request with the session token (as phoenix.js sends it: params, vsn, token). */
+  query(token = this.token): string { return `${this.params}&token=${encodeURIComponent(token)}`; }
+
+  nextRef(): string { this.refCounter += 1; return String(this.refCounter); }
+
+  /** POSTs ndjson lines (recorded as "out"); returns the answer. */
+  async post(lines: string[], opts: { contentType?: string; ms?: number } = {}): Promise<LpResponse> {
+    for (const line of lines) this.log.add({ conn: 0, dir: "out", text: line });
+    const r = await lpFetch(this.server, {
+      method: "POST", query: this.query(), body: lines.join("\n"),
+      headers: { "content-type": opts.contentType ?? "application/x-ndjson" },
+      ...(opts.ms !== undefined ? { ms: opts.ms } : {}), signal: this.aborter.signal,
+    });
+    this.log.add({ conn: 0, dir: "event", what: "response", method: "POST", response: r.json ?? r.text });
+    return r;
+  }
+
+  /** One GET with the token; its messages are recorded as "in" frames. */
+  async get(opts: { ms?: number } = {}): Promise<LpResponse> {
+    this.lastGetAt = Date.now();
+    const r = await lpFetch(this.server, {
+      query: this.query(), headers: { accept: "application/json" },
+      ...(opts.ms !== undefined ? { ms: opts.ms } : {}), signal: this.aborter.signal,
+    });
+    this.log.add({ conn: 0, dir: "event", what: "response", method: "GET", response: r.json ?? r.text });
+    if (r.json?.status === 200 && Array.isArray(r.json.messages)) {
+      for (const m of r.json.messages as unknown[]) this.log.add({ conn: 0, dir: "in", text: typeof m === "string" ? m : JSON.stringify(m) });
+    }
+    return r;
+  }
+
+  /** Polls in the background until stop() or an answer other than 200/204. */
+  startPolling(): void {
+    if (this.polling) return;
+    this.polling = true;
+    this.loop = (async () => {
+      while (this.polling) {
+        let r: LpResponse;
+        try { r = await this.get(); } catch (e) {
+          if (this.polling) this.log.add({ conn: 0, dir: "event", what: "error", reason: (e as Error).message });
+          break;
+        }
+        if (r.json?.status !== 200 && r.json?.status !== 204) {
+          this.log.add({ conn: 0, dir: "event", what: "close", reason: `poll answered ${short(r.text)}` });
+          break;
+        }
+      }
+      this.polling = false;
+    })();
+  }
+
+  /** Stops background polling, aborting a parked GET. */
+  async stopPolling(): Promise<void> {
+    if (!this.polling) return;
+    this.polling = false;
+    const loop = this.loop;
+    this.abortInFlight();
+    await loop;
+  }
+
+  private abortInFlight(): void {
+    // aborts every request of this client in flight; later requests use a fresh controller
+    this.aborter.abort(new Error("stopped"));
+    this.aborter = new AbortController();
+  }
+
+  /** Stops everything (cleanup). */
+  stop(): void {
+    this.polling = false;
+    this.abortInFlight();
+  }
+
+  /** POSTs one V2 frame; returns its ref and the POST answer. */
+  async push(joinRef: string | null, topicName: string, event: string, payload: unknown, ref: string | null = this.nextRef()): Promise<{ ref: string | null; answer: LpResponse }> {
+    const answer = await this.post([JSON.stringify([joinRef, ref, topicName, event, payload])]);
+    return { ref, answer };
+  }
+
+  /** Waits (polling must be running, or a GET made) for the phx_reply with this ref. */
+  reply(topicName: string, ref: string | null, ms = 3000, fromSeq = 0): Promise<V2> {
+    return this.log.wait({ dir: "in", topic: topicName, event: "phx_reply", ref }, `phx_reply ref=${ref} on ${topicName}`, ms, fromSeq)
+      .then((e) => asV2(e)!);
+  }
+
+  /** Push + wait for its reply (needs background polling). Asserts the POST answered 200. */
+  async call(joinRef: string | null, topicName: string, event: string, payload: unknown, ms = 3000): Promise<V2> {
+    const from = this.log.nextSeq;
+    const { ref, answer } = await this.push(joinRef, topicName, event, payload);
+    if (answer.json?.status !== 200) throw new Error(`POST ${event} answered ${answer.http} ${short(answer.text)}\n${this.log.dump()}`);
+    return this.reply(topicName, ref, ms, from);
+  }
+
+  /** Joins (join_ref = ref) and asserts ok; needs background polling. Returns the join_ref. */
+  async joinOk(topicName: string, payload: unknown = {}): Promise<string> {
+    const ref = this.nextRef();
+    const from = this.log.nextSeq;
+    const answer = await this.post([JSON.stringify([ref, ref, topicName, "phx_join", payload])]);
+    if (answer.json?.status !== 200) throw new Error(`POST phx_join answered ${answer.http} ${short(answer.text)}`);
+    const reply = await this.reply(topicName, ref, 3000, from);
+    if ((reply[4] as { status?: string })?.status !== "ok") throw new Error(`join ${topicName} expected ok, got ${short(reply)}\n${this.log.dump()}`);
+    return ref;
+  }
+}
+
+/** Asserts that a fresh long-poll session works: create, join, ping (POST 200, reply by GET). */
+export async function assertLongPollHealthy(server: ServerInfo): Promise<void> {
+  if (!serverAlive()) throw new Error(`server process died; output:\n${server.output()}`);
+  const lp = await RawLongPoll.open(server);
+  lp.startPolling();
+  const t = topic("lp-health");
+  const jr = await lp.joinOk(t);
+  const r = await lp.call(jr, t, "ping", { alive: true });
+  if (JSON.stringify(r[4]) !== JSON.stringify({ status: "ok", response: { alive: true } })) {
+    throw new Error(`fresh long-poll session: unexpected ping reply ${short(r)}`);
+  }
+  await lp.stopPolling();
 }
 
 /** Asserts that a fresh connection to the server works (heartbeat + join + ping). */

@@ -15,6 +15,39 @@ declare module "phoenix" {
     vsn?: string;
     binaryType?: string;
     authToken?: string | (() => string);
+    /** connect with the given transport, fall back to LongPoll after this many ms (§5.6) */
+    longPollFallbackMs?: number;
+    /** LongPoll request timeout (default 20 000 ms) */
+    longpollerTimeout?: number;
+    /** where the fallback choice is memorized (`phx:fallback:LongPoll`); absent in Node */
+    sessionStorage?: { getItem(key: string): string | null; setItem(key: string, value: string): void };
+  }
+
+  /** phoenix.js's LongPoll transport (a WebSocket look-alike over HTTP, §4). */
+  export class LongPoll {
+    constructor(endPoint: string, protocols?: string[]);
+    /** the session token (null before the first 410) */
+    token: string | null;
+    /** the http(s) `/longpoll` URL with the connect params */
+    pollEndpoint: string;
+    /** 0 connecting, 1 open, 2 closing, 3 closed */
+    readyState: number;
+    /** request timeout (set by the Socket from `longpollerTimeout`) */
+    timeout: number;
+    skipHeartbeat: boolean;
+    authToken?: string;
+    onopen: (event: unknown) => void;
+    onerror: (error: unknown) => void;
+    onmessage: (event: { data: string }) => void;
+    onclose: (event: { code: number; reason: string; wasClean: boolean }) => void;
+    /** `pollEndpoint` plus `token=<session token>` */
+    endpointURL(): string;
+    poll(): void;
+    send(body: string | ArrayBuffer): void;
+    close(code?: number, reason?: string, wasClean?: boolean): void;
+    /** one HTTP request: `callback` gets the parsed JSON body, or null */
+    ajax(method: string, headers: Record<string, string>, body: string | null,
+      onCallerTimeout: () => void, callback: (response: any) => void): void;
   }
 
   export interface Message {
@@ -57,7 +90,10 @@ declare module "phoenix" {
     onMessage(callback: (msg: Message) => void): string;
     ping(callback: (rtt: number) => void): boolean;
     channels: Channel[];
-    /** the current transport instance (a `ws` WebSocket with the suite's transport), or null */
+    /** the transport class in use (replaced by LongPoll on a fallback) */
+    transport: unknown;
+    getLongPollTransport(): typeof LongPoll;
+    /** the current transport instance (a `ws` WebSocket or a LongPoll with the suite's transports), or null */
     readonly conn: unknown;
   }
 

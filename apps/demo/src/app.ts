@@ -126,7 +126,13 @@ export async function createApp(config: Config, options: { store?: Store; logger
       return;
     }
     if (request.method === "GET" && url.pathname === "/metrics") {
-      metrics.handler(request, response);
+      // Metrics are for operators: with METRICS_TOKEN, a matching Bearer token; without it, loopback only.
+      const address = request.socket.remoteAddress ?? "";
+      const allowed = config.metricsToken !== undefined
+        ? request.headers.authorization === `Bearer ${config.metricsToken}`
+        : address === "127.0.0.1" || address === "::1" || address === "::ffff:127.0.0.1";
+      if (allowed) metrics.handler(request, response);
+      else json(response, 403, { error: "metrics are available from this machine, or with METRICS_TOKEN" });
       return;
     }
     if ((request.method === "GET" || request.method === "HEAD") && url.pathname.startsWith("/assets/")) {

@@ -1,7 +1,8 @@
 /**
  * The apps' configuration, from the environment: PORT (4000), DATA_DIR (./data), DATABASE_URL
  * (PostgreSQL; SQLite under DATA_DIR when unset), SECRET_KEY_BASE (else generated once and kept
- * under DATA_DIR), ADMIN_USERNAMES (comma-separated; "admin"), CINDER_REDIS_URL (a cluster).
+ * under DATA_DIR), ADMIN_USERNAMES (comma-separated; "admin"), CINDER_REDIS_URL (a cluster),
+ * METRICS_TOKEN (grants GET /metrics from anywhere; without it, loopback only).
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -16,6 +17,8 @@ export interface Config {
   secretKeyBase: string;
   admins: ReadonlySet<string>;
   redisUrl: string | undefined;
+  /** A token that grants `GET /metrics` from anywhere (without it: loopback only). */
+  metricsToken?: string | undefined;
 }
 
 /** Reads the secret from DATA_DIR, creating it on first start. */
@@ -43,5 +46,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     secretKeyBase,
     admins: new Set((env.ADMIN_USERNAMES ?? "admin").split(",").map((name) => name.trim()).filter(Boolean)),
     redisUrl: env.CINDER_REDIS_URL || undefined,
+    metricsToken: env.METRICS_TOKEN || undefined,
   };
 }

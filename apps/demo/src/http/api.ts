@@ -118,6 +118,13 @@ export function addApiRoutes(router: Router, context: ApiContext): void {
     json(response, 200, { videos: await store.videos() });
   });
 
+  router.add("GET", "/api/videos/:id", async (request, response, params) => {
+    await requireUser(request);
+    const video = await store.video(Number(params.id));
+    if (video === undefined) throw new HttpError(404, "no such video");
+    json(response, 200, video);
+  });
+
   router.add("POST", "/api/videos", async (request, response) => {
     const user = await requireUser(request);
     const body = object(await readJson(request));

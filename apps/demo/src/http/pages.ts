@@ -55,10 +55,10 @@ export function renderPage(options: PageOptions): string {
 </head>
 <body>
   <header class="top">
-    <a class="brand" href="/">🔥 Cinder</a>${nav}
+    <a class="brand" href="/">Cinder</a>${nav}
   </header>
   <main id="app"></main>
-  <div id="toasts" class="toasts" aria-live="assertive"></div>
+  <div id="toasts" class="toasts" aria-live="polite"></div>
   <script type="module" src="/assets/pages/${escapeHtml(options.script)}.js"></script>
 </body>
 </html>`;

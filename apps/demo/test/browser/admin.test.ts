@@ -1,0 +1,113 @@
+/**
+ * The back office and notifications in the browser: admins only; the live online counts; a
+ * broadcast reaching every page as a toast (as text); a note reaching one user only; clear
+ * form errors; a force-disconnect showing "Disconnected — reconnecting…" on the user's page
+ * until it reconnects — and staying when the reconnect is refused.
+ */
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import type { Page } from "playwright-core";
+import { CHROMIUM, countOf, eventually, skipWithoutChromium, startHarness, textOf, type Harness } from "./harness.js";
+
+let h: Harness | undefined;
+before(async () => { if (existsSync(CHROMIUM)) h = await startHarness(); });
+after(async () => { await h?.close(); });
+
+/** Records the page's connection states (and the header's message) from now on. */
+async function recordConnection(page: Page): Promise<void> {
+  await page.evaluate(`window.__states = []; new MutationObserver(() => {
+      const status = document.getElementById("connection");
+      window.__states.push({ state: document.body.dataset.connection, text: status.textContent, visible: !status.hidden });
+    }).observe(document.body, { attributes: true, attributeFilter: ["data-connection"] });`);
+}
+type State = { state: string; text: string; visible: boolean };
+const states = (page: Page): Promise<State[]> => page.evaluate<State[]>("window.__states");
+
+test("admin: counts, broadcast and notes as toasts, form errors, force-disconnect and reconnect (or not, when refused)", { timeout: 60_000 }, async (t) => {
+  if (skipWithoutChromium(t) || h === undefined) return;
+  const harness = h;
+  const bob = await harness.signUp("bob");
+  const alice = await harness.signUp("alice");
+  const admin = await harness.signUp("admin");
+
+  // not for everyone
+  await bob.page.goto(`${harness.url}/admin`);
+  await textOf(bob.page.locator("h1"), "Admins only");
+  assert.equal(await bob.page.locator('header nav a[href="/admin"]').count(), 0, "no admin link for non-admins");
+  await bob.page.goto(`${harness.url}/retro/lobby`);
+  await bob.page.locator('#presence [data-user="bob"]').waitFor();
+
+  // the live counts
+  await admin.page.goto(`${harness.url}/admin`);
+  await textOf(admin.page.locator("#stat-users"), "3");
+  await textOf(admin.page.locator("#stat-connections"), "3");
+  await textOf(admin.page.locator("#online"), /^3 users online, 3 connections$/);
+  const aliceTab = await alice.newTab();
+  await aliceTab.goto(`${harness.url}/`);
+  await textOf(admin.page.locator("#stat-connections"), "4");
+  await textOf(admin.page.locator("#stat-users"), "3");
+  await aliceTab.close();
+  await textOf(admin.page.locator("#stat-connections"), "3");
+
+  // a broadcast reaches every page as a toast, as text
+  const announcement = "Deploy at 18:00 — <b>save</b> your work";
+  await admin.page.locator("#broadcast-body").fill(announcement);
+  await admin.page.locator("#broadcast-form").getByRole("button", { name: "Send to everyone" }).click();
+  await textOf(admin.page.locator("#broadcast-form .form-status.ok"), "Broadcast sent");
+  for (const user of [bob, alice]) {
+    const toast = user.page.locator(".toast-announcement", { hasText: "Deploy at 18:00" });
+    await toast.waitFor();
+    await textOf(toast.locator(".toast-body"), announcement);
+    assert.equal(await toast.locator("b").count(), 0, "the broadcast's markup is text");
+  }
+
+  // notes: a clear error for an unknown user, then a note to bob only
+  await admin.page.locator("#notify-username").fill("nobody");
+  await admin.page.locator("#notify-body").fill("Hello?");
+  await admin.page.locator("#notify-form").getByRole("button", { name: "Send note" }).click();
+  await textOf(admin.page.locator("#notify-form .form-status.error"), "No such user");
+  await admin.page.locator("#notify-username").fill("bob");
+  await admin.page.locator("#notify-body").fill("Your retro starts in 5 minutes.");
+  await admin.page.locator("#notify-form").getByRole("button", { name: "Send note" }).click();
+  await textOf(admin.page.locator("#notify-form .form-status.ok"), "Note sent to bob");
+  await textOf(bob.page.locator(".toast-personal"), "Your retro starts in 5 minutes.");
+  await textOf(admin.page.locator("#activity"), "Note sent to bob");
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  assert.equal(await alice.page.locator(".toast-personal").count(), 0, "a note reaches its user only");
+  await harness.screenshot(admin.page, "admin");
+
+  // force-disconnect bob: his page shows it, then reconnects by itself (and rejoins its room)
+  await recordConnection(bob.page);
+  await admin.page.locator("#disconnect-username").fill("bob");
+  await admin.page.locator("#disconnect-form").getByRole("button", { name: "Disconnect" }).click();
+  await textOf(admin.page.locator("#disconnect-form .form-status.ok"), "Disconnected bob");
+  const seen = await eventually(async () => {
+    const list = await states(bob.page);
+    return list.some((s) => s.state === "disconnected") && list.at(-1)?.state === "online" ? list : undefined;
+  }, 10_000, "bob's page to show the disconnection, then reconnect");
+  const disconnected = seen.find((s) => s.state === "disconnected");
+  assert.deepEqual(disconnected, { state: "disconnected", text: "Disconnected — reconnecting…", visible: true });
+  await bob.page.locator("#connection").waitFor({ state: "hidden" });
+  await textOf(bob.page.locator(".toast-success"), "Reconnected");
+  await bob.page.locator("#message-input").fill("I'm back");
+  await bob.page.locator("#message-input").press("Enter");
+  await textOf(bob.page.locator("#messages .message").last(), "I'm back");
+  await textOf(bob.page.locator("#online"), /^3 users online, 3 connections$/);
+
+  // a refused reconnect (the account is gone): the page keeps saying so
+  const carol = await harness.signUp("carol");
+  await textOf(carol.page.locator("#online"), /^4 users online/);
+  const carolId = await carol.id();
+  await harness.app.store.db.query("DELETE FROM users WHERE id = ?", [carolId]);
+  harness.app.endpoint.disconnect(`user_socket:${carolId}`);
+  await textOf(carol.page.locator("#connection"), "Disconnected — reconnecting…");
+  await new Promise((resolve) => setTimeout(resolve, 2500));
+  assert.equal(await carol.page.locator("#connection").isVisible(), true, "still showing the disconnection");
+  assert.equal(await carol.page.evaluate("document.body.dataset.connection"), "disconnected");
+  await harness.screenshot(carol.page, "disconnected");
+  await countOf(admin.page.locator("#stat-users"), 1);
+  await textOf(admin.page.locator("#stat-users"), "3");
+
+  harness.assertNoPageErrors();
+});
