@@ -5,7 +5,7 @@
  * skip with a message, unless CINDER_REQUIRE_SERVICES=1 (then they fail).
  */
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -189,6 +189,8 @@ export async function startHarness(): Promise<Harness> {
       mkdirSync(SCREENSHOTS, { recursive: true });
       const path = join(SCREENSHOTS, `${name}.png`);
       await page.screenshot({ path, timeout: 10_000, animations: "disabled" });
+      // CI keeps these in its log: the folder and each file saved into it.
+      console.log(`# screenshot saved: ${path} (${statSync(path).size} bytes)`);
       return path;
     },
     assertNoPageErrors() {
