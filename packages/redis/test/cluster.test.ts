@@ -118,3 +118,29 @@ test("Redis restarts: nodes keep serving their own sockets, then converge again"
     redis.kill("SIGKILL");
   }
 });
+
+test("SIGTERM drains a node: clients get 1012, its members leave the other nodes at once, the process exits", { timeout: 60_000 }, async (t) => {
+  if (!(await reachable(REDIS_URL))) { missing(t, `Redis at ${REDIS_URL}`); return; }
+  const namespace = `cinder-drain-${randomBytes(4).toString("hex")}`;
+  // A long down period, so a leave seen on the other node can only come from the graceful shutdown.
+  const env = { CINDER_PRESENCE_DOWN_MS: "30000", CINDER_DRAIN_WINDOW_MS: "500" };
+  const nodes = await Promise.all(["d1", "d2"].map((name) => startNode(name, REDIS_URL, namespace, env)));
+  const clients: Client[] = [];
+  try {
+    const [d1, d2] = nodes as [Node, Node];
+    const stayer = connect(d1, "stayer", "room");
+    const leavers = ["l1", "l2", "l3"].map((user) => connect(d2, user, "room"));
+    clients.push(stayer, ...leavers);
+    await until(() => stayer.keys().join() === "l1,l2,l3,stayer", 8000, "everyone listed on d1");
+    const exited = new Promise<number | null>((resolve) => d2.process.once("exit", (code) => resolve(code)));
+    const signalled = Date.now();
+    d2.process.kill("SIGTERM");
+    await until(() => leavers.every((c) => c.closeCodes.includes(1012)), 5000, "every client of d2 told to reconnect with 1012");
+    const left = await until(() => stayer.keys().join() === "stayer", 5000, "d2's members to leave d1 at once");
+    assert.ok(Date.now() - signalled < 5000, `left after ${left} ms, far below the 30 s down period`);
+    assert.equal(await exited, 0, "the process exits cleanly");
+  } finally {
+    for (const client of clients) client.socket.disconnect();
+    await Promise.all(nodes.map((node) => node.stop("SIGKILL")));
+  }
+});
