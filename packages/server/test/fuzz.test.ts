@@ -10,22 +10,11 @@ import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { WebSocket } from "ws";
 import { RawClient } from "./support/raw-client.js";
+import { prng } from "./support/prng.js";
 
 const SERVER = fileURLToPath(new URL("./support/fuzz-server.js", import.meta.url));
 const TOTAL_FRAMES = Number(process.env.CINDER_FUZZ_FRAMES ?? 100_000);
 const SEED = Number(process.env.CINDER_FUZZ_SEED ?? 20261122);
-
-/** mulberry32: a small seeded PRNG. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 class Fuzzer {
   constructor(private readonly random: () => number) {}

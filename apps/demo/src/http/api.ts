@@ -155,11 +155,17 @@ export function addApiRoutes(router: Router, context: ApiContext): void {
     json(response, 200, { ok: true, sent: message });
   });
 
+  /** The user an admin call names in `body.username` (404 when there is none). */
+  const targetUser = async (body: Record<string, unknown>): Promise<User> => {
+    const target = await store.userByName(text(body.username, "username", 1, 32));
+    if (target === undefined) throw new HttpError(404, "no such user");
+    return target;
+  };
+
   router.add("POST", "/api/admin/notify", async (request, response) => {
     await requireAdmin(request);
     const body = object(await readJson(request));
-    const target = await store.userByName(text(body.username, "username", 1, 32));
-    if (target === undefined) throw new HttpError(404, "no such user");
+    const target = await targetUser(body);
     const message = { body: text(body.body, "body", 1, 1000), at: Date.now() };
     context.broadcast(`notifications:user:${target.id}`, "new_msg", message);
     json(response, 200, { ok: true, sent: message });
@@ -167,9 +173,7 @@ export function addApiRoutes(router: Router, context: ApiContext): void {
 
   router.add("POST", "/api/admin/disconnect", async (request, response) => {
     await requireAdmin(request);
-    const body = object(await readJson(request));
-    const target = await store.userByName(text(body.username, "username", 1, 32));
-    if (target === undefined) throw new HttpError(404, "no such user");
+    const target = await targetUser(object(await readJson(request)));
     context.disconnect(`user_socket:${target.id}`);
     json(response, 200, { ok: true });
   });
