@@ -8,17 +8,18 @@ const roots = process.argv.slice(2);
 const workspaces = roots.length > 0 ? roots : ["packages", "apps", "bench"].flatMap((dir) =>
   existsSync(dir) ? readdirSync(dir).map((name) => join(dir, name)) : []);
 
-function collect(dir, out) {
+/** Compiled tests under `dir` whose TypeScript source still exists (tsc keeps outputs of deleted files). */
+function collect(dir, sourceDir, out) {
   if (!existsSync(dir)) return out;
   for (const name of readdirSync(dir).sort()) {
     const path = join(dir, name);
-    if (statSync(path).isDirectory()) collect(path, out);
-    else if (name.endsWith(".test.js")) out.push(path);
+    if (statSync(path).isDirectory()) collect(path, join(sourceDir, name), out);
+    else if (name.endsWith(".test.js") && existsSync(join(sourceDir, name.replace(/\.js$/, ".ts")))) out.push(path);
   }
   return out;
 }
 
-const files = workspaces.flatMap((ws) => collect(join(ws, "dist", "test"), []));
+const files = workspaces.flatMap((ws) => collect(join(ws, "dist", "test"), join(ws, "test"), []));
 if (files.length === 0) {
   console.error("no test files found under", workspaces.join(", "));
   process.exit(1);

@@ -11,6 +11,32 @@ import { machineCpuMs, processCpuMs, processRssBytes, selfCpuMs } from "./machin
 import { startServer, type ServerChild } from "./server-child.js";
 import { duration, fixed, int, mib, table } from "./table.js";
 
+/**
+ * What the runner needs from a fleet of members: the Cinder `Fleet`, or the naive-presence
+ * `NaiveFleet` (load/naive-fleet.ts) for the servers without presence.
+ */
+export interface PresenceFleet {
+  readonly members: ReadonlyArray<{ readonly index: number }>;
+  readonly counters: Counters;
+  readonly fullMembers: number;
+  readonly inflight: number;
+  readonly extraMetas: number;
+  readonly lastConvergedAt: number;
+  readonly lastExactAt: number;
+  readonly lastJoinAt: number;
+  readonly fatal: string | undefined;
+  readonly foreignKeys: number;
+  readonly errorSamples: readonly string[];
+  snapshot(): Counters;
+  readyMembers(): number;
+  connectAll(indices: Iterable<number>, deadline: number, what: string): Promise<void>;
+  reconnect(index: number): void;
+  randomJoined(): number | undefined;
+  waitFor(predicate: () => boolean, deadline: number, describe: () => string): Promise<void>;
+  verifyFull(): { ok: boolean; membersWrong: number; extraMetas: number };
+  terminateAll(): void;
+}
+
 /** Settings of one end-to-end run. */
 export interface E2eSettings {
   members: number;
@@ -21,6 +47,12 @@ export interface E2eSettings {
   serverScript: string;
   repoRoot: string;
   cpuProfileDir?: string;
+  /** Starts the server (default: the conformance server, optionally under --cpu-prof). */
+  start?: () => Promise<ServerChild>;
+  /** Makes the fleet (default: the Cinder `Fleet` over Phoenix V2). */
+  makeFleet?: (port: number, topic: string) => PresenceFleet;
+  /** The topic (default `presence:bench-<time>`). */
+  topic?: string;
 }
 
 /** Measurements of one phase. */
@@ -100,7 +132,7 @@ interface PhaseStart {
   loop: ReturnType<typeof monitorEventLoopDelay>;
 }
 
-function beginPhase(server: ServerChild, fleet: Fleet): PhaseStart {
+function beginPhase(server: ServerChild, fleet: PresenceFleet): PhaseStart {
   const loop = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
   loop.enable();
   return {
@@ -108,7 +140,7 @@ function beginPhase(server: ServerChild, fleet: Fleet): PhaseStart {
   };
 }
 
-function endPhase(start: PhaseStart, end: number, server: ServerChild, fleet: Fleet, members: number): PhaseResult {
+function endPhase(start: PhaseStart, end: number, server: ServerChild, fleet: PresenceFleet, members: number): PhaseResult {
   start.loop.disable();
   const c = fleet.counters;
   const s = start.counters;
@@ -139,7 +171,7 @@ function endPhase(start: PhaseStart, end: number, server: ServerChild, fleet: Fl
 }
 
 /** Prints a progress line every few seconds while a phase runs (server and load CPU %, counts). */
-function progressTicker(label: string, server: ServerChild, fleet: Fleet, log: (line: string) => void): () => void {
+function progressTicker(label: string, server: ServerChild, fleet: PresenceFleet, log: (line: string) => void): () => void {
   let lastAt = performance.now();
   let lastServer = processCpuMs(server.pid);
   let lastLoad = selfCpuMs();
@@ -170,22 +202,23 @@ function progressTicker(label: string, server: ServerChild, fleet: Fleet, log: (
 /** Runs one end-to-end profile with `settings.members` members. Never throws: failures land in `error`. */
 export async function runE2e(settings: E2eSettings, log: (line: string) => void): Promise<E2eResult> {
   const { members } = settings;
-  const topic = `presence:bench-${Date.now().toString(36)}`;
+  const topic = settings.topic ?? `presence:bench-${Date.now().toString(36)}`;
   const result: E2eResult = { members, batch: settings.batch, topic, serverWarnings: [] };
   const timeoutMs = settings.timeoutSeconds * 1000;
   let server: ServerChild | undefined;
-  let fleet: Fleet | undefined;
+  let fleet: PresenceFleet | undefined;
   let phase = "server start";
   let stopTicker = (): void => {};
   try {
-    server = await startServer({
+    server = settings.start !== undefined ? await settings.start() : await startServer({
       script: settings.serverScript, cwd: settings.repoRoot, timeoutMs: 30_000,
       ...(settings.cpuProfileDir !== undefined ? { cpuProfileDir: settings.cpuProfileDir } : {}),
     });
     result.serverPid = server.pid;
     log(`  server pid ${server.pid} on port ${server.port}; ${int(members)} members, at most ${settings.batch} connecting at once, topic ${topic}`);
     const running = server;
-    const live = fleet = new Fleet({ baseUrl: `ws://127.0.0.1:${server.port}/socket/websocket?vsn=2.0.0`, topic, members, batch: settings.batch });
+    const live: PresenceFleet = fleet = settings.makeFleet !== undefined ? settings.makeFleet(server.port, topic)
+      : new Fleet({ baseUrl: `ws://127.0.0.1:${server.port}/socket/websocket?vsn=2.0.0`, topic, members, batch: settings.batch });
 
     // Join phase.
     phase = "join";
@@ -364,5 +397,5 @@ export function e2eTables(results: E2eResult[], ticksPerSecond: number): string 
   const failures = results.filter((r) => r.error !== undefined)
     .map((r) => `M = ${int(r.members)} failed in the ${r.failedPhase} phase: ${r.error}\n  progress: ${JSON.stringify(r.progress ?? {})}`);
   const notes = contention.length > 0 ? [contention.join("\n")] : [];
-  return [join, churn, ...notes, ...failures, `(server CPU from /proc/<pid>/stat utime+stime at ${ticksPerSecond} ticks/s)`].join("\n\n");
+  return [join, churn, ...notes, ...failures, `(server CPU from /proc/<pid>/task/*/schedstat run time, else /proc/<pid>/stat utime+stime at ${ticksPerSecond} ticks/s)`].join("\n\n");
 }

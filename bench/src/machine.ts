@@ -3,7 +3,7 @@
  * (utime + stime, in clock ticks) and resident memory, plus the file-descriptor limits.
  */
 import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import os from "node:os";
 
 /** What the results JSON records about the machine. */
@@ -68,8 +68,33 @@ export function machineInfo(): MachineInfo {
   };
 }
 
-/** CPU time (user + system) of process `pid` in milliseconds, from /proc/<pid>/stat. */
+/**
+ * CPU time (user + system) of process `pid` in milliseconds: the scheduler's run time of each of
+ * its threads (/proc/<pid>/task/<tid>/schedstat, nanoseconds) summed — precise where
+ * /proc/<pid>/stat's utime + stime count 10 ms clock ticks; falls back to those. (A thread that
+ * exits takes its time with it; Node's threads live as long as the process.)
+ */
 export function processCpuMs(pid: number): number {
+  let tasks: string[] = [];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    // not Linux, or gone: the stat read below throws for a gone process
+  }
+  let ns = 0;
+  for (const task of tasks) {
+    try {
+      ns += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, "utf8").split(" ", 1)[0]);
+    } catch {
+      // the thread exited meanwhile
+    }
+  }
+  if (ns > 0 && Number.isFinite(ns)) return ns / 1e6;
+  return processTicksCpuMs(pid);
+}
+
+/** CPU time (user + system) of process `pid` in milliseconds, from /proc/<pid>/stat (clock-tick resolution). */
+export function processTicksCpuMs(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
   // Fields after "(comm)": state is field 3; utime and stime are fields 14 and 15.
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
@@ -99,4 +124,89 @@ export function machineCpuMs(): { busy: number; irq: number; total: number } {
   const idle = (values[3] ?? 0) + (values[4] ?? 0);
   const toMs = 1000 / clockTicksPerSecond();
   return { busy: (total - idle) * toMs, irq: ((values[5] ?? 0) + (values[6] ?? 0)) * toMs, total: total * toMs };
+}
+
+/** The pids whose parent is `pid` (from /proc/<n>/stat), e.g. a cluster primary's workers. */
+export function childPids(pid: number): number[] {
+  const children: number[] = [];
+  for (const name of readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (Number(fields[1]) === pid) children.push(Number(name));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return children;
+}
+
+/** Pids of processes whose command name (/proc/<n>/comm) is `comm` (e.g. "redis-server"); read-only. */
+export function pidsByName(comm: string): number[] {
+  const found: number[] = [];
+  for (const name of readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      if (readFileSync(`/proc/${name}/comm`, "utf8").trim() === comm) found.push(Number(name));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
+}
+
+/** Summed CPU time (user + system, ms) of `pids`; a pid that is gone counts 0. */
+export function processesCpuMs(pids: readonly number[]): number {
+  let total = 0;
+  for (const pid of pids) {
+    try {
+      total += processCpuMs(pid);
+    } catch {
+      // gone
+    }
+  }
+  return total;
+}
+
+/**
+ * Which of `pids` holds each accepted TCP connection on `serverPort`, keyed by the client's
+ * port: socket inodes from /proc/<pid>/fd, matched against /proc/net/tcp{,6}.
+ */
+export function clientPortOwners(pids: readonly number[], serverPort: number): Map<number, number> {
+  const owner = new Map<string, number>();
+  for (const pid of pids) {
+    let fds: string[] = [];
+    try {
+      fds = readdirSync(`/proc/${pid}/fd`);
+    } catch {
+      continue;
+    }
+    for (const fd of fds) {
+      try {
+        const match = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+        if (match !== null) owner.set(match[1]!, pid);
+      } catch {
+        // closed meanwhile
+      }
+    }
+  }
+  const byClientPort = new Map<number, number>();
+  for (const file of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+    let text = "";
+    try {
+      text = readFileSync(file, "utf8");
+    } catch {
+      continue;
+    }
+    for (const line of text.split("\n").slice(1)) {
+      const fields = line.trim().split(/\s+/);
+      if (fields.length < 10) continue;
+      const localPort = parseInt(fields[1]!.split(":")[1] ?? "", 16);
+      if (localPort !== serverPort) continue;
+      const pid = owner.get(fields[9]!);
+      if (pid !== undefined) byClientPort.set(parseInt(fields[2]!.split(":")[1] ?? "", 16), pid);
+    }
+  }
+  return byClientPort;
 }

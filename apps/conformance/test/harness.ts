@@ -5,9 +5,13 @@
 //   and a short long-poll window, and waits for "listening on http://…" on its stdout.
 // - RawClient: a hand-written `ws` client that sends exact V1/V2/binary frames and records every
 //   frame it receives.
-// - phxSocket(): the official `phoenix` client over a recording `ws` transport or a recording
-//   LongPoll (`via: "longpoll"`), so tests can look at the exact frames (and, for long-poll, the
-//   HTTP exchanges) the client sent and received.
+// - phxSocket(): a client with the phoenix.js API — the official `phoenix` client or
+//   `@cinder/client` (`clients`, CINDER_CONFORMANCE_CLIENTS) — over a recording `ws` transport or
+//   a recording subclass of the client's own LongPoll (`via: "longpoll"`), so tests can look at
+//   the exact frames (and, for long-poll, the HTTP exchanges) the client sent and received.
+// - clientSuite(): the entry point of the per-client test files (`<area>.phoenix.test.ts`,
+//   `<area>.cinder.test.ts`), which run an area's client-driven scenarios (`<area>.scenarios.ts`)
+//   with one client, in a process (and against a server) of their own.
 // - RawLongPoll / lpFetch(): hand-written long-poll HTTP requests (§4).
 // Every wait is bounded; failures print the frames seen so far.
 
@@ -16,9 +20,11 @@ import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { existsSync } from "node:fs";
 import { request } from "node:http";
-import { after, afterEach, before } from "node:test";
+import { after, afterEach, before, test } from "node:test";
 import WebSocket from "ws";
-import { LongPoll, Socket, type Channel, type Push, type SocketOptions } from "phoenix";
+import * as phoenix from "phoenix";
+import type { Channel, Push, SocketOptions } from "phoenix";
+import * as cinder from "@cinder/client";
 
 // ---------------------------------------------------------------------------------------------
 // small utilities
@@ -55,12 +61,12 @@ export function topic(name = "t"): string {
 // ---------------------------------------------------------------------------------------------
 // transports
 
-/** The transports the phoenix.js scenarios run over. */
+/** The transports the client-driven scenarios run over. */
 export type Via = "websocket" | "longpoll";
 
 /**
  * Every transport, or those listed in CINDER_CONFORMANCE_TRANSPORTS (comma separated, e.g.
- * `longpoll`). Scenarios that use the official client loop over this list.
+ * `longpoll`). Scenarios that use a client loop over this list.
  */
 export const transports: readonly Via[] = (() => {
   const all: Via[] = ["websocket", "longpoll"];
@@ -71,13 +77,55 @@ export const transports: readonly Via[] = (() => {
 })();
 
 /**
- * Close codes phoenix.js reports when the server ends its connection through a `"disconnect"` on
+ * Close codes a client reports when the server ends its connection through a `"disconnect"` on
  * the socket id: WebSocket 1001; long-poll 3410 `session_gone` (a GET answered 410 while the client
  * holds a token) or 1011 (the client's own POST that triggered it was answered `{"status":410}`).
  */
 export function serverDropCodes(via: Via): number[] {
   return via === "websocket" ? [1001] : [3410, 1011];
 }
+
+// ---------------------------------------------------------------------------------------------
+// clients
+
+/** The clients the client-driven scenarios run with. */
+export type ClientName = "phoenix" | "cinder";
+
+/**
+ * A client with phoenix.js 1.8's API. `@cinder/client`'s classes are typed here with the
+ * suite's phoenix typings (phoenix.d.ts): the scenarios use the API both clients share.
+ */
+export interface Client {
+  readonly name: ClientName;
+  /** how messages name it: "phoenix.js" or "@cinder/client" */
+  readonly label: string;
+  readonly Socket: typeof phoenix.Socket;
+  readonly LongPoll: typeof phoenix.LongPoll;
+  readonly Presence: typeof phoenix.Presence;
+}
+
+export const CLIENTS: Readonly<Record<ClientName, Client>> = {
+  phoenix: { name: "phoenix", label: "phoenix.js", Socket: phoenix.Socket, LongPoll: phoenix.LongPoll, Presence: phoenix.Presence },
+  cinder: {
+    name: "cinder",
+    label: "@cinder/client",
+    Socket: cinder.Socket as unknown as typeof phoenix.Socket,
+    LongPoll: cinder.LongPoll as unknown as typeof phoenix.LongPoll,
+    Presence: cinder.Presence as unknown as typeof phoenix.Presence,
+  },
+};
+
+/**
+ * Every client, or those listed in CINDER_CONFORMANCE_CLIENTS (comma separated: `phoenix`,
+ * `cinder`). The per-client test files of a client that is not listed register one skipped test.
+ */
+export const clients: readonly ClientName[] = (() => {
+  const all: ClientName[] = ["phoenix", "cinder"];
+  const wanted = (process.env.CINDER_CONFORMANCE_CLIENTS ?? "").split(",").map((s) => s.trim()).filter((s) => s !== "");
+  if (wanted.length === 0) return all;
+  for (const w of wanted) if (!all.includes(w as ClientName)) throw new Error(`CINDER_CONFORMANCE_CLIENTS: unknown client ${w} (phoenix, cinder)`);
+  return all.filter((c) => wanted.includes(c));
+})();
 
 // ---------------------------------------------------------------------------------------------
 // server
@@ -185,12 +233,34 @@ export function serverAlive(): boolean {
   return current.child.exitCode === null && current.child.signalCode === null;
 }
 
+const currentInfo = (): ServerInfo => {
+  if (!current) throw new Error("server not started (useServer's before hook has not run)");
+  return current.info;
+};
+
+/**
+ * The server of this test file (process), as started or located by useServer's before hook:
+ * its fields can be read once that hook ran (in tests, not at module load).
+ */
+export const server: ServerInfo = {
+  get http() { return currentInfo().http; },
+  get socket() { return currentInfo().socket; },
+  get websocket() { return currentInfo().websocket; },
+  get longpoll() { return currentInfo().longpoll; },
+  get longpollWindowMs() { return currentInfo().longpollWindowMs; },
+  output: () => currentInfo().output(),
+};
+
+let serverHooks = false;
+
 /**
  * Registers before/after hooks that start (or locate) the server for this test file, and an
- * afterEach hook that closes every client the test created. Returns the server info (valid once
- * the before hook ran).
+ * afterEach hook that closes every client the test created. Returns the server info (`server`,
+ * valid once the before hook ran). Call it once per test file, at its top level.
  */
 export function useServer(): ServerInfo {
+  if (serverHooks) return server;
+  serverHooks = true;
   before(async () => {
     const external = process.env.CINDER_CONFORMANCE_URL;
     if (external) {
@@ -218,18 +288,21 @@ export function useServer(): ServerInfo {
       clearTimeout(t);
     }
   });
-  const get = (): ServerInfo => {
-    if (!current) throw new Error("server not started (useServer's before hook has not run)");
-    return current.info;
-  };
-  return {
-    get http() { return get().http; },
-    get socket() { return get().socket; },
-    get websocket() { return get().websocket; },
-    get longpoll() { return get().longpoll; },
-    get longpollWindowMs() { return get().longpollWindowMs; },
-    output: () => get().output(),
-  };
+  return server;
+}
+
+/**
+ * The body of a per-client test file (`<area>.<client>.test.ts`): when `name` is one of the
+ * selected `clients`, starts the file's server (useServer) and registers the area's client-driven
+ * scenarios for that client; otherwise registers one skipped test saying so (no server).
+ */
+export function clientSuite(name: ClientName, scenarios: (client: Client) => void): void {
+  if (!clients.includes(name)) {
+    test(`${scenarios.name} [${name}]`, { skip: `${name} is not in CINDER_CONFORMANCE_CLIENTS=${process.env.CINDER_CONFORMANCE_CLIENTS}` }, () => {});
+    return;
+  }
+  useServer();
+  scenarios(CLIENTS[name]);
 }
 
 /** Registers something to be closed after the current test. */
@@ -312,7 +385,7 @@ export interface WireEntry {
   url?: string;
   /** long-poll request/response: the HTTP method */
   method?: string;
-  /** long-poll request: the headers phoenix.js set */
+  /** long-poll request: the headers the client set */
   headers?: Record<string, string>;
   /** long-poll request: the body (POST) */
   body?: string;
@@ -609,7 +682,7 @@ export class RawClient {
 }
 
 // ---------------------------------------------------------------------------------------------
-// phoenix.js over a recording ws transport
+// the clients over a recording ws transport or LongPoll
 
 /** A `ws` WebSocket subclass that records everything into `log` (one conn number per instance). */
 export function recordingTransport(log: WireLog): new (address: string, protocols?: string | string[]) => WebSocket {
@@ -626,7 +699,7 @@ export function recordingTransport(log: WireLog): new (address: string, protocol
       this.on("close", (code: number, reason: Buffer) => log.add({ conn, dir: "event", what: "close", code, reason: reason.toString() }));
       this.on("error", (err: Error) => log.add({ conn, dir: "event", what: "error", reason: err.message }));
       // (no "unexpected-response" listener: ws then reports a refused handshake as an error
-      // "Unexpected server response: 403" followed by close, which is what phoenix.js sees)
+      // "Unexpected server response: 403" followed by close, which is what the client sees)
       this.on("message", (data: unknown, isBinary: boolean) => {
         const buf = data instanceof ArrayBuffer ? Buffer.from(data)
           : Array.isArray(data) ? Buffer.concat(data as Buffer[]) : Buffer.from(data as Buffer);
@@ -643,7 +716,7 @@ export function recordingTransport(log: WireLog): new (address: string, protocol
   return RecordingWebSocket;
 }
 
-/** Lets a test hold a phoenix.js LongPoll's polls (no GET is made while held). */
+/** Lets a test hold a client LongPoll's polls (no GET is made while held). */
 export class PollGate {
   private held = false;
   private pending: (() => void) | null = null;
@@ -673,16 +746,17 @@ export class PollGate {
 type Handler = (arg: any) => void;
 
 /**
- * A phoenix.js `LongPoll` subclass that records into `log` (one conn number per instance): every
- * frame phoenix.js sends as an "out" frame when it hands it to the transport (as the ws transport
- * does; LongPoll POSTs it a tick later, batched), the HTTP exchanges as "request" (with the POST
- * body) / "response" (the parsed JSON) events, every message of a GET answer as an "in" frame
- * (when the answer arrives, before phoenix.js dispatches it), and open/error/close. `construct`
- * carries the poll URL (http…/socket/longpoll?<params>&vsn=2.0.0).
+ * A subclass of the client's own `LongPoll` (phoenix.js's or @cinder/client's: both expose
+ * `poll`, `ajax`, `send`, `endpointURL`, `pollEndpoint` and `token`) that records into `log` (one
+ * conn number per instance): every frame the client sends as an "out" frame when it hands it to
+ * the transport (as the ws transport does; LongPoll POSTs it a tick later, batched), the HTTP
+ * exchanges as "request" (with the POST body) / "response" (the parsed JSON) events, every message
+ * of a GET answer as an "in" frame (when the answer arrives, before the client dispatches it), and
+ * open/error/close. `construct` carries the poll URL (http…/socket/longpoll?<params>&vsn=2.0.0).
  */
-export function recordingLongPoll(log: WireLog, gate: PollGate = new PollGate()): typeof LongPoll {
+export function recordingLongPoll(log: WireLog, gate: PollGate = new PollGate(), Base: typeof phoenix.LongPoll = phoenix.LongPoll): typeof phoenix.LongPoll {
   let count = 0;
-  class RecordingLongPoll extends LongPoll {
+  class RecordingLongPoll extends Base {
     connIndex: number;
     constructor(endPoint: string, protocols?: string[]) {
       super(endPoint, protocols);
@@ -690,11 +764,12 @@ export function recordingLongPoll(log: WireLog, gate: PollGate = new PollGate())
       this.connIndex = conn;
       log.add({ conn, dir: "event", what: "construct", url: this.pollEndpoint,
         ...(protocols === undefined ? {} : { protocols: [...protocols] }) });
-      // phoenix.js assigns onopen/onerror/onclose after construction: record, then call its handler
+      // the socket assigns onopen/onerror/onclose after construction: record, then call its
+      // handler (phoenix.js starts with no-op handlers, @cinder/client with null)
       const hook = (name: "onopen" | "onerror" | "onclose", record: Handler): void => {
-        let handler = (this as unknown as Record<string, Handler>)[name]!;
-        const wrapped: Handler = (arg) => { record(arg); handler(arg); };
-        Object.defineProperty(this, name, { configurable: true, enumerable: true, get: () => wrapped, set: (h: Handler) => { handler = h; } });
+        let handler = (this as unknown as Record<string, Handler | null>)[name] ?? null;
+        const wrapped: Handler = (arg) => { record(arg); handler?.(arg); };
+        Object.defineProperty(this, name, { configurable: true, enumerable: true, get: () => wrapped, set: (h: Handler | null) => { handler = h; } });
       };
       hook("onopen", () => log.add({ conn, dir: "event", what: "open" }));
       hook("onerror", (err) => log.add({ conn, dir: "event", what: "error", reason: String(err) }));
@@ -733,39 +808,45 @@ export function recordingLongPoll(log: WireLog, gate: PollGate = new PollGate())
 }
 
 export interface PhxOptions extends SocketOptions {
+  /** the client: phoenix.js or @cinder/client (CLIENTS.phoenix / CLIENTS.cinder) */
+  client: Client;
   /** connect right away (default true) */
   connect?: boolean;
-  /** the transport: a recording `ws` WebSocket (default) or a recording phoenix.js LongPoll */
+  /** the transport: a recording `ws` WebSocket (default) or a recording subclass of the client's LongPoll */
   via?: Via;
 }
 
 export interface Phx {
-  socket: Socket;
+  socket: phoenix.Socket;
   log: WireLog;
   via: Via;
+  client: Client;
   /** holds/releases LongPoll polls (long-poll only) */
   polls: PollGate;
 }
 
-/** A phoenix.js Socket (recording ws or LongPoll transport), registered for cleanup after the test. */
-export function phxSocket(server: ServerInfo, opts: PhxOptions = {}): Phx {
+/**
+ * A Socket of the given client (phoenix.js or @cinder/client) over a recording ws or LongPoll
+ * transport, registered for cleanup after the test.
+ */
+export function phxSocket(server: ServerInfo, opts: PhxOptions): Phx {
   const log = new WireLog();
   const polls = new PollGate();
-  const { connect = true, via = "websocket", ...rest } = opts;
-  const transport = via === "longpoll" ? recordingLongPoll(log, polls) : recordingTransport(log);
-  const socket = new Socket(server.socket, { transport, timeout: 3000, ...rest });
+  const { client, connect = true, via = "websocket", ...rest } = opts;
+  const transport = via === "longpoll" ? recordingLongPoll(log, polls, client.LongPoll) : recordingTransport(log);
+  const socket = new client.Socket(server.socket, { transport, timeout: 3000, ...rest });
   onCleanup(() => new Promise<void>((r) => {
     const t = setTimeout(r, 500);
     socket.disconnect(() => { clearTimeout(t); r(); });
     polls.release();
   }));
   if (connect) socket.connect();
-  return { socket, log, via, polls };
+  return { socket, log, via, client, polls };
 }
 
 /** Connects (if needed) and waits until the socket is open. */
 export async function connected(phx: Phx, ms = 3000): Promise<void> {
-  await waitUntil(() => phx.socket.isConnected(), ms, "phoenix socket to be connected",
+  await waitUntil(() => phx.socket.isConnected(), ms, `${phx.client.label} socket to be connected`,
     () => `${phx.log.dump()}${unexpectedExit ? `\n${unexpectedExit}` : ""}`);
 }
 
@@ -807,7 +888,7 @@ export function httpPost(server: ServerInfo, path: string, body: unknown, ms = 3
   }), ms, `POST ${url}`);
 }
 
-/** Bytes as an exact ArrayBuffer (what phoenix.js needs to send binary). */
+/** Bytes as an exact ArrayBuffer (what phoenix.js needs to send binary; @cinder/client takes typed arrays too). */
 export function arrayBuffer(bytes: number[] | Uint8Array): ArrayBuffer {
   const u = Uint8Array.from(bytes);
   return u.buffer.slice(u.byteOffset, u.byteOffset + u.byteLength) as ArrayBuffer;

@@ -1,0 +1,7 @@
+#!/bin/sh
+# npm run bench: raise the soft file-descriptor limit to the hard one (every connection is a
+# file descriptor, in the server child and in this load process alike), then run the bench.
+hard=$(ulimit -Hn)
+if [ "$hard" = "unlimited" ]; then ulimit -n 1048576 2>/dev/null || true; else ulimit -n "$hard" 2>/dev/null || true; fi
+echo "ulimit -n: $(ulimit -n) (hard $(ulimit -Hn))"
+exec node "$(dirname "$0")/dist/src/bench.js" "$@"
