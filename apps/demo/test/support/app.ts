@@ -16,6 +16,11 @@ import { silentLogger } from "@cinder/server";
 import { createApp, openStore, type App } from "../../src/app.js";
 import type { Config } from "../../src/config.js";
 
+/** The part of a WebSocket close event the tests read. */
+interface CloseEvent {
+  code: number;
+}
+
 /** The PostgreSQL the tests use. */
 export const DATABASE_URL = process.env.CINDER_TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 
@@ -120,12 +125,12 @@ export class Client {
 
   constructor(url: string, token: string, params?: () => Record<string, unknown>) {
     this.socket = new Socket(url, { transport: WebSocket, params: params ?? { token }, reconnectAfterMs: () => 100, rejoinAfterMs: () => 100 });
-    this.socket.onClose((event) => this.closeCodes.push(event.code));
+    this.socket.onClose((event) => this.closeCodes.push((event as CloseEvent).code));
     this.socket.connect();
   }
 
   /** Joins `topic`; resolves with the channel and the join reply. */
-  join(topic: string, params: object | (() => object) = {}, events: string[] = []): Promise<{ channel: Channel; reply: Reply; presence: Presence }> {
+  join(topic: string, params: Record<string, unknown> | (() => Record<string, unknown>) = {}, events: string[] = []): Promise<{ channel: Channel; reply: Reply; presence: Presence }> {
     const channel = this.socket.channel(topic, params);
     for (const event of events) channel.on(event, (payload) => this.events.push({ topic, event, payload: payload as Record<string, unknown> }));
     const presence = new Presence(channel);
@@ -138,7 +143,7 @@ export class Client {
   }
 
   /** Pushes and resolves with the reply. */
-  call(channel: Channel, event: string, payload: unknown): Promise<Reply> {
+  call(channel: Channel, event: string, payload: object): Promise<Reply> {
     return new Promise((resolve) => {
       const push = channel.push(event, payload, 3000);
       for (const status of ["ok", "error", "timeout"]) push.receive(status, (response) => resolve({ status, response: response as Record<string, unknown> }));

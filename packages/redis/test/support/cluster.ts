@@ -7,6 +7,11 @@ import { fileURLToPath } from "node:url";
 import { Presence, Socket, type Channel } from "phoenix";
 import { WebSocket } from "ws";
 
+/** The part of a WebSocket close event the tests read. */
+interface CloseEvent {
+  code: number;
+}
+
 const SERVER = fileURLToPath(new URL("../../../../../apps/conformance/dist/src/server.js", import.meta.url));
 
 /** A running node. */
@@ -62,7 +67,7 @@ export function connect(node: Node, user: string, room: string): Client {
   const socket = new Socket(`ws://127.0.0.1:${node.port}/socket`, { transport: WebSocket, params: { user }, reconnectAfterMs: () => 200 });
   const events: Array<[string, unknown]> = [];
   const closeCodes: number[] = [];
-  socket.onClose((event) => closeCodes.push(event.code));
+  socket.onClose((event) => closeCodes.push((event as CloseEvent).code));
   socket.connect();
   const echo = socket.channel(`echo:${room}`, {});
   for (const event of ["broadcasted", "pushed"]) echo.on(event, (payload) => events.push([event, payload]));
@@ -84,7 +89,7 @@ export async function until(check: () => boolean, timeoutMs: number, what: strin
 }
 
 /** A push that resolves with its reply status. */
-export function call(channel: Channel, event: string, payload: unknown): Promise<string> {
+export function call(channel: Channel, event: string, payload: object): Promise<string> {
   return new Promise((resolve) => {
     const push = channel.push(event, payload, 2000);
     for (const status of ["ok", "error", "timeout"]) push.receive(status, () => resolve(status));
