@@ -64,23 +64,28 @@ export class ChannelInstance implements Subscriber {
   readonly socket: ChannelSocket;
   private readonly mailbox: Mailbox;
   private readonly intercepts: ReadonlySet<string> | undefined;
-  private readonly timers = new Set<NodeJS.Timeout>();
-  private readonly exitCallbacks = new Set<(reason: TerminateReason) => void>();
-  private pendingPushes: Message[] | undefined = [];
-  private currentRef: string | null = null;
+  /** Pending `sendAfter` timers (allocated on first use). */
+  timers: Set<NodeJS.Timeout> | undefined;
+  /** Callbacks to run once the channel has ended (allocated on first use). */
+  exitCallbacks: Set<(reason: TerminateReason) => void> | undefined;
+  /** Pushes made while joining, sent after the join reply (allocated on first use). */
+  private pendingPushes: Message[] | undefined;
+  /** The ref of the message being handled (for `replyRef`). */
+  currentRef: string | null = null;
 
   constructor(
     readonly definition: AnyChannelDefinition,
     readonly topic: string,
     readonly joinRef: string,
-    private readonly host: ChannelHost,
+    /** The connection hosting this channel. */
+    readonly host: ChannelHost,
     assigns: Assigns,
     /** The route pattern that matched the topic (for metrics). */
     readonly pattern: string,
   ) {
     this.mailbox = new Mailbox((error) => this.crash(error));
     this.intercepts = definition.intercept && definition.intercept.length > 0 ? new Set(definition.intercept) : undefined;
-    this.socket = this.makeSocket({ ...assigns }, `${host.pubsub.nodeName}.${BOOT_ID}.${++ownerCounter}`);
+    this.socket = new ChannelSocketView(this, { ...assigns }, `${host.pubsub.nodeName}.${BOOT_ID}.${++ownerCounter}`);
   }
 
   /** Runs the join callback; replies to the join message with `ref`. */
@@ -222,67 +227,15 @@ export class ChannelInstance implements Subscriber {
     if (frame !== null) this.host.sendFrame(frame);
   }
 
-  private makeSocket(assigns: Assigns, ownerId: string): ChannelSocket {
-    // eslint-disable-next-line @typescript-eslint/no-this-alias
-    const channel = this;
-    return {
-      topic: this.topic,
-      joinRef: this.joinRef,
-      id: this.host.socketId,
-      ownerId,
-      assigns,
-      pubsub: this.host.pubsub,
-      get joined() { return channel.state === "joined"; },
-      assign(values) {
-        for (const [key, value] of Object.entries(values)) {
-          // defineProperty, so a "__proto__" key is stored as data and never swaps the prototype.
-          Object.defineProperty(assigns, key, { value, writable: true, enumerable: true, configurable: true });
-        }
-      },
-      push(event, payload) {
-        channel.push(event, payload);
-      },
-      broadcast(event, payload) {
-        channel.host.pubsub.broadcast(channel.topic, event, payload);
-      },
-      broadcastFrom(event, payload) {
-        channel.host.pubsub.broadcastFrom(channel, channel.topic, event, payload);
-      },
-      send(message) {
-        channel.post(message);
-      },
-      sendAfter(ms, message) {
-        if (channel.state === "ended") return () => {};
-        const timer = setTimeout(() => {
-          channel.timers.delete(timer);
-          channel.post(message);
-        }, ms);
-        channel.timers.add(timer);
-        return () => {
-          clearTimeout(timer);
-          channel.timers.delete(timer);
-        };
-      },
-      replyRef() {
-        return { topic: channel.topic, joinRef: channel.joinRef, ref: channel.currentRef };
-      },
-      reply(ref: ReplyRef, result: ReplyResult) {
-        if (channel.state !== "ended") channel.sendReply(ref.ref, result.status, result.response);
-      },
-      onExit(callback) {
-        channel.exitCallbacks.add(callback);
-        return () => { channel.exitCallbacks.delete(callback); };
-      },
-    };
-  }
-
-  private push(event: string, payload: unknown): void {
+  /** Pushes an event to this channel's client (held until the join reply while joining). */
+  push(event: string, payload: unknown): void {
     const message: Message = { joinRef: this.joinRef, ref: null, topic: this.topic, event, payload };
     if (this.state === "joined") this.sendMessage(message);
-    else if (this.state === "joining") this.pendingPushes?.push(message);
+    else if (this.state === "joining") (this.pendingPushes ??= []).push(message);
   }
 
-  private post(message: unknown): void {
+  /** Queues `message` for `handleInfo`. */
+  post(message: unknown): void {
     this.mailbox.post(async () => {
       if (this.state !== "joined") return;
       const handleInfo = this.definition.handleInfo;
@@ -319,8 +272,8 @@ export class ChannelInstance implements Subscriber {
     this.state = "ended";
     this.pendingPushes = undefined;
     this.host.pubsub.unsubscribe(this.topic, this);
-    for (const timer of this.timers) clearTimeout(timer);
-    this.timers.clear();
+    if (this.timers !== undefined) for (const timer of this.timers) clearTimeout(timer);
+    this.timers = undefined;
     this.host.channelEnded(this);
     if (notice !== "none") {
       const event = notice === "close" ? "phx_close" : "phx_error";
@@ -333,14 +286,14 @@ export class ChannelInstance implements Subscriber {
       } catch (error) {
         this.host.logger.error({ topic: this.topic, err: error }, "terminate threw");
       }
-      for (const callback of this.exitCallbacks) {
+      for (const callback of this.exitCallbacks ?? []) {
         try {
           callback(reason);
         } catch (error) {
           this.host.logger.error({ topic: this.topic, err: error }, "exit callback threw");
         }
       }
-      this.exitCallbacks.clear();
+      this.exitCallbacks = undefined;
       this.host.channelFinished(this);
     }, this.host.shutdownTimeoutMs);
   }
@@ -356,7 +309,8 @@ export class ChannelInstance implements Subscriber {
     this.host.sendFrame(frame);
   }
 
-  private sendReply(ref: string | null, status: string, response: unknown): void {
+  /** Sends a `phx_reply` for the message with `ref`. */
+  sendReply(ref: string | null, status: string, response: unknown): void {
     let frame: Frame;
     try {
       frame = this.host.serializer.encodeReply({ joinRef: this.joinRef, ref, topic: this.topic, status, response });
@@ -367,5 +321,79 @@ export class ChannelInstance implements Subscriber {
       });
     }
     this.host.sendFrame(frame);
+  }
+}
+
+/**
+ * The handler-facing view of a channel (`ChannelSocket`): a small object whose methods live on
+ * the prototype, so a channel costs a few fields, not a dozen closures.
+ */
+class ChannelSocketView implements ChannelSocket {
+  readonly topic: string;
+  readonly joinRef: string;
+  readonly id: string | null;
+  readonly pubsub: PubSub;
+
+  constructor(private readonly channel: ChannelInstance, readonly assigns: Assigns, readonly ownerId: string) {
+    this.topic = channel.topic;
+    this.joinRef = channel.joinRef;
+    this.id = channel.host.socketId;
+    this.pubsub = channel.host.pubsub;
+  }
+
+  get joined(): boolean {
+    return this.channel.state === "joined";
+  }
+
+  assign(values: Partial<Assigns>): void {
+    for (const [key, value] of Object.entries(values)) {
+      // defineProperty, so a "__proto__" key is stored as data and never swaps the prototype.
+      Object.defineProperty(this.assigns, key, { value, writable: true, enumerable: true, configurable: true });
+    }
+  }
+
+  push(event: string, payload: unknown): void {
+    this.channel.push(event, payload);
+  }
+
+  broadcast(event: string, payload: unknown): void {
+    this.pubsub.broadcast(this.topic, event, payload);
+  }
+
+  broadcastFrom(event: string, payload: unknown): void {
+    this.pubsub.broadcastFrom(this.channel, this.topic, event, payload);
+  }
+
+  send(message: unknown): void {
+    this.channel.post(message);
+  }
+
+  sendAfter(ms: number, message: unknown): () => void {
+    const channel = this.channel;
+    if (channel.state === "ended") return () => {};
+    const timers = (channel.timers ??= new Set());
+    const timer = setTimeout(() => {
+      channel.timers?.delete(timer);
+      channel.post(message);
+    }, ms);
+    timers.add(timer);
+    return () => {
+      clearTimeout(timer);
+      channel.timers?.delete(timer);
+    };
+  }
+
+  replyRef(): ReplyRef {
+    return { topic: this.topic, joinRef: this.joinRef, ref: this.channel.currentRef };
+  }
+
+  reply(ref: ReplyRef, result: ReplyResult): void {
+    if (this.channel.state !== "ended") this.channel.sendReply(ref.ref, result.status, result.response);
+  }
+
+  onExit(callback: (reason: TerminateReason) => void): () => void {
+    const callbacks = (this.channel.exitCallbacks ??= new Set());
+    callbacks.add(callback);
+    return () => { callbacks.delete(callback); };
   }
 }

@@ -5,6 +5,7 @@
  * `SocketConnection`, and closes connections that stay silent longer than the idle timeout.
  */
 import type { IncomingMessage } from "node:http";
+import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { WebSocketServer, WebSocket } from "ws";
 import type { Logger } from "../logger.js";
@@ -12,8 +13,15 @@ import type { Telemetry } from "../telemetry.js";
 import type { Frame } from "../serializer/index.js";
 import { authorize, SocketConnection, type SocketContext, type SocketDefinition, type TransportSink } from "../socket/index.js";
 import { connectInfo, refuseUpgrade } from "./http.js";
+import { CorkedWriter, websocketFrame } from "./frame.js";
 import { parseParams } from "./params.js";
 import type { ConnectionsPerIp } from "./per-ip.js";
+
+/** Whether a connection sent anything since the idle sweeper last looked, and since when it is quiet. */
+interface IdleState {
+  active: boolean;
+  quietSince: number;
+}
 
 /** The subprotocol prefix phoenix.js uses to carry its `authToken`. */
 const AUTH_TOKEN_PREFIX = "base64url.bearer.phx.";
@@ -66,19 +74,39 @@ function readSubprotocols(header: string | undefined): { acceptable: boolean; au
  */
 class WebSocketSink implements TransportSink {
   private slow = false;
+  private readonly writer: CorkedWriter | undefined;
 
   constructor(
     private readonly ws: WebSocket,
     private readonly maxBufferedBytes: number,
     private readonly logger: Logger,
     private readonly telemetry: Telemetry,
-  ) {}
+  ) {
+    // Without permessage-deflate (off here), ws writes each frame synchronously to its socket, so
+    // writing our prebuilt frames to the same socket keeps every frame in order.
+    const socket = (ws as unknown as { _socket?: Socket })._socket;
+    this.writer = socket === undefined ? undefined : new CorkedWriter(socket, () => this.checkBuffer());
+  }
 
   send(frame: Frame): void {
     if (this.slow || this.ws.readyState !== WebSocket.OPEN) return;
-    this.ws.send(frame.bytes, frame.binary ? BINARY : TEXT);
+    if (this.writer === undefined) {
+      this.ws.send(frame.bytes, frame.binary ? BINARY : TEXT);
+    } else {
+      // The complete frame is built once per message and shared by every connection it goes to.
+      let wire = frame.wire as Buffer | undefined;
+      if (wire === undefined) frame.wire = wire = websocketFrame(frame.bytes, frame.binary);
+      this.writer.write(wire);
+      this.telemetry.messageOut?.(WEBSOCKET);
+      return;
+    }
     this.telemetry.messageOut?.(WEBSOCKET);
-    if (this.ws.bufferedAmount > this.maxBufferedBytes) this.cutOff();
+    this.checkBuffer();
+  }
+
+  /** Cuts the client off when what it has not read exceeds the bound (checked after each flush). */
+  private checkBuffer(): void {
+    if (!this.slow && this.ws.bufferedAmount > this.maxBufferedBytes) this.cutOff();
   }
 
   private cutOff(): void {
@@ -97,7 +125,9 @@ class WebSocketSink implements TransportSink {
 /** The WebSocket transport of an endpoint. */
 export class WebSocketTransport {
   private readonly server: WebSocketServer;
-  private readonly sockets = new Set<WebSocket>();
+  /** Open connections, with what the idle sweeper needs of each. */
+  private readonly sockets = new Map<WebSocket, IdleState>();
+  private readonly sweeper: NodeJS.Timeout;
 
   constructor(private readonly options: WebSocketTransportOptions) {
     this.server = new WebSocketServer({
@@ -107,6 +137,25 @@ export class WebSocketTransport {
       clientTracking: false,
       handleProtocols: (protocols) => (protocols.has("phoenix") ? "phoenix" : false),
     });
+    // One sweeper for every connection (not a timer each): a connection silent for the whole
+    // timeout is closed, between 1 and 1.25 timeouts after the last thing it sent.
+    const period = Math.max(10, Math.floor(options.idleTimeoutMs / 4));
+    this.sweeper = setInterval(() => this.sweepIdle(), period);
+    this.sweeper.unref();
+  }
+
+  private sweepIdle(): void {
+    const now = Date.now();
+    for (const [ws, state] of this.sockets) {
+      if (state.active) {
+        state.active = false;
+        state.quietSince = now;
+      } else if (now - state.quietSince >= this.options.idleTimeoutMs) {
+        this.options.logger.debug({ idleMs: now - state.quietSince }, "closing an idle connection");
+        ws.close(1001, "idle timeout");
+        state.quietSince = Infinity;
+      }
+    }
   }
 
   /** Open WebSocket connections. */
@@ -159,7 +208,7 @@ export class WebSocketTransport {
 
   /** Closes every connection with `code`. */
   closeAll(code: number, reason: string): void {
-    for (const ws of this.sockets) ws.close(code, reason);
+    for (const ws of this.sockets.keys()) ws.close(code, reason);
   }
 
   /**
@@ -167,7 +216,7 @@ export class WebSocketTransport {
    * told to reconnect elsewhere do not all come back at once.
    */
   async closeGradually(code: number, reason: string, windowMs: number): Promise<void> {
-    const all = [...this.sockets];
+    const all = [...this.sockets.keys()];
     const batches = Math.max(1, Math.min(all.length, Math.ceil(windowMs / 50)));
     const size = Math.ceil(all.length / batches);
     for (let i = 0; i < all.length; i += size) {
@@ -180,26 +229,16 @@ export class WebSocketTransport {
   async drain(timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (this.sockets.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
-    for (const ws of this.sockets) ws.terminate();
+    for (const ws of this.sockets.keys()) ws.terminate();
+    clearInterval(this.sweeper);
   }
 
   private track(ws: WebSocket, connection: SocketConnection, address: string): void {
-    const { idleTimeoutMs, logger } = this.options;
-    this.sockets.add(ws);
-    let lastReceived = Date.now();
-    const checkIdle = (): void => {
-      const idle = Date.now() - lastReceived;
-      if (idle >= idleTimeoutMs) {
-        logger.debug({ idleMs: idle }, "closing an idle connection");
-        ws.close(1001, "idle timeout");
-      } else {
-        timer = setTimeout(checkIdle, idleTimeoutMs - idle);
-      }
-    };
-    let timer = setTimeout(checkIdle, idleTimeoutMs);
-    const { telemetry } = this.options;
+    const { logger, telemetry } = this.options;
+    const idle: IdleState = { active: false, quietSince: Date.now() };
+    this.sockets.set(ws, idle);
     ws.on("message", (data, isBinary) => {
-      lastReceived = Date.now();
+      idle.active = true;
       telemetry.messageIn?.(WEBSOCKET);
       try {
         connection.handleFrame(data as Buffer, isBinary);
@@ -215,7 +254,6 @@ export class WebSocketTransport {
     ws.on("close", (code) => {
       logger.debug({ code }, "connection closed");
       telemetry.disconnect?.(WEBSOCKET);
-      clearTimeout(timer);
       this.sockets.delete(ws);
       this.options.perIp.release(address);
       connection.transportClosed();
