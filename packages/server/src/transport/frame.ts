@@ -1,7 +1,7 @@
 /**
  * Server WebSocket frames built once and shared: a server frame is unmasked, so the same bytes
- * (header + payload) go to every connection. Writes to one connection within a tick are corked
- * together and flushed as one `writev`.
+ * (header + payload) go to every connection. Further writes to one connection within a tick are
+ * corked together and flushed as one `writev`.
  */
 import type { Socket } from "node:net";
 
@@ -42,30 +42,37 @@ function uncorkAll(): void {
 }
 
 /**
- * Writes to one socket, corking it for the rest of the tick on the first write, so every frame
- * for this connection in the tick leaves in a single `writev`.
+ * Writes to one socket. The first frame of a tick goes out at once (the common case when each
+ * connection gets one frame per broadcast); further frames in the same tick are corked and leave
+ * together as one `writev` at the end of the tick.
  */
 export class CorkedWriter implements Corked {
+  private active = false;
   private corked = false;
 
-  /** `afterFlush` runs after each tick's flush (e.g. to check how much is still unsent). */
+  /** `afterFlush` runs at the end of each tick this writer wrote in (e.g. to check how much is unsent). */
   constructor(private readonly socket: Socket, private readonly afterFlush: () => void) {}
 
-  /** Queues `data` for this tick's write. */
+  /** Writes `data`, or queues it for this tick's single write. */
   write(data: Buffer): void {
-    if (!this.corked) {
-      this.corked = true;
-      this.socket.cork();
+    if (!this.active) {
+      this.active = true;
       if (pending.length === 0) process.nextTick(uncorkAll);
       pending.push(this);
+    } else if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
     }
     this.socket.write(data);
   }
 
   /** Flushes what this tick queued. */
   uncork(): void {
-    this.corked = false;
-    this.socket.uncork();
+    this.active = false;
+    if (this.corked) {
+      this.corked = false;
+      this.socket.uncork();
+    }
     this.afterFlush();
   }
 }
