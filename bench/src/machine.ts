@@ -210,3 +210,13 @@ export function clientPortOwners(pids: readonly number[], serverPort: number): M
   }
   return byClientPort;
 }
+
+/** Write syscalls (`syscw`) and bytes written (`wchar`) of process `pid` so far, from /proc/<pid>/io; zeros when unreadable. */
+export function processWrites(pid: number): { syscalls: number; bytes: number } {
+  try {
+    const text = readFileSync(`/proc/${pid}/io`, "utf8");
+    return { syscalls: Number(/^syscw:\s+(\d+)/m.exec(text)?.[1] ?? 0), bytes: Number(/^wchar:\s+(\d+)/m.exec(text)?.[1] ?? 0) };
+  } catch {
+    return { syscalls: 0, bytes: 0 };
+  }
+}

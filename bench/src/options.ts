@@ -51,8 +51,10 @@ export interface BenchOptions {
   cpuProfile: boolean;
   /** Scenario 2: heap snapshots of each server before and after the first step, and what grew per connection. */
   heapSnapshots: boolean;
-  /** Rewrite the generated section of BENCHMARKS.md with this run. */
+  /** Rewrite the generated section of BENCHMARKS.md for this profile (only after a complete run, unless `forceMarkdown`). */
   writeMarkdown: boolean;
+  /** `--md`: rewrite it even after a partial run (some scenarios or servers). */
+  forceMarkdown: boolean;
 }
 
 const USAGE = `usage: npm run bench -- [--full] [--only ${SCENARIOS.join(",")}] [--servers cinder,socketio,ws]
@@ -60,7 +62,8 @@ const USAGE = `usage: npm run bench -- [--full] [--only ${SCENARIOS.join(",")}] 
   [--idle-steps 1000,10000,max] [--topics N] [--topic-rate MSG_PER_S] [--topic-burst K]
   [--members 1000,10000] [--churn-rate K] [--churn-seconds S] [--presence-timeout-s T]
   [--cluster-subscribers N] [--workers N] [--redis URL]
-  [--repeat R] [--batch B] [--timeout-s T] [--profile] [--heap] [--no-md]`;
+  [--repeat R] [--batch B] [--timeout-s T] [--profile] [--heap] [--no-md | --md]
+  or: npm run bench -- --render bench/results/bench-<timestamp>.json   (re-print a saved run, rewrite its .md)`;
 
 /** The defaults of a profile. */
 export function defaults(profile: "quick" | "full"): BenchOptions {
@@ -91,6 +94,7 @@ export function defaults(profile: "quick" | "full"): BenchOptions {
     cpuProfile: false,
     heapSnapshots: false,
     writeMarkdown: true,
+    forceMarkdown: false,
   };
 }
 
@@ -147,6 +151,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       case "--profile": options.cpuProfile = true; break;
       case "--heap": options.heapSnapshots = true; break;
       case "--no-md": options.writeMarkdown = false; break;
+      case "--md": options.forceMarkdown = true; break;
       case "--help": case "-h": console.log(USAGE); process.exit(0); break;
       default: fail(`unknown option ${arg}`);
     }

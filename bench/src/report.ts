@@ -94,6 +94,7 @@ function phaseMetrics(label: string, phases: Map<ServerId, PhaseResult | undefin
   return [
     { label: `${label}: server CPU per ${unit} (median of runs)`, values: values((p) => p.cpuPerDeliveryUs), format: us },
     { label: `${label}:   min-max over ${Math.max(...[...phases.values()].map((p) => p?.runs?.length ?? 1))} runs`, values: {}, format: us, texts: spread },
+    { label: `${label}: server write syscalls per ${unit}`, values: values((p) => p.writesPerDelivery), format: (v) => fixed(v, 2) },
     { label: `${label}: ${unit === "delivery" ? "deliveries" : "messages"}/s`, values: values((p) => p.deliveriesPerSecond), format: perSecond },
     { label: `${label}: latency p50`, values: latency((l) => l.p50), format: ms },
     { label: `${label}: latency p99`, values: latency((l) => l.p99), format: ms },
@@ -130,6 +131,7 @@ function fanoutTable(results: FanoutResult[], servers: readonly ServerId[]): Tab
   const n = results[0]?.subscribers ?? 0;
   const metrics: Metric[] = [
     { label: "subscribers connected+joined in", values: Object.fromEntries([...map].map(([id, r]) => [id, r.connectMs])), format: duration },
+    { label: "idle server CPU with them connected (ms/s)", values: Object.fromEntries([...map].map(([id, r]) => [id, r.idleCpuMsPerSecond])), format: (v) => fixed(v, 2), ratio: false },
   ];
   for (const label of phaseLabels(results)) {
     metrics.push(...phaseMetrics(label, new Map([...map].map(([id, r]) => [id, r.phases.find((p) => p.label === label)])), "delivery"));
@@ -188,7 +190,9 @@ function presenceTables(results: PresenceResult[], servers: readonly ServerId[])
     const map = byServer(results.filter((r) => r.members === m));
     const val = (pick: (r: PresenceResult) => number | undefined): Values => Object.fromEntries([...map].map(([id, r]) => [id, pick(r)]));
     const failedJoin: Partial<Record<ServerId, string>> = Object.fromEntries([...map].filter(([, r]) => r.join === undefined && r.error !== undefined)
-      .map(([id, r]) => [id, `failed (${int(Number(r.progress?.fullViews ?? 0))}/${int(m)} complete)`]));
+      .map(([id, r]) => [id, r.failedPhase === "join" && r.timeoutSeconds !== undefined && /timed out/.test(r.error ?? "")
+        ? `> ${int(r.timeoutSeconds)} s (${int(Number(r.progress?.joinedWithState ?? 0))} joined, ${int(Number(r.progress?.fullViews ?? 0))} complete)`
+        : `failed (${int(Number(r.progress?.fullViews ?? 0))}/${int(m)} complete)`]));
     const metrics: Metric[] = [
       { label: "join: first connect -> every member has the full list", values: val((r) => r.join?.wallMs), format: duration, missing: failedJoin },
       { label: "join: server CPU", values: val((r) => r.join?.serverCpuMs), format: (v) => `${fixed(v / 1000, 2)} s` },

@@ -4,7 +4,7 @@
  * whole machine (so contention from other programs is reported with every figure), and a
  * bounded wait.
  */
-import { machineCpuMs, processesCpuMs, selfCpuMs } from "../machine.js";
+import { machineCpuMs, processesCpuMs, processWrites, selfCpuMs } from "../machine.js";
 
 /** Latency percentiles in milliseconds. */
 export interface LatencySummary {
@@ -61,6 +61,21 @@ export interface CpuWindow {
   extraCpuMs: number;
   /** Cores' worth of capacity over the window (wall × cores). */
   capacityMs: number;
+  /** Write syscalls (write, writev, sendmsg…) of the server process(es), from /proc/<pid>/io. */
+  serverWriteSyscalls: number;
+  /** Bytes the server process(es) wrote (all fds). */
+  serverWriteBytes: number;
+}
+
+function writesOf(pids: readonly number[]): { syscalls: number; bytes: number } {
+  let syscalls = 0;
+  let bytes = 0;
+  for (const pid of pids) {
+    const writes = processWrites(pid);
+    syscalls += writes.syscalls;
+    bytes += writes.bytes;
+  }
+  return { syscalls, bytes };
 }
 
 /** A started CPU window. */
@@ -70,6 +85,7 @@ export interface CpuStart {
   extra: number;
   load: number;
   machine: { busy: number; irq: number; total: number };
+  writes: { syscalls: number; bytes: number };
 }
 
 /** Measures CPU windows of the processes `serverPids()` (and `extraPids()`, e.g. Redis). */
@@ -77,11 +93,14 @@ export class CpuMeter {
   constructor(private readonly serverPids: () => readonly number[], private readonly extraPids: () => readonly number[] = () => []) {}
 
   begin(): CpuStart {
-    return { at: performance.now(), server: processesCpuMs(this.serverPids()), extra: processesCpuMs(this.extraPids()), load: selfCpuMs(), machine: machineCpuMs() };
+    const pids = this.serverPids();
+    return { at: performance.now(), server: processesCpuMs(pids), extra: processesCpuMs(this.extraPids()), load: selfCpuMs(), machine: machineCpuMs(), writes: writesOf(pids) };
   }
 
   end(start: CpuStart, endAt = performance.now()): CpuWindow {
-    const server = processesCpuMs(this.serverPids()) - start.server;
+    const pids = this.serverPids();
+    const server = processesCpuMs(pids) - start.server;
+    const writes = writesOf(pids);
     const extra = processesCpuMs(this.extraPids()) - start.extra;
     const load = selfCpuMs() - start.load;
     const machine = machineCpuMs();
@@ -95,6 +114,8 @@ export class CpuMeter {
       otherCpuMs: Math.max(0, busy - irq - server - load - extra),
       extraCpuMs: extra,
       capacityMs: machine.total - start.machine.total,
+      serverWriteSyscalls: writes.syscalls - start.writes.syscalls,
+      serverWriteBytes: writes.bytes - start.writes.bytes,
     };
   }
 }

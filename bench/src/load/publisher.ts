@@ -2,7 +2,8 @@
  * The publishing side of the load process. Cinder and bare ws publish with raw frames (Cinder's
  * publisher joins the topics it publishes on — at most 100 channels per connection, so many
  * topics take several connections — and pushes `broadcast_from`); Socket.IO publishes with the
- * real socket.io-client (`transports: ["websocket"]`). Pacing: `publishAtRate` spreads `count`
+ * real socket.io-client (`transports: ["websocket"]`). Every server gets the same publisher
+ * connections (one per 99 topics) and the same topic → connection routing. Pacing: `publishAtRate` spreads `count`
  * messages evenly over time (catching up if a timer fires late); `publishBurst` sends them all
  * in one synchronous loop.
  */
@@ -33,14 +34,14 @@ export class RawPublisher implements Publisher {
 
   private constructor(private readonly port: number, private readonly dialect: Dialect) {}
 
-  /** Connects; for Cinder, joins every topic in `topics` (spread over connections of at most 99 topics each). */
+  /**
+   * Connects in groups of at most 99 topics per connection (Cinder joins them: at most 100
+   * channels per connection). The other servers need no join, but get the same connections and
+   * the same topic → connection routing, so every server reads the same traffic shape.
+   */
   static async open(port: number, dialect: Dialect, topics: readonly string[], deadline: number): Promise<RawPublisher> {
     const publisher = new RawPublisher(port, dialect);
-    const needsJoin = dialect.id === "cinder";
-    const perConnection = needsJoin ? dialect.maxTopicsPerConnection - 1 : Infinity;
-    const groups: string[][] = [];
-    if (!needsJoin || topics.length === 0) groups.push([]);
-    else for (let i = 0; i < topics.length; i += perConnection) groups.push(topics.slice(i, i + perConnection));
+    const groups = publisherGroups(topics);
     for (let g = 0; g < groups.length; g += 50) {
       await Promise.all(groups.slice(g, g + 50).map((group) => publisher.connect(group, deadline)));
     }
@@ -48,7 +49,7 @@ export class RawPublisher implements Publisher {
   }
 
   publish(topic: string, payload: object): void {
-    const target = this.route.get(topic) ?? (this.dialect.id === "cinder" ? undefined : { connection: this.connections[0]!, joinIndex: 0 });
+    const target = this.route.get(topic);
     if (target === undefined) throw new Error(`the publisher has not joined ${topic}`);
     target.connection.ws.send(this.dialect.publishFrame(topic, JSON.stringify(payload), ++this.ref, target.joinIndex));
   }
@@ -64,7 +65,8 @@ export class RawPublisher implements Publisher {
 
   private async connect(topics: string[], deadline: number): Promise<void> {
     const ws = new WebSocket(`ws://127.0.0.1:${this.port}${this.dialect.path("publisher")}`, { perMessageDeflate: false });
-    const connection: RawConnection = { ws, acks: 0, expected: this.dialect.id === "cinder" ? topics.length : 0 };
+    const joins = this.dialect.id === "cinder";
+    const connection: RawConnection = { ws, acks: 0, expected: joins ? topics.length : 0 };
     this.connections.push(connection);
     topics.forEach((topic, i) => this.route.set(topic, { connection, joinIndex: i + 1 }));
     ws.on("message", (data: Buffer) => {
@@ -79,7 +81,7 @@ export class RawPublisher implements Publisher {
       ws.once("error", reject);
       setTimeout(() => reject(new Error("publisher connection timed out")), Math.max(0, deadline - performance.now())).unref();
     });
-    if (this.dialect.id === "cinder") for (const frame of this.dialect.subscribeFrames(topics)) ws.send(frame);
+    if (joins) for (const frame of this.dialect.subscribeFrames(topics)) ws.send(frame);
     await this.waiter.until(() => connection.acks >= connection.expected, deadline,
       () => `publisher joins ${connection.acks}/${connection.expected}`, () => this.fatal);
     if (this.dialect.heartbeat !== undefined) {
@@ -90,32 +92,49 @@ export class RawPublisher implements Publisher {
   }
 }
 
-/** socket.io-client publisher. */
+/** socket.io-client publisher (one client per group of topics, like the raw publishers). */
 export class SocketIoPublisher implements Publisher {
-  private constructor(private readonly socket: IoSocket) {}
+  private readonly route = new Map<string, IoSocket>();
 
-  static async open(port: number, deadline: number): Promise<SocketIoPublisher> {
-    const socket = io(`http://127.0.0.1:${port}`, { transports: ["websocket"], reconnection: false, forceNew: true, query: { user: "publisher" } });
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error("socket.io-client publisher did not connect")), Math.max(0, deadline - performance.now()));
-      socket.once("connect", () => { clearTimeout(timer); resolve(); });
-      socket.once("connect_error", (error) => { clearTimeout(timer); reject(error); });
-    });
-    return new SocketIoPublisher(socket);
+  private constructor(private readonly sockets: IoSocket[]) {}
+
+  static async open(port: number, topics: readonly string[], deadline: number): Promise<SocketIoPublisher> {
+    const groups = publisherGroups(topics);
+    const sockets = await Promise.all(groups.map(async () => {
+      const socket = io(`http://127.0.0.1:${port}`, { transports: ["websocket"], reconnection: false, forceNew: true, query: { user: "publisher" } });
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error("socket.io-client publisher did not connect")), Math.max(0, deadline - performance.now()));
+        socket.once("connect", () => { clearTimeout(timer); resolve(); });
+        socket.once("connect_error", (error) => { clearTimeout(timer); reject(error); });
+      });
+      return socket;
+    }));
+    const publisher = new SocketIoPublisher(sockets);
+    groups.forEach((group, i) => { for (const topic of group) publisher.route.set(topic, sockets[i]!); });
+    return publisher;
   }
 
   publish(topic: string, payload: object): void {
-    this.socket.emit("pub", topic, payload);
+    const socket = this.route.get(topic);
+    if (socket === undefined) throw new Error(`the publisher has no connection for ${topic}`);
+    socket.emit("pub", topic, payload);
   }
 
   close(): void {
-    this.socket.disconnect();
+    for (const socket of this.sockets) socket.disconnect();
   }
+}
+
+/** Topics in groups of at most 99 (Cinder's 100 channels per connection, less one). */
+export function publisherGroups(topics: readonly string[]): string[][] {
+  const groups: string[][] = [];
+  for (let i = 0; i < topics.length; i += 99) groups.push(topics.slice(i, i + 99));
+  return groups.length === 0 ? [[]] : groups;
 }
 
 /** The publisher for a server. */
 export function openPublisher(port: number, dialect: Dialect, topics: readonly string[], deadline: number): Promise<Publisher> {
-  return dialect.id === "socketio" ? SocketIoPublisher.open(port, deadline) : RawPublisher.open(port, dialect, topics, deadline);
+  return dialect.id === "socketio" ? SocketIoPublisher.open(port, topics, deadline) : RawPublisher.open(port, dialect, topics, deadline);
 }
 
 /** Publishes `count` messages (`send(seq)`) evenly at `perSecond`; resolves after the last. */

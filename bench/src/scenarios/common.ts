@@ -43,12 +43,14 @@ export interface PhaseResult {
   /** Separately measured processes (Redis) per delivery, in µs. */
   extraCpuPerDeliveryUs: number;
   deliveriesPerSecond: number;
+  /** Server write syscalls per delivery (below 1: frames for one connection coalesced into one write). */
+  writesPerDelivery: number;
   latency: LatencySummary;
   /** Latency by subscriber group (cluster: same worker as the publisher, other worker). */
   groups?: LatencySummary[];
   serverRssBytes: number;
   /** With repeats: CPU per delivery (µs) and latency p50 (ms) of every run, in run order. */
-  runs?: Array<{ cpuPerDeliveryUs: number; p50: number; p99: number; deliveriesPerSecond: number }>;
+  runs?: Array<{ cpuPerDeliveryUs: number; writesPerDelivery: number; p50: number; p99: number; deliveriesPerSecond: number }>;
 }
 
 /** What a phase publishes. */
@@ -92,13 +94,14 @@ export async function runPhase(ctx: Ctx, server: RunningServer, swarm: Swarm, pu
     cpuPerDeliveryUs: (1000 * window.serverCpuMs) / Math.max(1, deliveries),
     extraCpuPerDeliveryUs: (1000 * window.extraCpuMs) / Math.max(1, deliveries),
     deliveriesPerSecond: (1000 * deliveries) / Math.max(1, spanMs),
+    writesPerDelivery: window.serverWriteSyscalls / Math.max(1, deliveries),
     latency,
     serverRssBytes: processRssBytes(server.child.pid),
     ...(spec.perSecond !== undefined ? { messagesPerSecond: spec.perSecond } : {}),
     ...(groups !== undefined ? { groups } : {}),
   };
   ctx.log(`    ${spec.label}: ${deliveries} deliveries in ${(spanMs / 1000).toFixed(2)} s, ` +
-    `${result.cpuPerDeliveryUs.toFixed(2)} µs server CPU/delivery, p50 ${latency.p50.toFixed(2)} ms, p99 ${latency.p99.toFixed(2)} ms, ` +
+    `${result.cpuPerDeliveryUs.toFixed(2)} µs server CPU/delivery, ${result.writesPerDelivery.toFixed(2)} writes/delivery, p50 ${latency.p50.toFixed(2)} ms, p99 ${latency.p99.toFixed(2)} ms, ` +
     `other programs ${((100 * window.otherCpuMs) / Math.max(1, window.wallMs)).toFixed(0)}% of a core`);
   return result;
 }
@@ -115,7 +118,7 @@ export async function runRepeated(ctx: Ctx, server: RunningServer, swarm: Swarm,
   if (results.length === 1) return chosen;
   return {
     ...chosen,
-    runs: results.map((r) => ({ cpuPerDeliveryUs: r.cpuPerDeliveryUs, p50: r.latency.p50, p99: r.latency.p99, deliveriesPerSecond: r.deliveriesPerSecond })),
+    runs: results.map((r) => ({ cpuPerDeliveryUs: r.cpuPerDeliveryUs, writesPerDelivery: r.writesPerDelivery, p50: r.latency.p50, p99: r.latency.p99, deliveriesPerSecond: r.deliveriesPerSecond })),
   };
 }
 

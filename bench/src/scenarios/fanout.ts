@@ -4,7 +4,7 @@
  * CPU per delivery, deliveries per second, delivery latency p50/p99/max.
  */
 import { dialectOf, type ServerId } from "../load/dialects.js";
-import { CpuMeter } from "../load/measure.js";
+import { CpuMeter, sleep } from "../load/measure.js";
 import { openPublisher, type Publisher } from "../load/publisher.js";
 import { Swarm } from "../load/swarm.js";
 import { launch, type RunningServer } from "../servers.js";
@@ -16,6 +16,8 @@ export interface FanoutResult {
   subscribers: number;
   /** First connect → every subscriber joined. */
   connectMs?: number;
+  /** Server CPU while nothing is published, with every subscriber connected (ms of CPU per second: timers, heartbeats). */
+  idleCpuMsPerSecond?: number;
   phases: PhaseResult[];
   profile?: ProfileResult;
   error?: string;
@@ -55,6 +57,12 @@ export async function runFanout(ctx: Ctx, id: ServerId): Promise<FanoutResult> {
     await warmUp(ctx, swarm, publisher, "fan", n);
     const running = server;
     const meter = new CpuMeter(() => running.pids());
+    swarm.keepalive();
+    await sleep(500);
+    const idle = meter.begin();
+    await sleep(2_000);
+    const idleWindow = meter.end(idle);
+    result.idleCpuMsPerSecond = (1000 * idleWindow.serverCpuMs) / idleWindow.wallMs;
     profiling = await startProfile(ctx, server);
     for (const spec of fanoutPhases(ctx, "fan", n, [64, 4096])) {
       result.phases.push(await runRepeated(ctx, server, swarm, publisher, spec, meter));

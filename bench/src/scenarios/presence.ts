@@ -17,6 +17,8 @@ export interface PresenceResult extends E2eResult {
   server: ServerId;
   /** "crdt" for Cinder, "naive" for the others. */
   kind: "crdt" | "naive";
+  /** The per-phase wait bound it ran with. */
+  timeoutSeconds: number;
 }
 
 /** Cinder's presence diff window as the conformance server runs it (the `createPresence` default). */
@@ -35,5 +37,5 @@ export async function runPresence(ctx: Ctx, id: ServerId, members: number): Prom
       makeFleet: (port: number, topic: string) => new NaiveFleet({ port, dialect: id, topic, members, batch: Math.min(options.batch, 100) }),
     }),
   }, (line) => ctx.log(`  ${id}:${line}`));
-  return { ...result, server: id, kind: id === "cinder" ? "crdt" : "naive" };
+  return { ...result, server: id, kind: id === "cinder" ? "crdt" : "naive", timeoutSeconds: options.presenceTimeoutSeconds };
 }

@@ -6,21 +6,23 @@
  */
 import { dialectOf, type ServerId } from "../load/dialects.js";
 import { CpuMeter } from "../load/measure.js";
-import { openPublisher, type Publisher } from "../load/publisher.js";
+import { openPublisher, publisherGroups, type Publisher } from "../load/publisher.js";
 import { Swarm } from "../load/swarm.js";
 import { processRssBytes } from "../machine.js";
 import { launch, type RunningServer } from "../servers.js";
-import { errorText, runRepeated, warmUp, type Ctx, type PhaseResult } from "./common.js";
+import { errorText, runRepeated, startProfile, stopProfile, warmUp, type Ctx, type PhaseResult, type ProfileResult } from "./common.js";
 
 /** One server's many-topics result. */
 export interface TopicsResult {
   server: ServerId;
   subscribers: number;
   connectMs?: number;
-  /** Publisher connections (Cinder joins every topic it publishes on, at most 100 channels each). */
+  /** Publisher connections (Cinder joins every topic it publishes on, at most 100 channels each; the others get as many). */
   publisherConnections?: number;
   serverRssBytes?: number;
   phases: PhaseResult[];
+  /** With `--profile`: the server's CPU profile over the single-topic phases. */
+  profile?: ProfileResult;
   error?: string;
 }
 
@@ -53,19 +55,21 @@ export async function runTopics(ctx: Ctx, id: ServerId): Promise<TopicsResult> {
     result.connectMs = performance.now() - started;
     const topics = [...Array.from({ length: n }, (_, i) => `t${i}`), "shared"];
     publisher = await openPublisher(server.port, dialect, topics, performance.now() + ctx.options.timeoutSeconds * 1000);
-    result.publisherConnections = dialect.id === "cinder" ? Math.ceil(topics.length / (dialect.maxTopicsPerConnection - 1)) : 1;
+    result.publisherConnections = publisherGroups(topics).length;
     await warmUp(ctx, swarm, publisher, "shared", n, 5);
     const running = server;
     const meter = new CpuMeter(() => running.pids());
     const order = permutation(n);
     const single = (seq: number): string => `t${order[seq % n]!}`;
     const { topicRate, topicBurst, fixedSeconds } = ctx.options;
+    const profiling = await startProfile(ctx, server);
     result.phases.push(await runRepeated(ctx, server, swarm, publisher, {
       label: "single topics fixed", mode: "fixed", size: 64, messages: Math.round(topicRate * fixedSeconds), perSecond: topicRate, topicOf: single, recipients: 1,
     }, meter));
     result.phases.push(await runRepeated(ctx, server, swarm, publisher, {
       label: "single topics burst", mode: "burst", size: 64, messages: topicBurst, topicOf: single, recipients: 1,
     }, meter));
+    if (profiling) result.profile = await stopProfile(ctx, server, `${id}-topics`);
     result.phases.push(await runRepeated(ctx, server, swarm, publisher, {
       label: "shared topic burst", mode: "burst", size: 64, messages: Math.max(5, Math.round(ctx.options.burst64 / 5)), topicOf: () => "shared", recipients: n,
     }, meter));
