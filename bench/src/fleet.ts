@@ -86,6 +86,37 @@ export class BenchTimeout extends Error {
   override readonly name = "BenchTimeout";
 }
 
+/** A uniformly random index of a joined member among the first `count` (undefined if none found after a few tries). */
+export function randomJoinedIndex(members: ReadonlyArray<{ readonly status: string }>, count: number): number | undefined {
+  for (let attempt = 0; attempt < 64; attempt++) {
+    const index = Math.floor(Math.random() * count);
+    if (members[index]!.status === "joined") return index;
+  }
+  return undefined;
+}
+
+/**
+ * A fleet's bounded wait: resolves once `predicate()` holds, rejects with `BenchTimeout` after
+ * `deadline` or at once on the fleet's fatal error. `park` registers a waker the fleet calls
+ * when something arrives, so the wait re-checks without polling hard.
+ */
+export async function waitForFleet(fleet: { readonly fatal: string | undefined }, park: (wake: () => void) => void,
+  predicate: () => boolean, deadline: number, describe: () => string): Promise<void> {
+  for (;;) {
+    if (fleet.fatal !== undefined) throw new Error(`${fleet.fatal} (while waiting: ${describe()})`);
+    if (predicate()) return;
+    const left = deadline - performance.now();
+    if (left <= 0) throw new BenchTimeout(`timed out: ${describe()}`);
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, Math.min(left, 100));
+      park(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+}
+
 /** The simulated members and their shared message handling. */
 export class Fleet {
   readonly members: Member[];
@@ -173,28 +204,12 @@ export class Fleet {
 
   /** A uniformly random member that is joined (undefined if none found after a few tries). */
   randomJoined(): number | undefined {
-    for (let attempt = 0; attempt < 64; attempt++) {
-      const index = Math.floor(Math.random() * this.count);
-      if (this.members[index]!.status === "joined") return index;
-    }
-    return undefined;
+    return randomJoinedIndex(this.members, this.count);
   }
 
   /** Resolves once `predicate()` holds; rejects with `BenchTimeout(describe())` after `deadline`, or on a fatal error. */
-  async waitFor(predicate: () => boolean, deadline: number, describe: () => string): Promise<void> {
-    for (;;) {
-      if (this.fatal !== undefined) throw new Error(`${this.fatal} (while waiting: ${describe()})`);
-      if (predicate()) return;
-      const left = deadline - performance.now();
-      if (left <= 0) throw new BenchTimeout(`timed out: ${describe()}`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, Math.min(left, 100));
-        this.wakers.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
+  waitFor(predicate: () => boolean, deadline: number, describe: () => string): Promise<void> {
+    return waitForFleet(this, (wake) => this.wakers.push(wake), predicate, deadline, describe);
   }
 
   /** Every connected member's key set equals all M users; also counts keys holding more than one meta. */

@@ -8,7 +8,7 @@
  */
 import { WebSocket } from "ws";
 import type { Counters } from "../fleet.js";
-import { BenchTimeout } from "../fleet.js";
+import { randomJoinedIndex, waitForFleet } from "../fleet.js";
 
 type Status = "idle" | "connecting" | "joined" | "closed";
 
@@ -117,28 +117,14 @@ export class NaiveFleet {
     this.connect(member);
   }
 
+  /** A uniformly random member that is joined (undefined if none found after a few tries). */
   randomJoined(): number | undefined {
-    for (let attempt = 0; attempt < 64; attempt++) {
-      const index = Math.floor(Math.random() * this.count);
-      if (this.members[index]!.status === "joined") return index;
-    }
-    return undefined;
+    return randomJoinedIndex(this.members, this.count);
   }
 
-  async waitFor(predicate: () => boolean, deadline: number, describe: () => string): Promise<void> {
-    for (;;) {
-      if (this.fatal !== undefined) throw new Error(`${this.fatal} (while waiting: ${describe()})`);
-      if (predicate()) return;
-      const left = deadline - performance.now();
-      if (left <= 0) throw new BenchTimeout(`timed out: ${describe()}`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, Math.min(left, 100));
-        this.wakers.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
+  /** Resolves once `predicate()` holds; rejects after `deadline` or on a fatal error. */
+  waitFor(predicate: () => boolean, deadline: number, describe: () => string): Promise<void> {
+    return waitForFleet(this, (wake) => this.wakers.push(wake), predicate, deadline, describe);
   }
 
   verifyFull(): { ok: boolean; membersWrong: number; extraMetas: number } {
