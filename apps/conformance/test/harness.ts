@@ -15,6 +15,7 @@
 // - RawLongPoll / lpFetch(): hand-written long-poll HTTP requests (§4).
 // Every wait is bounded; failures print the frames seen so far.
 
+import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -1111,4 +1112,15 @@ export async function assertServerHealthy(server: ServerInfo): Promise<void> {
     throw new Error(`fresh connection: unexpected ping reply ${short(r)}`);
   }
   c.close();
+}
+
+/** Bytes the binary wire tests send: zeros, high bytes, and bytes that look like JSON. */
+export const BYTES = [0, 1, 2, 250, 255, 128, 10, 13, 0x7b, 0x22];
+
+/** The decoded binary frame of a wire entry, asserting it is a binary frame and well formed. */
+export function bin(e: WireEntry | undefined): BinaryMessage {
+  assert.ok(e?.bin, "a binary frame");
+  const m = e.binMsg;
+  assert.ok(m !== undefined && typeof m !== "string", `well-formed binary frame: ${m} (hex ${e.bin.toString("hex")})`);
+  return m;
 }

@@ -5,18 +5,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
+  BYTES, bin,
   RawClient, arrayBuffer, connected, joinOk, nextEvent, outcome, phxSocket, server, topic, type BinaryMessage, type Client,
   type WireEntry,
 } from "./harness.js";
 
-const BYTES = [0, 1, 2, 250, 255, 128, 10, 13, 0x7b, 0x22];
-
-function bin(e: WireEntry | undefined): BinaryMessage {
-  assert.ok(e?.bin, "a binary frame");
-  const m = e.binMsg;
-  assert.ok(m !== undefined && typeof m !== "string", `well-formed binary frame: ${m} (hex ${e.bin.toString("hex")})`);
-  return m;
-}
 
 export function wireScenarios(client: Client): void {
   test(`37 [${client.name}]: a push with an ArrayBuffer → kind 0 frame with join_ref/ref/topic/event; server gets the exact bytes`, { timeout: 10_000 }, async () => {

@@ -3,19 +3,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
+  BYTES, bin,
   RawClient, assertServerHealthy, delay, encodeClientPush, topic, useServer, waitUntil, type BinaryMessage, type WireEntry,
 } from "./harness.js";
 
 const server = useServer();
 
-const BYTES = [0, 1, 2, 250, 255, 128, 10, 13, 0x7b, 0x22];
-
-function bin(e: WireEntry | undefined): BinaryMessage {
-  assert.ok(e?.bin, "a binary frame");
-  const m = e.binMsg;
-  assert.ok(m !== undefined && typeof m !== "string", `well-formed binary frame: ${m} (hex ${e.bin.toString("hex")})`);
-  return m;
-}
 
 test("V2 wire shapes: reply, push, broadcast as exact JSON arrays (text frames)", { timeout: 10_000 }, async () => {
   const c = await RawClient.connect(server);
