@@ -15,6 +15,7 @@ import { parseArgs } from "./args.js";
 import { topFunctions } from "./cpu-profile.js";
 import { e2eTables, runE2e, type E2eResult } from "./e2e-bench.js";
 import { machineInfo } from "./machine.js";
+import { machineTable } from "./report.js";
 import { fixed, int, mib, table } from "./table.js";
 import { runTrackerBench, trackerTable, type TrackerResult } from "./tracker-bench.js";
 
@@ -31,17 +32,8 @@ async function main(): Promise<number> {
   const startedAt = new Date();
   const stamp = startedAt.toISOString().replace(/[:.]/g, "-");
 
-  log(table("Machine", ["item", "value"], [
-    ["os", `${machine.os} ${machine.kernel} (${machine.arch})`],
-    ["cpus", `${machine.cpuCount} x ${machine.cpuModel}`],
-    ["memory", mib(machine.totalMemoryBytes)],
-    ["node", machine.node],
-    ["ulimit -n (soft / hard)", `${machine.fdLimit.soft} / ${machine.fdLimit.hard}`],
-    ["local port range", machine.localPortRange],
-    ["clock ticks/s", String(machine.clockTicksPerSecond)],
-    ["load average at start (1/5/15 min)", machine.loadAverage.join(" / ")],
-    ["git commit", `${machine.git.commit}${machine.git.dirty ? " (working tree modified)" : ""}`],
-  ]));
+  const machineRows = machineTable(machine);
+  log(table(machineRows.title, machineRows.header, machineRows.rows));
   log("");
 
   // File descriptors: this process holds one per member; the server child one per member too.

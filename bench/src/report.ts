@@ -351,6 +351,7 @@ export function machineTable(machine: MachineInfo): Table {
       ["node", machine.node],
       ["ulimit -n (soft / hard)", `${machine.fdLimit.soft} / ${machine.fdLimit.hard}`],
       ["local port range", machine.localPortRange],
+      ["clock ticks/s", String(machine.clockTicksPerSecond)],
       ["load average at start (1/5/15 min)", machine.loadAverage.join(" / ")],
       ["git commit", `${machine.git.commit}${machine.git.dirty ? " (working tree modified)" : ""}`],
     ],
