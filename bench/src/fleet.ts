@@ -9,30 +9,10 @@
  * identical `presence_diff` frame (the server encodes a broadcast once) is parsed once for all.
  */
 import { WebSocket } from "ws";
+import { FleetBase, type Counters } from "./load/fleet-base.js";
 
-/** Totals that phases snapshot and subtract. */
-export interface Counters {
-  /** presence_diff frames received (summed over members). */
-  diffFrames: number;
-  /** presence_state frames received. */
-  stateFrames: number;
-  /** Any other frame (join replies, heartbeat replies). */
-  otherFrames: number;
-  /** Payload bytes of every frame received. */
-  bytes: number;
-  /** presence_diff frames actually parsed (distinct diff payloads, as long as the cache kept up). */
-  diffParses: number;
-  /** Join entries (key, phx_ref) carried by diff frames, summed over members. */
-  diffJoinEntries: number;
-  /** Leave entries carried by diff frames, summed over members. */
-  diffLeaveEntries: number;
-  /** Successful joins (phx_reply ok on the presence topic). */
-  joins: number;
-  /** Connections closed by the server or the network, not by us. */
-  unexpectedCloses: number;
-  /** WebSocket errors. */
-  errors: number;
-}
+export { BenchTimeout, type Counters } from "./load/fleet-base.js";
+
 
 /** A parsed diff: flat [keyIndex, refId, keyIndex, refId, ...] arrays. */
 interface ParsedDiff {
@@ -81,67 +61,13 @@ const DIFF_CACHE_MAX_ENTRIES = 4096;
 const STATE_SCAN = /"([^"]+)":\{"metas":\[|"phx_ref":"([^"]+)"/g;
 const DIFF_CACHE_MAX_BYTES = 64 * 1024 * 1024;
 
-/** Thrown by a wait that ran past its deadline. */
-export class BenchTimeout extends Error {
-  override readonly name = "BenchTimeout";
-}
 
-/** A uniformly random index of a joined member among the first `count` (undefined if none found after a few tries). */
-export function randomJoinedIndex(members: ReadonlyArray<{ readonly status: string }>, count: number): number | undefined {
-  for (let attempt = 0; attempt < 64; attempt++) {
-    const index = Math.floor(Math.random() * count);
-    if (members[index]!.status === "joined") return index;
-  }
-  return undefined;
-}
-
-/**
- * A fleet's bounded wait: resolves once `predicate()` holds, rejects with `BenchTimeout` after
- * `deadline` or at once on the fleet's fatal error. `park` registers a waker the fleet calls
- * when something arrives, so the wait re-checks without polling hard.
- */
-export async function waitForFleet(fleet: { readonly fatal: string | undefined }, park: (wake: () => void) => void,
-  predicate: () => boolean, deadline: number, describe: () => string): Promise<void> {
-  for (;;) {
-    if (fleet.fatal !== undefined) throw new Error(`${fleet.fatal} (while waiting: ${describe()})`);
-    if (predicate()) return;
-    const left = deadline - performance.now();
-    if (left <= 0) throw new BenchTimeout(`timed out: ${describe()}`);
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, Math.min(left, 100));
-      park(() => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
-  }
-}
 
 /** The simulated members and their shared message handling. */
-export class Fleet {
+export class Fleet extends FleetBase<Member> {
   readonly members: Member[];
-  readonly counters: Counters = {
-    diffFrames: 0, stateFrames: 0, otherFrames: 0, bytes: 0, diffParses: 0, diffJoinEntries: 0, diffLeaveEntries: 0,
-    joins: 0, unexpectedCloses: 0, errors: 0,
-  };
-  /** Members whose current connection has every one of the M keys. */
-  fullMembers = 0;
-  /** Connections started and not yet joined (or failed). */
-  inflight = 0;
   /** Metas beyond one per key, summed over every view (stale metas of reconnected users, while their leave is on its way). */
   extraMetas = 0;
-  /** When `fullMembers` last became M (performance.now()): every view holds every key. */
-  lastConvergedAt = 0;
-  /** When every view last became exact: every key, each with exactly one meta. */
-  lastExactAt = 0;
-  /** When the last join reply arrived. */
-  lastJoinAt = 0;
-  /** The first fatal problem (a refused join, a protocol surprise); waits fail fast on it. */
-  fatal: string | undefined;
-  /** Keys in frames that are not bench members (there should be none). */
-  foreignKeys = 0;
-  /** The first few connection errors. */
-  readonly errorSamples: string[] = [];
 
   private readonly keyIndex = new Map<string, number>();
   private readonly refIds = new Map<string, number>();
@@ -151,11 +77,11 @@ export class Fleet {
   private readonly joinFrame: string;
   private readonly heartbeatFrame = '[null,"hb","phoenix","heartbeat",{}]';
   private readonly topicJson: string;
-  private wakers: Array<() => void> = [];
   private heartbeatTimer: NodeJS.Timeout | undefined;
-  private readonly count: number;
+  protected readonly count: number;
 
   constructor(private readonly options: FleetOptions) {
+    super();
     this.count = options.members;
     this.members = Array.from({ length: options.members }, (_, i) => {
       const user = `m${i}`;
@@ -167,49 +93,6 @@ export class Fleet {
     this.joinFrame = `["1","1",${this.topicJson},"phx_join",{}]`;
     this.heartbeatTimer = setInterval(() => this.heartbeat(), options.heartbeatMs ?? 20_000);
     this.heartbeatTimer.unref();
-  }
-
-  /** A copy of the counters. */
-  snapshot(): Counters {
-    return { ...this.counters };
-  }
-
-  /** Members currently joined with their presence_state received. */
-  readyMembers(): number {
-    let ready = 0;
-    for (const member of this.members) if (member.status === "joined" && member.gotState) ready++;
-    return ready;
-  }
-
-  /** Connects and joins the given members, at most `batch` in flight at once, as fast as the server accepts. */
-  async connectAll(indices: Iterable<number>, deadline: number, what: string): Promise<void> {
-    for (const index of indices) {
-      if (this.inflight >= this.options.batch) {
-        await this.waitFor(() => this.inflight < this.options.batch, deadline,
-          () => `${what}: ${this.inflight} connections still connecting/joining, ${this.readyMembers()}/${this.count} joined`);
-      }
-      this.connect(this.members[index]!);
-    }
-  }
-
-  /** Closes member `index`'s connection (a normal close) and reconnects + rejoins it at once. */
-  reconnect(index: number): void {
-    const member = this.members[index]!;
-    const old = member.ws;
-    if (member.status === "connecting" || member.status === "joining") this.inflight--;
-    member.ws = null;
-    if (old !== null) old.close(1000, "churn");
-    this.connect(member);
-  }
-
-  /** A uniformly random member that is joined (undefined if none found after a few tries). */
-  randomJoined(): number | undefined {
-    return randomJoinedIndex(this.members, this.count);
-  }
-
-  /** Resolves once `predicate()` holds; rejects with `BenchTimeout(describe())` after `deadline`, or on a fatal error. */
-  waitFor(predicate: () => boolean, deadline: number, describe: () => string): Promise<void> {
-    return waitForFleet(this, (wake) => this.wakers.push(wake), predicate, deadline, describe);
   }
 
   /** Every connected member's key set equals all M users; also counts keys holding more than one meta. */
@@ -229,22 +112,9 @@ export class Fleet {
   }
 
   /** Closes every connection at once (no close handshake) and stops the heartbeat. */
-  terminateAll(): void {
+  override terminateAll(): void {
     clearInterval(this.heartbeatTimer);
-    for (const member of this.members) {
-      member.generation++;
-      member.status = "closed";
-      member.ws?.terminate();
-      member.ws = null;
-    }
-    this.inflight = 0;
-  }
-
-  private notify(): void {
-    const wakers = this.wakers;
-    if (wakers.length === 0) return;
-    this.wakers = [];
-    for (const wake of wakers) wake();
+    super.terminateAll();
   }
 
   private heartbeat(): void {
@@ -264,7 +134,12 @@ export class Fleet {
     member.pending = [];
   }
 
-  private connect(member: Member): void {
+  /** Most connect+joins in flight at once. */
+  protected get batch(): number {
+    return this.options.batch;
+  }
+
+  protected connect(member: Member): void {
     const generation = ++member.generation;
     this.resetView(member);
     const ws = new WebSocket(`${this.options.baseUrl}&user=${member.user}`, {

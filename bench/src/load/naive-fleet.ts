@@ -7,8 +7,7 @@
  * presence runner (e2e-bench.ts) drives both alike.
  */
 import { WebSocket } from "ws";
-import type { Counters } from "../fleet.js";
-import { randomJoinedIndex, waitForFleet } from "../fleet.js";
+import { FleetBase } from "./fleet-base.js";
 
 type Status = "idle" | "connecting" | "joined" | "closed";
 
@@ -59,72 +58,21 @@ function readInt(data: Buffer, from: number): number {
 }
 
 /** M naive-presence members. */
-export class NaiveFleet {
+export class NaiveFleet extends FleetBase<NaiveMember> {
   readonly members: NaiveMember[];
-  readonly counters: Counters = {
-    diffFrames: 0, stateFrames: 0, otherFrames: 0, bytes: 0, diffParses: 0, diffJoinEntries: 0, diffLeaveEntries: 0,
-    joins: 0, unexpectedCloses: 0, errors: 0,
-  };
-  fullMembers = 0;
-  inflight = 0;
   /** Naive presence has no metas: never more than one entry per key. */
   readonly extraMetas = 0;
-  lastConvergedAt = 0;
-  lastExactAt = 0;
-  lastJoinAt = 0;
-  fatal: string | undefined;
-  foreignKeys = 0;
-  readonly errorSamples: string[] = [];
   private readonly seenBroadcasts = new Set<number>();
-  private wakers: Array<() => void> = [];
-  private readonly count: number;
+  protected readonly count: number;
   private readonly joinFrame: string;
 
   constructor(private readonly options: NaiveFleetOptions) {
+    super();
     this.count = options.members;
     this.members = Array.from({ length: options.members }, (_, i) => new NaiveMember(i, `m${i}`, options.members));
     this.joinFrame = options.dialect === "ws"
       ? JSON.stringify({ op: "join", topic: options.topic })
       : `42${JSON.stringify(["pjoin", options.topic])}`;
-  }
-
-  snapshot(): Counters {
-    return { ...this.counters };
-  }
-
-  readyMembers(): number {
-    let ready = 0;
-    for (const member of this.members) if (member.status === "joined" && member.gotState) ready++;
-    return ready;
-  }
-
-  async connectAll(indices: Iterable<number>, deadline: number, what: string): Promise<void> {
-    for (const index of indices) {
-      if (this.inflight >= this.options.batch) {
-        await this.waitFor(() => this.inflight < this.options.batch, deadline,
-          () => `${what}: ${this.inflight} connections still connecting/joining, ${this.readyMembers()}/${this.count} joined`);
-      }
-      this.connect(this.members[index]!);
-    }
-  }
-
-  reconnect(index: number): void {
-    const member = this.members[index]!;
-    const old = member.ws;
-    if (member.status === "connecting") this.inflight--;
-    member.ws = null;
-    if (old !== null) old.close(1000, "churn");
-    this.connect(member);
-  }
-
-  /** A uniformly random member that is joined (undefined if none found after a few tries). */
-  randomJoined(): number | undefined {
-    return randomJoinedIndex(this.members, this.count);
-  }
-
-  /** Resolves once `predicate()` holds; rejects after `deadline` or on a fatal error. */
-  waitFor(predicate: () => boolean, deadline: number, describe: () => string): Promise<void> {
-    return waitForFleet(this, (wake) => this.wakers.push(wake), predicate, deadline, describe);
   }
 
   verifyFull(): { ok: boolean; membersWrong: number; extraMetas: number } {
@@ -135,23 +83,6 @@ export class NaiveFleet {
     return { ok: membersWrong === 0, membersWrong, extraMetas: 0 };
   }
 
-  terminateAll(): void {
-    for (const member of this.members) {
-      member.generation++;
-      member.status = "closed";
-      member.ws?.terminate();
-      member.ws = null;
-    }
-    this.inflight = 0;
-  }
-
-  private notify(): void {
-    const wakers = this.wakers;
-    if (wakers.length === 0) return;
-    this.wakers = [];
-    for (const wake of wakers) wake();
-  }
-
   private resetView(member: NaiveMember): void {
     if (member.present === this.count) this.fullMembers--;
     member.view.fill(0);
@@ -159,7 +90,12 @@ export class NaiveFleet {
     member.gotState = false;
   }
 
-  private connect(member: NaiveMember): void {
+  /** Most connect+joins in flight at once. */
+  protected get batch(): number {
+    return this.options.batch;
+  }
+
+  protected connect(member: NaiveMember): void {
     const generation = ++member.generation;
     this.resetView(member);
     const path = this.options.dialect === "ws" ? `/?user=${member.user}` : `/socket.io/?EIO=4&transport=websocket&user=${member.user}`;
