@@ -1,5 +1,5 @@
 /** The channel layer: declaring channels, routing topics to them, and running each join. */
 export * from "./definition.js";
 export { ChannelRouter } from "./router.js";
-export { ChannelInstance, type ChannelHost } from "./runtime.js";
+export { ChannelInstance, type ChannelHost } from "./instance.js";
 export { validatePayload, type PayloadIssue, type ValidationOutcome } from "./schema.js";

@@ -13,11 +13,13 @@ import type { Telemetry } from "../telemetry.js";
 import type { BroadcastMessage, PubSub, Subscriber } from "../pubsub/index.js";
 import { EncodeError, type Frame, type Message, type Serializer } from "../serializer/index.js";
 import {
-  isCleanStop, type AnyChannelDefinition, type Assigns, type ChannelSocket, type ReplyRef, type ReplyResult,
+  isCleanStop, type AnyChannelDefinition, type Assigns, type ChannelSocket,
   type StopResult, type TerminateReason,
 } from "./definition.js";
 import { Mailbox } from "./mailbox.js";
+import { isPromiseLike, isReply, isStop } from "./results.js";
 import { validatePayload } from "./schema.js";
+import { ChannelSocketView } from "./socket-view.js";
 
 /** What a channel needs from the connection that hosts it. */
 export interface ChannelHost {
@@ -42,19 +44,6 @@ type Notice = "close" | "error" | "none";
 
 const BOOT_ID = randomBytes(4).toString("hex");
 let ownerCounter = 0;
-
-function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
-  return typeof (value as { then?: unknown } | null)?.then === "function";
-}
-
-function isReply(value: unknown): value is ReplyResult {
-  return typeof value === "object" && value !== null && (value as ReplyResult).kind === "reply"
-    && typeof (value as ReplyResult).status === "string";
-}
-
-function isStop(value: unknown): value is StopResult {
-  return typeof value === "object" && value !== null && (value as StopResult).kind === "stop";
-}
 
 /** One joined (or joining) channel on one connection. */
 export class ChannelInstance implements Subscriber {
@@ -321,79 +310,5 @@ export class ChannelInstance implements Subscriber {
       });
     }
     this.host.sendFrame(frame);
-  }
-}
-
-/**
- * The handler-facing view of a channel (`ChannelSocket`): a small object whose methods live on
- * the prototype, so a channel costs a few fields, not a dozen closures.
- */
-class ChannelSocketView implements ChannelSocket {
-  readonly topic: string;
-  readonly joinRef: string;
-  readonly id: string | null;
-  readonly pubsub: PubSub;
-
-  constructor(private readonly channel: ChannelInstance, readonly assigns: Assigns, readonly ownerId: string) {
-    this.topic = channel.topic;
-    this.joinRef = channel.joinRef;
-    this.id = channel.host.socketId;
-    this.pubsub = channel.host.pubsub;
-  }
-
-  get joined(): boolean {
-    return this.channel.state === "joined";
-  }
-
-  assign(values: Partial<Assigns>): void {
-    for (const [key, value] of Object.entries(values)) {
-      // defineProperty, so a "__proto__" key is stored as data and never swaps the prototype.
-      Object.defineProperty(this.assigns, key, { value, writable: true, enumerable: true, configurable: true });
-    }
-  }
-
-  push(event: string, payload: unknown): void {
-    this.channel.push(event, payload);
-  }
-
-  broadcast(event: string, payload: unknown): void {
-    this.pubsub.broadcast(this.topic, event, payload);
-  }
-
-  broadcastFrom(event: string, payload: unknown): void {
-    this.pubsub.broadcastFrom(this.channel, this.topic, event, payload);
-  }
-
-  send(message: unknown): void {
-    this.channel.post(message);
-  }
-
-  sendAfter(ms: number, message: unknown): () => void {
-    const channel = this.channel;
-    if (channel.state === "ended") return () => {};
-    const timers = (channel.timers ??= new Set());
-    const timer = setTimeout(() => {
-      channel.timers?.delete(timer);
-      channel.post(message);
-    }, ms);
-    timers.add(timer);
-    return () => {
-      clearTimeout(timer);
-      channel.timers?.delete(timer);
-    };
-  }
-
-  replyRef(): ReplyRef {
-    return { topic: this.topic, joinRef: this.joinRef, ref: this.channel.currentRef };
-  }
-
-  reply(ref: ReplyRef, result: ReplyResult): void {
-    if (this.channel.state !== "ended") this.channel.sendReply(ref.ref, result.status, result.response);
-  }
-
-  onExit(callback: (reason: TerminateReason) => void): () => void {
-    const callbacks = (this.channel.exitCallbacks ??= new Set());
-    callbacks.add(callback);
-    return () => { callbacks.delete(callback); };
   }
 }
