@@ -10,6 +10,16 @@ import {
 } from "../src/index.js";
 import { startServer, type TestServer } from "./support/server.js";
 import { RawClient, sleep } from "./support/raw-client.js";
+import { Presence as PhoenixPresence, Socket as PhoenixSocket } from "phoenix";
+import { WebSocket } from "ws";
+
+/** Resolves once `check` holds (polled every 10 ms; fails after 5 s). */
+async function until(check: () => Promise<boolean>): Promise<void> {
+  for (let waited = 0; !(await check()); waited += 10) {
+    if (waited > 5000) throw new Error("condition not reached within 5 s");
+    await sleep(10);
+  }
+}
 
 const metasSeen: Array<{ topic: string; diff: PresenceDiff; keys: string[] }> = [];
 let fetchCalls = 0;
@@ -39,6 +49,8 @@ const Room = defineChannel({
     if (message !== "track") return;
     socket.push("presence_state", await presence.list(socket.topic));
     presence.track(socket, socket.assigns.user, { status: "here" });
+    // "blip" users are disconnected by the server right after they tracked (inside one diff window).
+    if (socket.assigns.user.startsWith("blip")) server.endpoint.disconnect(socket.id!);
   },
   handleIn(event: string, payload: unknown, socket: ChannelSocket<A>) {
     try {
@@ -178,8 +190,61 @@ test("changes to one topic within the diff window go out as one presence_diff", 
   await sleep(30);
   const after = diffs(watcher, topic).slice(before);
   assert.equal(after.length, 1, "one coalesced diff");
-  assert.equal(Object.keys(after[0]!.joins).length, 20);
-  assert.deepEqual(Object.keys(after[0]!.leaves), ["owner-0"],
-    "a meta tracked and untracked within the window is on both sides, so every client ends without it");
+  assert.equal(Object.keys(after[0]!.joins).length, 19);
+  assert.equal(after[0]!.joins["owner-0"], undefined, "a meta tracked and untracked within the window is not joined");
+  assert.deepEqual(Object.keys(after[0]!.leaves), ["owner-0"], "it goes out as a leave only");
   for (const owner of owners) presence.untrackAll(owner);
+});
+
+/** The `phx_ref`s a diff holds more than once (both sides, or twice on one side). */
+function repeatedRefs(diff: PresenceDiff): string[] {
+  const refs = [...Object.values(diff.joins), ...Object.values(diff.leaves)].flatMap((entry) => entry.metas.map((m) => m.phx_ref));
+  return refs.filter((ref, i) => refs.indexOf(ref) !== i);
+}
+
+test("a member whose socket drops right after it tracked reaches observers as a leave only", async () => {
+  const topic = "room:blips";
+  const watcher = await member("watcher", topic);
+  for (const user of ["blip-1", "blip-2", "blip-3"]) {
+    await member(user, topic);
+    await leaveOf(watcher, topic, user);
+  }
+  const seen = diffs(watcher, topic);
+  assert.deepEqual(seen.flatMap(repeatedRefs), [], "no diff holds a meta twice");
+  for (const user of ["blip-1", "blip-2", "blip-3"]) {
+    assert.equal(seen.filter((d) => d.joins[user] !== undefined).length, 0, `${user} joined and left within one window: never joined`);
+  }
+  assert.deepEqual(Object.keys(await presence.list(topic)), ["watcher"]);
+});
+
+test("phoenix.js observer: a member disconnected by the server that rejoins at once gets one meta per diff and no zombie", async () => {
+  const topic = "room:rejoin";
+  server ??= await startServer({ socket, pubsub });
+  const k = new PhoenixSocket(server.socketUrl, { transport: WebSocket, params: { user: "k" }, reconnectAfterMs: () => 1 });
+  k.connect();
+  k.channel(topic, {}).join();
+  await until(async () => presence.countUsers(topic) === 1);
+  const observer = new PhoenixSocket(server.socketUrl, { transport: WebSocket, params: { user: "observer" } });
+  observer.connect();
+  const channel = observer.channel(topic, {});
+  const seen = new PhoenixPresence(channel);
+  const raw: PresenceDiff[] = [];
+  channel.on("presence_diff", (diff) => raw.push(diff as PresenceDiff));
+  channel.join();
+  await until(async () => seen.list().length === 2);
+  const before = (await presence.getByKey(topic, "k"))!.metas[0]!.phx_ref;
+  server.endpoint.disconnect("user:k");
+  await until(async () => {
+    const metas = (await presence.getByKey(topic, "k"))?.metas ?? [];
+    return metas.length === 1 && metas[0]!.phx_ref !== before;
+  });
+  await presence.flush();
+  const truth = await presence.list(topic);
+  const refs = (state: Record<string, { metas: Array<{ phx_ref: string }> }>) =>
+    Object.keys(state).sort().map((key) => `${key}:${state[key]!.metas.map((m) => m.phx_ref).sort().join(",")}`).join(" ");
+  await until(async () => refs(seen.state as PresenceMap) === refs(truth));
+  assert.deepEqual(raw.flatMap(repeatedRefs), [], "no diff holds a meta twice");
+  assert.equal(refs(seen.state as PresenceMap), refs(truth), "phoenix.js (joins first) ends with the server's list");
+  observer.disconnect();
+  k.disconnect();
 });

@@ -239,15 +239,20 @@ export class Presence {
   }
 
   /**
-   * Adds changes to the pending diffs. Nothing is cancelled out: a diff whose joins and leaves
-   * both hold one meta (tracked, then untracked within the window) leaves it absent from any
-   * starting state, since clients apply joins before leaves, so a client whose
-   * `presence_state` was taken mid-window still ends right. The reverse order (a meta that
-   * left, then came back: a replica down, then up) cannot be said in one diff, so the pending
-   * diff goes out first.
+   * Adds changes to the pending diffs, so that each meta is at most once in a diff, on one
+   * side (docs/presence.md, "One meta per diff"). A meta that leaves while its join is still
+   * pending goes out as a leave only: clients that never saw it ignore the leave, and those
+   * whose `presence_state` was taken mid-window (so holds it) drop it. A meta that comes back
+   * while its leave is pending (a replica down, then up) cannot be said in one diff, so the
+   * pending diffs go out first.
    */
   private collect(diff: Diff): void {
-    for (const entry of diff.leaves) this.pendingFor(entry.topic).leaves.set(dotOf(entry), entry);
+    for (const entry of diff.leaves) {
+      const pending = this.pendingFor(entry.topic);
+      const dot = dotOf(entry);
+      pending.joins.delete(dot);
+      pending.leaves.set(dot, entry);
+    }
     for (const entry of diff.joins) {
       if (this.pending.get(entry.topic)?.leaves.has(dotOf(entry))) this.flushNow();
       this.pendingFor(entry.topic).joins.set(dotOf(entry), entry);
