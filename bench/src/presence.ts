@@ -3,7 +3,7 @@
  *
  *   npm run bench:presence -- [--members N] [--full] [--churn-rate K] [--churn-seconds S] [--server-prof]
  *
- * Part 1 measures the in-process tracker (trackOwner / updateOwner / untrackOwner of 10,000
+ * Part 1 measures the in-process tracker (track / update / untrack of 10,000
  * keys, list of 10,000 members); part 2 runs the conformance server as a child process and M
  * WebSocket members (1,000; `--full` adds 10,000) through a join phase and a churn phase. It
  * prints one table per part and writes the results to bench/results/presence-<timestamp>.json.

@@ -1,6 +1,6 @@
 /**
- * Part 1, in-process tracker throughput (no network): `trackOwner` of N distinct owners/keys on
- * one topic, `list(topic)` of those N members, `updateOwner` of all, `untrackOwner` of all,
+ * Part 1, in-process tracker throughput (no network): `track` ({ownerId, topic}) of N distinct owners/keys on
+ * one topic, `list(topic)` of those N members, `update` of all, `untrack` of all,
  * each timed as a synchronous loop; the coalesced diff is flushed (and timed separately) after
  * each loop so the operations do not cancel each other out. Several rounds on fresh topics of
  * one presence instance; the median is reported.
@@ -41,7 +41,7 @@ export async function runTrackerBench(keys: number, rounds: number, log: (line: 
       const names = Array.from({ length: keys }, (_, i) => `user-${i}`);
 
       let start = now();
-      for (let i = 0; i < keys; i++) presence.trackOwner(owners[i]!, topic, names[i]!, { online_at: i, device: "bench" });
+      for (let i = 0; i < keys; i++) presence.track({ ownerId: owners[i]!, topic }, names[i]!, { online_at: i, device: "bench" });
       const trackMs = now() - start;
       start = now();
       await presence.flush();
@@ -53,14 +53,14 @@ export async function runTrackerBench(keys: number, rounds: number, log: (line: 
       const listedKeys = Object.keys(listed).length;
 
       start = now();
-      for (let i = 0; i < keys; i++) presence.updateOwner(owners[i]!, topic, names[i]!, { online_at: i, device: "bench", typing: true });
+      for (let i = 0; i < keys; i++) presence.update({ ownerId: owners[i]!, topic }, names[i]!, { online_at: i, device: "bench", typing: true });
       const updateMs = now() - start;
       start = now();
       await presence.flush();
       const updateFlushMs = now() - start;
 
       start = now();
-      for (let i = 0; i < keys; i++) presence.untrackOwner(owners[i]!, topic, names[i]!);
+      for (let i = 0; i < keys; i++) presence.untrack({ ownerId: owners[i]!, topic }, names[i]!);
       const untrackMs = now() - start;
       start = now();
       await presence.flush();
@@ -113,9 +113,9 @@ export function trackerTable(result: TrackerResult): string {
     `Part 1: in-process tracker, ${int(keys)} keys on one topic, median of ${rounds.length} rounds`,
     ["operation", "n", "ops/s (median)", "ops/s (min)", "ops/s (max)", "time (median)", "diff flush (median)"],
     [
-      row("trackOwner", (r) => r.trackMs, (r) => r.trackFlushMs),
-      row("updateOwner", (r) => r.updateMs, (r) => r.updateFlushMs),
-      row("untrackOwner", (r) => r.untrackMs, (r) => r.untrackFlushMs),
+      row("track", (r) => r.trackMs, (r) => r.trackFlushMs),
+      row("update", (r) => r.updateMs, (r) => r.updateFlushMs),
+      row("untrack", (r) => r.untrackMs, (r) => r.untrackFlushMs),
       ["list(topic)", int(keys), "-", "-", "-", `${duration(median(listTimes))} (min ${duration(Math.min(...listTimes))}, max ${duration(Math.max(...listTimes))})`, "-"],
     ],
   );

@@ -99,9 +99,9 @@ test("maxConnectionsPerIp refuses the next WebSocket (429) and long-poll session
 test("presence refuses metas over maxMetaSize", async () => {
   const presence = createPresence({ pubsub: new PubSub(), logger: silentLogger, maxMetaSize: 100 });
   try {
-    assert.throws(() => presence.trackOwner("o", "t", "k", { blob: "x".repeat(200) }), (e: PresenceError) => e.reason === "meta_too_large");
-    presence.trackOwner("o", "t", "k", { small: true });
-    assert.throws(() => presence.updateOwner("o", "t", "k", { blob: "x".repeat(200) }), (e: PresenceError) => e.reason === "meta_too_large");
+    assert.throws(() => presence.track({ ownerId: "o", topic: "t" }, "k", { blob: "x".repeat(200) }), (e: PresenceError) => e.reason === "meta_too_large");
+    presence.track({ ownerId: "o", topic: "t" }, "k", { small: true });
+    assert.throws(() => presence.update({ ownerId: "o", topic: "t" }, "k", { blob: "x".repeat(200) }), (e: PresenceError) => e.reason === "meta_too_large");
     assert.equal(presence.countConnections("t"), 1);
   } finally {
     await presence.close();

@@ -33,9 +33,9 @@ const keys = async (p: Presence, topic: string): Promise<string> => Object.keys(
 test("members tracked on each node are listed on every node; a graceful stop removes them at once", async () => {
   const bus = new Bus();
   const [a, b, c] = await Promise.all([node(bus, "a"), node(bus, "b"), node(bus, "c")]);
-  a.presence.trackOwner("a.1", "room", "alice", {});
-  b.presence.trackOwner("b.1", "room", "bob", {});
-  c.presence.trackOwner("c.1", "room", "carol", {});
+  a.presence.track({ ownerId: "a.1", topic: "room" }, "alice", {});
+  b.presence.track({ ownerId: "b.1", topic: "room" }, "bob", {});
+  c.presence.track({ ownerId: "c.1", topic: "room" }, "carol", {});
   for (const n of [a, b, c]) {
     await until(() => n.presence.countUsers("room") === 3, 2000, "three members everywhere");
   }
@@ -51,7 +51,7 @@ test("a silent node goes down after the down period and comes back with the same
   const [a, b] = await Promise.all([node(bus, "a"), node(bus, "b")]);
   const diffs: string[] = [];
   b.pubsub.subscribe("room", { deliver: (m) => diffs.push(JSON.stringify(m.payload)) });
-  a.presence.trackOwner("a.1", "room", "alice", {});
+  a.presence.track({ ownerId: "a.1", topic: "room" }, "alice", {});
   await until(() => b.presence.countUsers("room") === 1, 1000, "alice on b");
   bus.filter = (from) => from !== "a";   // a partition: a's heartbeats stop reaching b
   const downAfter = await until(() => b.presence.countUsers("room") === 0, 2000, "a marked down on b");
@@ -66,14 +66,14 @@ test("a silent node goes down after the down period and comes back with the same
 test("a node that joins later catches up by transfer, and lost deltas are repaired", async () => {
   const bus = new Bus();
   const a = await node(bus, "a");
-  for (let i = 0; i < 50; i++) a.presence.trackOwner(`a.${i}`, "big", `user${i}`, { i });
+  for (let i = 0; i < 50; i++) a.presence.track({ ownerId: `a.${i}`, topic: "big" }, `user${i}`, { i });
   await sleep(100);
   const b = await node(bus, "b");
   await until(() => b.presence.countUsers("big") === 50, 2000, "b to receive the existing members");
   let dropped = 0;
   bus.filter = (from, _to, m) => !(from === "a" && m.event === "heartbeat" && (m.payload as { delta: unknown }).delta !== null && dropped++ < 3);
-  for (let i = 50; i < 60; i++) a.presence.trackOwner(`a.${i}`, "big", `user${i}`, { i });
-  a.presence.untrackOwner("a.0", "big", "user0");
+  for (let i = 50; i < 60; i++) a.presence.track({ ownerId: `a.${i}`, topic: "big" }, `user${i}`, { i });
+  a.presence.untrack({ ownerId: "a.0", topic: "big" }, "user0");
   await until(() => dropped >= 1, 1000, "a delta to be lost");
   await until(() => b.presence.countUsers("big") === 59, 3000, "the lost changes to be repaired");
   assert.equal(await keys(b.presence, "big"), await keys(a.presence, "big"));

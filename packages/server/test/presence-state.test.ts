@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
   type Diff, type Meta, type TrackerData, TrackerState, TrackerDataError, ReplicaError, decodeClock, decodeData,
-  dominates, encodeClock, groupDiff, parseReplicaKey, replicaKey, selectTransferTargets,
+  dominates, encodeClock, parseReplicaKey, replicaKey, selectTransferTargets,
 } from "../src/presence/state.js";
 
 const A = { name: "a@host", vsn: "1" };
@@ -342,19 +342,6 @@ test("decodeData validates network input", () => {
   ];
   for (const c of cases) assert.throws(() => decodeData(c), TrackerDataError, JSON.stringify(c));
   assert.throws(() => decodeData(bad({ v: 2 })), /invalid tracker data: unsupported version 2/);
-});
-
-test("groupDiff groups per topic and key", () => {
-  const a = new TrackerState(A);
-  a.join("o1", "t", "k", { phx_ref: "r1" });
-  const r = a.update("o1", "t", "k", { phx_ref: "r2", phx_ref_prev: "r1" });
-  assert.ok(r.ok);
-  const g = groupDiff(r.diff);
-  assert.deepEqual([...g.keys()], ["t"]);
-  assert.deepEqual(refs(g.get("t")!.joins.get("k")!), ["r2"]);
-  assert.deepEqual(refs(g.get("t")!.leaves.get("k")!), ["r1"]);
-  const g2 = groupDiff(a.leaveOwner("o1"));
-  assert.equal(g2.get("t")!.joins.size, 0);
 });
 
 test("10,000 members on one topic: big deltas of joins, leaves and updates merge to the same state", () => {

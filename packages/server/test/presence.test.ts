@@ -184,8 +184,8 @@ test("changes to one topic within the diff window go out as one presence_diff", 
   await sleep(80);
   const before = diffs(watcher, topic).length;
   const owners = Array.from({ length: 20 }, (_, i) => `owner-${i}`);
-  for (const owner of owners) presence.trackOwner(owner, topic, owner, { bot: true });
-  presence.untrackOwner("owner-0", topic, "owner-0");
+  for (const owner of owners) presence.track({ ownerId: owner, topic }, owner, { bot: true });
+  presence.untrack({ ownerId: "owner-0", topic }, "owner-0");
   await presence.flush();
   await sleep(30);
   const after = diffs(watcher, topic).slice(before);

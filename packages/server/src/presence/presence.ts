@@ -8,11 +8,12 @@
  * `fetch` hook decorated both sides; changes to one topic within `diffWindowMs` go out as one
  * diff. `list(topic)` is what a channel pushes as `presence_state`.
  */
-import { randomBytes } from "node:crypto";
 import { createLogger, type Logger } from "../logger.js";
 import type { PubSub } from "../pubsub/index.js";
-import { type Diff, type Entry, type Meta } from "./state.js";
-import { Tracker, type TrackerTiming } from "./tracker.js";
+import { DiffWindow, type PendingDiff } from "./diff-window.js";
+import { newRef, stampMeta, userFields } from "./meta.js";
+import type { Meta } from "./state.js";
+import { Tracker, type TrackerReads, type TrackerTiming } from "./tracker.js";
 
 /** One key's presence: its metas (each with `phx_ref`) plus whatever `fetch` added. */
 export interface PresenceEntry<M extends Meta = Meta> {
@@ -35,6 +36,12 @@ export interface PresenceOwner {
   readonly ownerId: string;
   onExit(callback: () => void): unknown;
 }
+
+/**
+ * Who tracks, on which topic: a channel socket (what it tracked leaves when it ends), or any
+ * `{ownerId, topic}` (untrack it yourself, or with `untrackAll(ownerId)`).
+ */
+export type PresenceTarget = PresenceOwner | { readonly ownerId: string; readonly topic: string };
 
 /** Thrown by `track` / `update` / `untrack` when the presence state refuses the operation. */
 export class PresenceError extends Error {
@@ -62,135 +69,111 @@ export interface PresenceOptions extends Partial<TrackerTiming> {
   logger?: Logger;
 }
 
-const BOOT = randomBytes(6);
-let refCounter = 0;
-
-/** A fresh, unique `phx_ref`: 16 URL-safe characters. */
-function newRef(): string {
-  const bytes = Buffer.allocUnsafe(12);
-  BOOT.copy(bytes, 0);
-  bytes.writeUIntBE(++refCounter % 2 ** 48, 6, 6);
-  return bytes.toString("base64url");
-}
-
-/** An entry's dot as one string: the identity of one meta across the cluster. */
-function dotOf(entry: Entry): string {
-  return `${entry.replica}\u0001${entry.counter}`;
-}
-
 function nullObject<T>(): Record<string, T> {
   return Object.create(null) as Record<string, T>;
 }
 
-/** Pending (coalesced) changes of one topic, by dot. */
-interface PendingDiff {
-  joins: Map<string, Entry>;
-  leaves: Map<string, Entry>;
+/** Groups metas by key (first-seen order): the one grouping of presences into a map. */
+function groupByKey(entries: Iterable<{ readonly key: string; readonly meta: Meta }>): PresenceMap {
+  const map = nullObject<PresenceEntry>();
+  for (const { key, meta } of entries) {
+    const stored = meta as PresenceEntry["metas"][number];
+    const existing = map[key];
+    if (existing === undefined) map[key] = { metas: [stored] };
+    else existing.metas.push(stored);
+  }
+  return map;
 }
 
 /** Presence tracking for one endpoint (one replica of the cluster-wide tracker). */
 export class Presence {
   private readonly tracker: Tracker;
+  private readonly state: TrackerReads;
   private readonly logger: Logger;
-  private readonly windowMs: number;
+  private readonly maxMetaSize: number;
+  private readonly window: DiffWindow;
   private readonly watched = new Set<string>();
-  private pending = new Map<string, PendingDiff>();
-  private flushTimer: NodeJS.Timeout | undefined;
   private queue: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: PresenceOptions) {
     this.logger = options.logger ?? createLogger({ name: "presence" });
-    this.windowMs = Math.min(100, Math.max(0, options.diffWindowMs ?? 25));
-    this.tracker = new Tracker({ ...options, name: options.name ?? "presence", logger: this.logger, onDiff: (diff) => this.collect(diff) });
+    this.maxMetaSize = options.maxMetaSize ?? 4096;
+    this.window = new DiffWindow(options.diffWindowMs ?? 25, (batch) => this.send(batch));
+    this.tracker = new Tracker({ ...options, name: options.name ?? "presence", logger: this.logger, onDiff: (diff) => this.window.add(diff) });
+    this.state = this.tracker.reads;
     this.tracker.start();
   }
 
-  /** Tracks `key` with `meta` on the owner's topic; returns the new `phx_ref`. Throws `PresenceError`. */
-  track(owner: PresenceOwner, key: string, meta: Meta = {}): string {
-    this.watch(owner);
-    return this.trackOwner(owner.ownerId, owner.topic, key, meta);
-  }
-
-  /** Tracks `key` on `topic` for any owner id (untrack it yourself, or with `untrackAll`). */
-  trackOwner(ownerId: string, topic: string, key: string, meta: Meta = {}): string {
+  /**
+   * Tracks `key` with `meta` on the target's topic; returns the new `phx_ref`. A channel socket's
+   * presences leave when it ends. Throws `PresenceError` (`already_tracked`, `invalid_meta`,
+   * `meta_too_large`).
+   */
+  track(target: PresenceTarget, key: string, meta: Meta = {}): string {
     const ref = newRef();
-    const result = this.tracker.state.join(ownerId, topic, String(key), this.withRef(meta, ref));
-    if (!result.ok) throw new PresenceError("already_tracked", `"${key}" is already tracked on "${topic}" by this owner`);
-    this.tracker.reportLocal(result.diff);
+    const stored = this.stamp(meta, ref);
+    if (!this.tracker.track(target.ownerId, target.topic, String(key), stored).ok) {
+      throw new PresenceError("already_tracked", `"${key}" is already tracked on "${target.topic}" by this owner`);
+    }
+    if ("onExit" in target) this.watch(target);
     return ref;
   }
 
-  /** Stops tracking `key` on the owner's topic; returns false when it was not tracked. */
-  untrack(owner: PresenceOwner, key: string): boolean {
-    return this.untrackOwner(owner.ownerId, owner.topic, key);
+  /**
+   * Replaces the meta of `key` on the target's topic (or computes it from the old one's fields);
+   * returns the new `phx_ref` (the new meta's `phx_ref_prev` is the old one). Throws
+   * `PresenceError` (`nopresence` when the target does not track `key`).
+   */
+  update(target: PresenceTarget, key: string, meta: Meta | ((old: Meta) => Meta)): string {
+    const old = this.state.getLocal(target.ownerId, target.topic, String(key));
+    if (old === undefined) throw new PresenceError("nopresence", `"${key}" is not tracked on "${target.topic}" by this owner`);
+    const { fields, ref: previous } = userFields(old);
+    const ref = newRef();
+    const stored = this.stamp(typeof meta === "function" ? meta(fields) : meta, ref, previous);
+    this.tracker.update(target.ownerId, target.topic, String(key), stored);
+    return ref;
   }
 
-  /** Stops tracking `key` on `topic` for an owner id; returns false when it was not tracked. */
-  untrackOwner(ownerId: string, topic: string, key: string): boolean {
-    const diff = this.tracker.state.leave(ownerId, topic, String(key));
-    this.tracker.reportLocal(diff);
-    return diff.leaves.length > 0;
+  /** Stops tracking `key` on the target's topic; returns false when it was not tracked. */
+  untrack(target: PresenceTarget, key: string): boolean {
+    return this.tracker.untrack(target.ownerId, target.topic, String(key));
   }
 
   /** Stops tracking everything an owner tracked, on every topic. */
   untrackAll(ownerId: string): void {
-    this.tracker.reportLocal(this.tracker.state.leaveOwner(ownerId));
+    this.tracker.untrackAll(ownerId);
   }
 
-  /** True when the owner tracks `key` on its topic (on this node). */
-  isTracked(owner: PresenceOwner, key: string): boolean {
-    return this.tracker.state.getLocal(owner.ownerId, owner.topic, String(key)) !== undefined;
-  }
-
-  /** Replaces the meta of `key` (or computes it from the old one); returns the new `phx_ref`. */
-  update(owner: PresenceOwner, key: string, meta: Meta | ((old: Meta) => Meta)): string {
-    return this.updateOwner(owner.ownerId, owner.topic, key, meta);
-  }
-
-  /** `update` for an owner id. Throws `PresenceError("nopresence")` when the key is not tracked. */
-  updateOwner(ownerId: string, topic: string, key: string, meta: Meta | ((old: Meta) => Meta)): string {
-    const state = this.tracker.state;
-    const old = state.getLocal(ownerId, topic, String(key));
-    if (old === undefined) throw new PresenceError("nopresence", `"${key}" is not tracked on "${topic}" by this owner`);
-    const { phx_ref: previous, phx_ref_prev: _dropped, ...oldUserMeta } = old as Meta & { phx_ref?: string; phx_ref_prev?: string };
-    const next = typeof meta === "function" ? meta(oldUserMeta) : meta;
-    const ref = newRef();
-    const stored = this.withRef(next, ref);
-    const result = state.update(ownerId, topic, String(key), typeof previous === "string" ? { ...stored, phx_ref_prev: previous } : stored);
-    if (!result.ok) throw new PresenceError("nopresence", `"${key}" is not tracked on "${topic}" by this owner`);
-    this.tracker.reportLocal(result.diff);
-    return ref;
+  /** True when the target tracks `key` on its topic (on this node). */
+  isTracked(target: PresenceTarget, key: string): boolean {
+    return this.state.getLocal(target.ownerId, target.topic, String(key)) !== undefined;
   }
 
   /** The presences of `topic` (what `presence_state` carries), decorated by `fetch`. */
   async list(topic: string): Promise<PresenceMap> {
-    const presences = nullObject<PresenceEntry>();
-    for (const [key, metas] of this.tracker.state.list(topic)) presences[key] = { metas: metas as PresenceEntry["metas"] };
-    return this.decorate(topic, presences);
+    return this.decorate(topic, groupByKey(this.state.entries(topic)));
   }
 
   /** One key's presence on `topic`, decorated by `fetch`, or undefined. */
   async getByKey(topic: string, key: string): Promise<PresenceEntry | undefined> {
-    const metas = this.tracker.state.get(topic, String(key));
-    if (metas.length === 0) return undefined;
-    const single = nullObject<PresenceEntry>();
-    single[key] = { metas: metas as PresenceEntry["metas"] };
-    return (await this.decorate(topic, single))[key];
+    const entries = this.state.entries(topic, String(key));
+    if (entries.length === 0) return undefined;
+    return (await this.decorate(topic, groupByKey(entries)))[key];
   }
 
   /** Topics with presences on them. */
   topics(): string[] {
-    return this.tracker.state.topics();
+    return this.state.topics();
   }
 
   /** Distinct keys (users) present on `topic`. */
   countUsers(topic: string): number {
-    return this.tracker.state.countKeys(topic);
+    return this.state.countKeys(topic);
   }
 
   /** Metas (connections) present on `topic`. */
   countConnections(topic: string): number {
-    return this.tracker.state.countMetas(topic);
+    return this.state.countMetas(topic);
   }
 
   /** The tracker behind this presence (its replica loop and CRDT state). */
@@ -200,7 +183,7 @@ export class Presence {
 
   /** Resolves once every diff collected so far has been broadcast. */
   async flush(): Promise<void> {
-    this.flushNow();
+    this.window.close();
     await this.queue;
   }
 
@@ -210,23 +193,11 @@ export class Presence {
     this.tracker.stop(graceful);
   }
 
-  private withRef(meta: Meta, ref: string): Meta {
-    if (typeof meta !== "object" || meta === null || Array.isArray(meta)) {
-      throw new PresenceError("invalid_meta", "presence meta must be a plain object");
-    }
-    const limit = this.options.maxMetaSize ?? 4096;
-    let size: number;
-    try {
-      size = Buffer.byteLength(JSON.stringify(meta));
-    } catch {
-      throw new PresenceError("invalid_meta", "presence meta must be JSON");
-    }
-    if (size > limit) {
-      this.logger.warn({ bytes: size, limit }, "presence meta refused: too large");
-      throw new PresenceError("meta_too_large", `presence meta is ${size} bytes; the limit is ${limit}`);
-    }
-    const { phx_ref: _ref, phx_ref_prev: _prev, ...rest } = meta as Record<string, unknown>;
-    return { ...rest, phx_ref: ref };
+  private stamp(meta: Meta, ref: string, previous?: string): Meta {
+    const result = stampMeta(meta, ref, this.maxMetaSize, previous);
+    if (result.ok) return result.meta;
+    if (result.reason === "meta_too_large") this.logger.warn({ bytes: result.bytes, limit: this.maxMetaSize }, "presence meta refused: too large");
+    throw new PresenceError(result.reason, result.message);
   }
 
   private watch(owner: PresenceOwner): void {
@@ -238,42 +209,7 @@ export class Presence {
     });
   }
 
-  /**
-   * Adds changes to the pending diffs, so that each meta is at most once in a diff, on one
-   * side (docs/presence.md, "One meta per diff"). A meta that leaves while its join is still
-   * pending goes out as a leave only: clients that never saw it ignore the leave, and those
-   * whose `presence_state` was taken mid-window (so holds it) drop it. A meta that comes back
-   * while its leave is pending (a replica down, then up) cannot be said in one diff, so the
-   * pending diffs go out first.
-   */
-  private collect(diff: Diff): void {
-    for (const entry of diff.leaves) {
-      const pending = this.pendingFor(entry.topic);
-      const dot = dotOf(entry);
-      pending.joins.delete(dot);
-      pending.leaves.set(dot, entry);
-    }
-    for (const entry of diff.joins) {
-      if (this.pending.get(entry.topic)?.leaves.has(dotOf(entry))) this.flushNow();
-      this.pendingFor(entry.topic).joins.set(dotOf(entry), entry);
-    }
-    if (this.flushTimer === undefined && this.pending.size > 0) {
-      this.flushTimer = setTimeout(() => this.flushNow(), this.windowMs);
-    }
-  }
-
-  private pendingFor(topic: string): PendingDiff {
-    let pending = this.pending.get(topic);
-    if (pending === undefined) this.pending.set(topic, (pending = { joins: new Map(), leaves: new Map() }));
-    return pending;
-  }
-
-  private flushNow(): void {
-    if (this.flushTimer !== undefined) clearTimeout(this.flushTimer);
-    this.flushTimer = undefined;
-    if (this.pending.size === 0) return;
-    const batch = this.pending;
-    this.pending = new Map();
+  private send(batch: ReadonlyMap<string, PendingDiff>): void {
     this.queue = this.queue.then(async () => {
       for (const [topic, pending] of batch) {
         if (pending.joins.size === 0 && pending.leaves.size === 0) continue;
@@ -287,24 +223,15 @@ export class Presence {
   }
 
   private async broadcastDiff(topic: string, pending: PendingDiff): Promise<void> {
-    const group = (entries: Iterable<Entry>): PresenceMap => {
-      const map = nullObject<PresenceEntry>();
-      for (const entry of entries) {
-        const existing = map[entry.key];
-        if (existing === undefined) map[entry.key] = { metas: [entry.meta as PresenceEntry["metas"][number]] };
-        else existing.metas.push(entry.meta as PresenceEntry["metas"][number]);
-      }
-      return map;
-    };
     const [joins, leaves] = await Promise.all([
-      this.decorate(topic, group(pending.joins.values())),
-      this.decorate(topic, group(pending.leaves.values())),
+      this.decorate(topic, groupByKey(pending.joins.values())),
+      this.decorate(topic, groupByKey(pending.leaves.values())),
     ]);
     const diff: PresenceDiff = { joins, leaves };
     this.options.pubsub.localBroadcast(topic, "presence_diff", diff);
     if (this.options.handleMetas !== undefined) {
       try {
-        await this.options.handleMetas(topic, diff, this.tracker.state.list(topic));
+        await this.options.handleMetas(topic, diff, this.state.list(topic));
       } catch (error) {
         this.logger.error({ err: error, topic }, "presence: handleMetas threw");
       }

@@ -469,5 +469,5 @@ export {
 export {
   type TrackerData, type WireReplica, type WireValue, MAX_DELTA_RANGE, TrackerDataError, WIRE_VERSION, decodeData,
 } from "./wire.js";
-export { type Diff, type Entry, type OpResult, type ReplicaInfo, type TopicDiff, groupDiff } from "./types.js";
+export { type Diff, type Entry, type OpResult, type ReplicaInfo } from "./types.js";
 export type { Meta } from "./wire.js";

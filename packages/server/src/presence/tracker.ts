@@ -11,7 +11,7 @@ import { randomBytes } from "node:crypto";
 import type { Logger } from "../logger.js";
 import type { BroadcastMessage, PubSub, Subscriber } from "../pubsub/index.js";
 import { decodeClock, encodeClock, parseReplicaKey, replicaKey, type Clock, type Replica } from "./clock.js";
-import { TrackerState, type Diff } from "./state.js";
+import { TrackerState, type Diff, type Meta, type OpResult } from "./state.js";
 import { decodeData, type TrackerData } from "./wire.js";
 
 /** Timing of the replica loop (Phoenix.Tracker's defaults). */
@@ -60,10 +60,13 @@ function isReplicaWire(value: unknown): value is ReplicaWire {
   return Array.isArray(value) && value.length === 2 && typeof value[0] === "string" && typeof value[1] === "string";
 }
 
+/** The reads of a tracker's state (visible presences, counts, replicas). */
+export type TrackerReads = Pick<TrackerState,
+  "list" | "get" | "getLocal" | "entries" | "countKeys" | "countMetas" | "topics" | "replicas" | "replicaStatus">;
+
 /** One replica of a tracker group, on this node. */
 export class Tracker implements Subscriber {
-  /** The CRDT state (read it; mutate it only through the tracker). */
-  readonly state: TrackerState;
+  private readonly state: TrackerState;
   /** This replica's identity: the node name and a boot version. */
   readonly replica: Replica;
   private readonly timing: TrackerTiming;
@@ -100,9 +103,35 @@ export class Tracker implements Subscriber {
     this.options.pubsub.unsubscribe(this.topic, this);
   }
 
-  /** Applies a local operation's diff (the caller already mutated `state`). */
-  reportLocal(diff: Diff): void {
+  /** The state, read-only. */
+  get reads(): TrackerReads {
+    return this.state;
+  }
+
+  /** Adds (owner, topic, key) with `meta` (frozen metas are kept as they are); refused when held. */
+  track(owner: string, topic: string, key: string, meta: Meta): OpResult {
+    const result = this.state.join(owner, topic, key, meta);
+    if (result.ok) this.report(result.diff);
+    return result;
+  }
+
+  /** Replaces the meta of a held (owner, topic, key); refused when not held. */
+  update(owner: string, topic: string, key: string, meta: Meta): OpResult {
+    const result = this.state.update(owner, topic, key, meta);
+    if (result.ok) this.report(result.diff);
+    return result;
+  }
+
+  /** Removes (owner, topic, key); false when it was not held. */
+  untrack(owner: string, topic: string, key: string): boolean {
+    const diff = this.state.leave(owner, topic, key);
     this.report(diff);
+    return diff.leaves.length > 0;
+  }
+
+  /** Removes everything `owner` holds, on every topic. */
+  untrackAll(owner: string): void {
+    this.report(this.state.leaveOwner(owner));
   }
 
   /** Gossip from another replica. */

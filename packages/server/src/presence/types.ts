@@ -29,12 +29,6 @@ export type OpResult =
   | { readonly ok: true; readonly diff: Diff }
   | { readonly ok: false; readonly error: "already_tracked" | "nopresence" };
 
-/** Per-topic grouping of a diff: `joins` / `leaves` as key → metas (insertion order). */
-export interface TopicDiff {
-  joins: Map<string, Meta[]>;
-  leaves: Map<string, Meta[]>;
-}
-
 /** Status and causal summary of a known replica, as returned by `replicas()`. */
 export interface ReplicaInfo {
   readonly key: string;
@@ -86,23 +80,4 @@ export function adoptMeta(meta: Meta): Meta {
     throw new TypeError("presence meta must be a plain object");
   }
   return Object.isFrozen(meta) ? meta : Object.freeze({ ...meta });
-}
-
-/**
- * Group a diff per topic and key, the shape a `presence_diff` broadcast needs. Topics with
- * only joins or only leaves get an empty map on the other side.
- */
-export function groupDiff(diff: Diff): Map<string, TopicDiff> {
-  const out = new Map<string, TopicDiff>();
-  const put = (e: Entry, side: "joins" | "leaves"): void => {
-    let t = out.get(e.topic);
-    if (t === undefined) out.set(e.topic, (t = { joins: new Map(), leaves: new Map() }));
-    const m = t[side];
-    const metas = m.get(e.key);
-    if (metas === undefined) m.set(e.key, [e.meta]);
-    else metas.push(e.meta);
-  };
-  for (const e of diff.joins) put(e, "joins");
-  for (const e of diff.leaves) put(e, "leaves");
-  return out;
 }
