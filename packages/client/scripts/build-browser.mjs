@@ -1,6 +1,7 @@
 // Builds the browser bundle of @cinder/client: one minified ESM file,
 // dist/browser/cinder-client.min.js, bundled straight from src/ with esbuild (so it does not
-// depend on `tsc -b` having run first). Prints its size, minified and gzipped.
+// depend on `tsc -b` having run first); @cinder/protocol is bundled in from its own src/ too
+// (its package.json "source" export condition). Prints its size, minified and gzipped.
 // Run by this package's `prepare` script, i.e. on every `npm install` / `npm ci` at the root.
 import { build } from "esbuild";
 import { gzipSync } from "node:zlib";
@@ -17,6 +18,7 @@ await build({
   bundle: true,
   format: "esm",
   platform: "browser",
+  conditions: ["source"],
   target: ["es2022"],
   minify: true,
   sourcemap: true,

@@ -6,7 +6,7 @@
  * API, the callbacks, the channels and the fallback policy, and talks to it through a host.
  */
 import { RetryTimer } from "./backoff.js";
-import { CHANNEL_EVENTS, PHOENIX_TOPIC, READY_STATE } from "./constants.js";
+import { CHANNEL_EVENTS, HEARTBEAT_EVENT, PHOENIX_TOPIC, READY_STATE } from "./constants.js";
 import { Heartbeat } from "./heartbeat.js";
 import { Link } from "./link.js";
 import { LongPoll } from "./longpoll.js";
@@ -186,7 +186,7 @@ export class Connector {
     const ref = this.#host.makeRef();
     const start = Date.now();
     link.pings.set(ref, () => callback(Date.now() - start));
-    this.push({ topic: PHOENIX_TOPIC, event: "heartbeat", payload: {}, ref, join_ref: null });
+    this.push({ topic: PHOENIX_TOPIC, event: HEARTBEAT_EVENT, payload: {}, ref, join_ref: null });
     return true;
   }
 
@@ -282,7 +282,7 @@ export class Connector {
   #sendHeartbeat(): string | null {
     if (!this.isConnected()) return null;
     const ref = this.#host.makeRef();
-    this.push({ topic: PHOENIX_TOPIC, event: "heartbeat", payload: {}, ref, join_ref: null });
+    this.push({ topic: PHOENIX_TOPIC, event: HEARTBEAT_EVENT, payload: {}, ref, join_ref: null });
     return ref;
   }
 

@@ -6,7 +6,8 @@
  * `X-Phoenix-Longpoll-Token` header and the `token` query param. A lost session (410 while
  * holding a token), a failed request or a timeout closes the transport so the socket reconnects.
  */
-import { AUTH_TOKEN_PREFIX, DEFAULT_LONGPOLLER_TIMEOUT, MAX_LONGPOLL_BATCH, READY_STATE, TRANSPORT_PATHS } from "./constants.js";
+import { readAuthToken } from "@cinder/protocol";
+import { DEFAULT_LONGPOLLER_TIMEOUT, MAX_LONGPOLL_BATCH, READY_STATE, TRANSPORT_PATHS } from "./constants.js";
 import { base64ToBytes, bytesToBase64, toArrayBuffer, utf8Decode } from "./encoding.js";
 import type { TransportCloseEvent, TransportLike, TransportMessageEvent } from "./types.js";
 import { appendParams } from "./url.js";
@@ -49,15 +50,6 @@ function parseJson(text: string): PollResponse | null {
   }
 }
 
-/** Decodes the auth token carried by the `base64url.bearer.phx.` subprotocol. */
-function authTokenOf(protocols: string | string[] | undefined): string | undefined {
-  const list = protocols === undefined ? [] : Array.isArray(protocols) ? protocols : [protocols];
-  const entry = list.find((p) => p.startsWith(AUTH_TOKEN_PREFIX));
-  if (entry === undefined) return undefined;
-  const b64 = entry.slice(AUTH_TOKEN_PREFIX.length);
-  return utf8Decode(base64ToBytes(b64.padEnd(Math.ceil(b64.length / 4) * 4, "=")));
-}
-
 /** The long-poll transport; pass it as `transport: LongPoll` (or let `longPollFallbackMs` pick it). */
 export class LongPoll implements TransportLike {
   /** 0 connecting, 1 open, 3 closed. */
@@ -88,7 +80,7 @@ export class LongPoll implements TransportLike {
 
   /** `endPoint` is the socket's WebSocket URL; `protocols` may carry the auth token. */
   constructor(endPoint: string, protocols?: string | string[]) {
-    this.#authToken = authTokenOf(protocols);
+    this.#authToken = readAuthToken(protocols);
     this.pollEndpoint = longPollEndpoint(endPoint);
     // the first poll waits for the caller to set the callbacks (or to close us right away)
     setTimeout(() => this.poll(), 0);

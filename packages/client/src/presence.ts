@@ -6,6 +6,7 @@
  * fires after every applied state or diff. State objects have no prototype, so keys such as
  * `__proto__` are safe.
  */
+import { PRESENCE_EVENTS } from "@cinder/protocol";
 import type { Channel } from "./channel.js";
 import type { AnyContract, ChannelContract, MetaOf } from "./contract.js";
 
@@ -80,7 +81,7 @@ export class Presence<C extends ChannelContract = AnyContract> {
   #onSync: () => void = () => undefined;
 
   constructor(channel: Channel<C>, opts: PresenceOptions = {}) {
-    const events = opts.events ?? { state: "presence_state", diff: "presence_diff" };
+    const events = opts.events ?? PRESENCE_EVENTS;
     this.channel = channel;
     channel.listen(events.state, (payload) => {
       if (!isObject(payload)) return;

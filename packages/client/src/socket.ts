@@ -8,11 +8,11 @@ import { defaultReconnectAfterMs, defaultRejoinAfterMs } from "./backoff.js";
 import { Channel } from "./channel.js";
 import { Connector, type SocketChannel } from "./connector.js";
 import {
-  AUTH_TOKEN_PREFIX, DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_LONGPOLLER_TIMEOUT, DEFAULT_TIMEOUT, DEFAULT_VSN, READY_STATE,
+  DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_LONGPOLLER_TIMEOUT, DEFAULT_TIMEOUT, DEFAULT_VSN, READY_STATE,
   TRANSPORT_PATHS,
 } from "./constants.js";
 import type { AnyContract, ChannelContract, ChannelParamsArgs } from "./contract.js";
-import { bytesToBase64, utf8Encode } from "./encoding.js";
+import { PHOENIX_SUBPROTOCOL, authTokenProtocol } from "@cinder/protocol";
 import { LongPoll } from "./longpoll.js";
 import { closure, globalSessionStorage, globalWebSocket, type SocketOptions } from "./options.js";
 import { watchPage } from "./page.js";
@@ -291,7 +291,7 @@ export class Socket {
 
   #protocols(): string[] | undefined {
     if (!this.authToken) return undefined;
-    return ["phoenix", `${AUTH_TOKEN_PREFIX}${bytesToBase64(utf8Encode(this.authToken())).replace(/=/g, "")}`];
+    return [PHOENIX_SUBPROTOCOL, authTokenProtocol(this.authToken())];
   }
 
   #connectWithFallback(fallbackTransport: TransportConstructor, thresholdMs: number): void {

@@ -4,15 +4,7 @@
  */
 
 /** A decoded message, as the V2 serializer produces it and `onMessage` callbacks receive it. */
-export interface Message<P = unknown> {
-  /** The join_ref of the channel join the message belongs to, or null (broadcasts, heartbeats). */
-  join_ref: string | null;
-  /** The message ref (replies echo the ref of the push they answer), or null. */
-  ref: string | null;
-  topic: string;
-  event: string;
-  payload: P;
-}
+export type { Message } from "@cinder/protocol";
 
 /** Connect params or channel join params: a plain object. */
 export type Params = Record<string, unknown>;

@@ -2,23 +2,10 @@
  * URL building: phoenix.js's query-string encoding of params (`a[b]=c`, `list[0]=x`, a null
  * value as an empty segment) and resolution of relative endpoints against `location`.
  */
+import { encodeParams } from "@cinder/protocol";
 
 /** Encodes params as a query string: nested objects as `parent[child]=v`, arrays as `key[0]=v`. */
-export function serializeParams(params: object, parentKey?: string): string {
-  const parts: string[] = [];
-  for (const key of Object.keys(params)) {
-    const name = parentKey === undefined ? key : `${parentKey}[${key}]`;
-    const value: unknown = (params as Record<string, unknown>)[key];
-    if (value === null) {
-      parts.push("");
-    } else if (typeof value === "object") {
-      parts.push(serializeParams(value, name));
-    } else {
-      parts.push(`${encodeURIComponent(name)}=${encodeURIComponent(String(value))}`);
-    }
-  }
-  return parts.join("&");
-}
+export const serializeParams: (params: object, parentKey?: string) => string = encodeParams;
 
 /** Appends params to a URL (`?` or `&`); returns the URL unchanged when there are none. */
 export function appendParams(url: string, params: object): string {

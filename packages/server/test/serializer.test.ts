@@ -15,12 +15,12 @@ test("negotiation: missing → V1, 1.x → V1, 2.x → V2, others refused", () =
 
 test("V2 text frames decode and encode as [join_ref, ref, topic, event, payload]", () => {
   assert.deepEqual(V2Serializer.decode(text(["1", "2", "room:1", "new", { a: 1 }]), false),
-    { joinRef: "1", ref: "2", topic: "room:1", event: "new", payload: { a: 1 } });
+    { join_ref: "1", ref: "2", topic: "room:1", event: "new", payload: { a: 1 } });
   assert.deepEqual(V2Serializer.decode(text([null, 7, "phoenix", "heartbeat", {}, "extra"]), false),
-    { joinRef: null, ref: "7", topic: "phoenix", event: "heartbeat", payload: {} });
-  assert.equal(V2Serializer.encode({ joinRef: "1", ref: null, topic: "t", event: "e", payload: { x: 1 } }).text,
+    { join_ref: null, ref: "7", topic: "phoenix", event: "heartbeat", payload: {} });
+  assert.equal(V2Serializer.encode({ join_ref: "1", ref: null, topic: "t", event: "e", payload: { x: 1 } }).text,
     '["1",null,"t","e",{"x":1}]');
-  assert.equal(V2Serializer.encodeReply({ joinRef: "1", ref: "3", topic: "t", status: "queued", response: [1] }).text,
+  assert.equal(V2Serializer.encodeReply({ join_ref: "1", ref: "3", topic: "t", status: "queued", response: [1] }).text,
     '["1","3","t","phx_reply",{"status":"queued","response":[1]}]');
 });
 
@@ -28,27 +28,27 @@ test("V2 binary: client kind 0 decodes; server kinds 0, 1 and 2 encode as PROTOC
   const frame = Buffer.concat([Buffer.from([0, 1, 2, 3, 4]), Buffer.from("1"), Buffer.from("12"), Buffer.from("a:b"), Buffer.from("evnt"), Buffer.from([9, 8])]);
   const message = V2Serializer.decode(frame, true);
   assert.deepEqual({ ...message, payload: [...(message.payload as Uint8Array)] },
-    { joinRef: "1", ref: "12", topic: "a:b", event: "evnt", payload: [9, 8] });
-  const push = V2Serializer.encode({ joinRef: "1", ref: null, topic: "a:b", event: "ev", payload: new Uint8Array([7]) });
+    { join_ref: "1", ref: "12", topic: "a:b", event: "evnt", payload: [9, 8] });
+  const push = V2Serializer.encode({ join_ref: "1", ref: null, topic: "a:b", event: "ev", payload: new Uint8Array([7]) });
   assert.deepEqual([...push.bytes], [0, 1, 3, 2, ...Buffer.from("1a:bev"), 7]);
   assert.equal(push.binary, true);
-  const reply = V2Serializer.encodeReply({ joinRef: "1", ref: "2", topic: "a:b", status: "ok", response: new Uint8Array([5]) });
+  const reply = V2Serializer.encodeReply({ join_ref: "1", ref: "2", topic: "a:b", status: "ok", response: new Uint8Array([5]) });
   assert.deepEqual([...reply.bytes], [1, 1, 1, 3, 2, ...Buffer.from("12a:bok"), 5]);
-  const broadcast = V2Serializer.encode({ joinRef: null, ref: null, topic: "a:b", event: "ev", payload: new Uint8Array([6]) });
+  const broadcast = V2Serializer.encode({ join_ref: null, ref: null, topic: "a:b", event: "ev", payload: new Uint8Array([6]) });
   assert.deepEqual([...broadcast.bytes], [2, 3, 2, ...Buffer.from("a:bev"), 6]);
 });
 
 test("39: a binary frame field over 255 bytes is refused, not sent malformed", () => {
-  assert.throws(() => V2Serializer.encode({ joinRef: null, ref: null, topic: "t".repeat(256), event: "e", payload: new Uint8Array(1) }), EncodeError);
+  assert.throws(() => V2Serializer.encode({ join_ref: null, ref: null, topic: "t".repeat(256), event: "e", payload: new Uint8Array(1) }), EncodeError);
 });
 
 test("V1 objects: all four keys required; output never carries join_ref", () => {
   assert.deepEqual(V1Serializer.decode(text({ topic: "t", event: "e", payload: {}, ref: null, join_ref: "1" }), false),
-    { joinRef: "1", ref: null, topic: "t", event: "e", payload: {} });
+    { join_ref: "1", ref: null, topic: "t", event: "e", payload: {} });
   assert.throws(() => V1Serializer.decode(text({ topic: "t", event: "e", payload: {} }), false), DecodeError);
-  assert.equal(V1Serializer.encodeReply({ joinRef: "1", ref: "2", topic: "t", status: "ok", response: {} }).text,
+  assert.equal(V1Serializer.encodeReply({ join_ref: "1", ref: "2", topic: "t", status: "ok", response: {} }).text,
     '{"topic":"t","event":"phx_reply","payload":{"status":"ok","response":{}},"ref":"2"}');
-  assert.throws(() => V1Serializer.encode({ joinRef: null, ref: null, topic: "t", event: "e", payload: new Uint8Array(1) }), EncodeError);
+  assert.throws(() => V1Serializer.encode({ join_ref: null, ref: null, topic: "t", event: "e", payload: new Uint8Array(1) }), EncodeError);
 });
 
 test("malformed frames throw DecodeError and nothing else", () => {

@@ -7,6 +7,7 @@
  * unsubscribes, tells its client (`phx_close` / `phx_error`) when it still can, runs
  * `terminate` and then its exit callbacks (presence untracks there), exactly once.
  */
+import { CHANNEL_EVENTS } from "@cinder/protocol";
 import { randomBytes } from "node:crypto";
 import type { Logger } from "../logger.js";
 import type { Telemetry } from "../telemetry.js";
@@ -205,7 +206,7 @@ export class ChannelInstance implements Subscriber {
     let frame = message.encodings.get(serializer) as Frame | null | undefined;
     if (frame === undefined) {
       try {
-        frame = serializer.encode({ joinRef: null, ref: null, topic: message.topic, event: message.event, payload: message.payload });
+        frame = serializer.fastlane(message);
       } catch (error) {
         this.host.logger.error({ topic: message.topic, event: message.event, err: error }, "broadcast cannot be encoded; dropped");
         this.host.telemetry.error?.({ kind: "encode", topic: message.topic });
@@ -218,7 +219,7 @@ export class ChannelInstance implements Subscriber {
 
   /** Pushes an event to this channel's client (held until the join reply while joining). */
   push(event: string, payload: unknown): void {
-    const message: Message = { joinRef: this.joinRef, ref: null, topic: this.topic, event, payload };
+    const message: Message = { join_ref: this.joinRef, ref: null, topic: this.topic, event, payload };
     if (this.state === "joined") this.sendMessage(message);
     else if (this.state === "joining") (this.pendingPushes ??= []).push(message);
   }
@@ -265,9 +266,9 @@ export class ChannelInstance implements Subscriber {
     this.timers = undefined;
     this.host.channelEnded(this);
     if (notice !== "none") {
-      const event = notice === "close" ? "phx_close" : "phx_error";
+      const event = notice === "close" ? CHANNEL_EVENTS.close : CHANNEL_EVENTS.error;
       const payload = notice === "close" ? {} : { reason: "channel_crash" };
-      this.sendMessage({ joinRef: this.joinRef, ref: this.joinRef, topic: this.topic, event, payload });
+      this.sendMessage({ join_ref: this.joinRef, ref: this.joinRef, topic: this.topic, event, payload });
     }
     this.mailbox.close(async () => {
       try {
@@ -302,11 +303,11 @@ export class ChannelInstance implements Subscriber {
   sendReply(ref: string | null, status: string, response: unknown): void {
     let frame: Frame;
     try {
-      frame = this.host.serializer.encodeReply({ joinRef: this.joinRef, ref, topic: this.topic, status, response });
+      frame = this.host.serializer.encodeReply({ join_ref: this.joinRef, ref, topic: this.topic, status, response });
     } catch (error) {
       this.host.logger.error({ topic: this.topic, err: error }, "reply cannot be encoded");
       frame = this.host.serializer.encodeReply({
-        joinRef: this.joinRef, ref, topic: this.topic, status: "error", response: { reason: "reply could not be encoded" },
+        join_ref: this.joinRef, ref, topic: this.topic, status: "error", response: { reason: "reply could not be encoded" },
       });
     }
     this.host.sendFrame(frame);

@@ -1,36 +1,12 @@
 /**
- * The Phoenix message model shared by every serializer: a decoded `Message`
- * (join_ref, ref, topic, event, payload), a `Reply` to a client push, and an encoded
- * `Frame` ready for a transport. A payload is any JSON value or raw bytes (`Uint8Array`);
- * bytes travel as binary frames.
+ * The server's serializers: the wire formats of `@cinder/protocol` turned into `Frame`s (the
+ * bytes a transport writes, or their text for long-poll) and client frames decoded from the
+ * `Buffer`s transports receive. The message model itself (`Message`, `Reply`, `Broadcast`) is
+ * the protocol package's.
  */
+import { isBinary, type Broadcast, type Encoded, type Message, type Reply, type ServerCodec } from "@cinder/protocol";
 
-/** A message as it travels between client and server, in the protocol's own field names. */
-export interface Message {
-  /** The join_ref of the channel the message belongs to, or null. */
-  joinRef: string | null;
-  /** The ref a client uses to match a reply, or null. */
-  ref: string | null;
-  topic: string;
-  event: string;
-  /** A JSON value, or a `Uint8Array` for binary payloads. */
-  payload: unknown;
-}
-
-/** A `phx_reply` to the client message with `ref`. */
-export interface Reply {
-  joinRef: string | null;
-  ref: string | null;
-  topic: string;
-  status: string;
-  /** A JSON value, or a `Uint8Array` for a binary reply. */
-  response: unknown;
-}
-
-/** True when a payload is raw bytes and travels as a binary frame. */
-export function isBinary(payload: unknown): payload is Uint8Array {
-  return payload instanceof Uint8Array;
-}
+export { DecodeError, EncodeError, isBinary, type Broadcast, type Message, type Reply } from "@cinder/protocol";
 
 /**
  * An encoded message: the bytes for the transport, and whether it is a binary frame.
@@ -64,34 +40,40 @@ export class Frame {
   static text(json: string): Frame {
     return new Frame(Buffer.from(json, "utf8"), false, json);
   }
-}
 
-/** Thrown when an incoming frame cannot be decoded; the connection answers by closing. */
-export class DecodeError extends Error {
-  override readonly name = "DecodeError";
-}
-
-/** Reads a join_ref or ref field of a client frame: a string, a number (as text) or null. */
-export function decodeRef(value: unknown, name: string): string | null {
-  if (value === null || value === undefined) return null;
-  if (typeof value === "string") return value;
-  if (typeof value === "number" && Number.isFinite(value)) return String(value);
-  throw new DecodeError(`${name} must be a string or null`);
-}
-
-/** Thrown when a message cannot be encoded (e.g. a binary frame field over 255 bytes). */
-export class EncodeError extends Error {
-  override readonly name = "EncodeError";
+  /** The frame of a protocol encoding: a string is a text frame, bytes a binary frame (not copied). */
+  static of(encoded: Encoded): Frame {
+    if (typeof encoded === "string") return Frame.text(encoded);
+    return new Frame(Buffer.from(encoded.buffer, encoded.byteOffset, encoded.byteLength), true);
+  }
 }
 
 /** A wire format: decodes client frames and encodes server messages. */
 export interface Serializer {
   /** The protocol version this serializer speaks ("1.0.0" or "2.0.0"). */
   readonly vsn: string;
-  /** Decodes one client frame. Throws `DecodeError` for anything malformed. */
+  /** Decodes one client frame; a binary payload is a copy (a `Buffer`). Throws `DecodeError` for anything malformed. */
   decode(data: Buffer, binary: boolean): Message;
-  /** Encodes a push, broadcast, `phx_close` or `phx_error`. */
+  /** Encodes a push, `phx_close` or `phx_error`. Throws `EncodeError`. */
   encode(message: Message): Frame;
-  /** Encodes a `phx_reply`. */
+  /** Encodes a `phx_reply`. Throws `EncodeError`. */
   encodeReply(reply: Reply): Frame;
+  /** Encodes a broadcast once for all its subscribers on this format (Phoenix's `fastlane!`). Throws `EncodeError`. */
+  fastlane(broadcast: Broadcast): Frame;
+}
+
+/** The server serializer of a protocol codec. */
+export function serializerOf(codec: ServerCodec): Serializer {
+  return {
+    vsn: codec.vsn,
+    decode(data, binary) {
+      const message = codec.decode(binary ? data : data.toString("utf8"));
+      // A copy, so the payload does not pin the socket's receive buffer.
+      if (binary && isBinary(message.payload)) message.payload = Buffer.from(message.payload);
+      return message;
+    },
+    encode: (message) => Frame.of(codec.encode(message)),
+    encodeReply: (reply) => Frame.of(codec.encodeReply(reply)),
+    fastlane: (broadcast) => Frame.of(codec.fastlane(broadcast)),
+  };
 }

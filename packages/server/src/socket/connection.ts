@@ -4,6 +4,7 @@
  * the joined channel, and applies the protocol's rules for unjoined topics, stale join_refs,
  * duplicate joins and the channel limit. It does not know which transport carries it.
  */
+import { CHANNEL_EVENTS, HEARTBEAT_EVENT, PHOENIX_TOPIC } from "@cinder/protocol";
 import {
   ChannelInstance, type Assigns, type ChannelHost, type ChannelRouter,
 } from "../channel/index.js";
@@ -130,7 +131,7 @@ export class SocketConnection implements ChannelHost {
   handleMessage(message: Message): void {
     if (this.closed) return;
     const { topic, event } = message;
-    if (topic === "phoenix" && event === "heartbeat") {
+    if (topic === PHOENIX_TOPIC && event === HEARTBEAT_EVENT) {
       this.reply(message, null, "ok", {});
       return;
     }
@@ -140,19 +141,19 @@ export class SocketConnection implements ChannelHost {
       this.reply(message, null, "error", { reason: "topic too long" });
       return;
     }
-    if (event === "phx_join") {
+    if (event === CHANNEL_EVENTS.join) {
       if (this.allowed(this.joinBucket, message, "join")) this.join(message);
       return;
     }
-    if (event !== "phx_leave" && !this.allowed(this.messageBucket, message, "message")) return;
+    if (event !== CHANNEL_EVENTS.leave && !this.allowed(this.messageBucket, message, "message")) return;
     const channel = this.channels.get(topic);
     if (channel === undefined) {
-      if (event === "phx_leave") this.reply(message, message.joinRef, "ok", {});
+      if (event === CHANNEL_EVENTS.leave) this.reply(message, message.join_ref, "ok", {});
       else this.reply(message, null, "error", { reason: "unmatched topic" });
       return;
     }
-    if (message.joinRef !== null && message.joinRef !== channel.joinRef) return; // stale join_ref: dropped
-    if (event === "phx_leave") channel.leave(message.ref);
+    if (message.join_ref !== null && message.join_ref !== channel.joinRef) return; // stale join_ref: dropped
+    if (event === CHANNEL_EVENTS.leave) channel.leave(message.ref);
     else channel.handleIn(message);
   }
 
@@ -184,7 +185,7 @@ export class SocketConnection implements ChannelHost {
 
   private join(message: Message): void {
     const { topic } = message;
-    const joinRef = message.joinRef ?? message.ref ?? "";
+    const joinRef = message.join_ref ?? message.ref ?? "";
     const existing = this.channels.get(topic);
     if (existing !== undefined) existing.shutdown("duplicate_join", "close");
     const definition = this.context.router.match(topic);
@@ -213,7 +214,7 @@ export class SocketConnection implements ChannelHost {
     this.strikes++;
     this.context.telemetry.rateLimited?.({ what: what === "join" ? "join" : "message" });
     if (this.strikes === 1) this.logger.warn({ topic: message.topic, what }, "rate limited");
-    this.reply(message, what === "join" ? message.joinRef ?? message.ref : null, "error", { reason: "rate_limited" });
+    this.reply(message, what === "join" ? message.join_ref ?? message.ref : null, "error", { reason: "rate_limited" });
     if (this.strikes >= this.context.limits.disconnectAfter) {
       this.logger.warn({ strikes: this.strikes }, "closing a connection that keeps going over its rate limit");
       this.transport.close(CloseCode.policyViolation, "rate limited");
@@ -222,6 +223,6 @@ export class SocketConnection implements ChannelHost {
   }
 
   private reply(message: Message, joinRef: string | null, status: string, response: unknown): void {
-    this.sendFrame(this.serializer.encodeReply({ joinRef, ref: message.ref, topic: message.topic, status, response }));
+    this.sendFrame(this.serializer.encodeReply({ join_ref: joinRef, ref: message.ref, topic: message.topic, status, response }));
   }
 }

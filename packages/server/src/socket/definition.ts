@@ -6,10 +6,10 @@
  */
 import type { AnyChannelDefinition, Assigns } from "../channel/index.js";
 
-/** Connect params: the query string (and, later, long-poll) parameters, nested by `a[b]=c`. */
-export interface ConnectParams {
-  [key: string]: string | ConnectParams;
-}
+import type { ConnectParams } from "@cinder/protocol";
+
+/** Connect params: the query string parameters, nested by `a[b]=c` (the protocol package's model). */
+export type { ConnectParams };
 
 /** What the transport knows about the connecting client. */
 export interface ConnectInfo {

@@ -13,6 +13,7 @@
  * land on a node that does not hold the session (no sticky routing needed): that node forwards
  * it over PubSub to the owner (topic `phx:lp:<node>`), which answers the same way.
  */
+import { decodeParams } from "@cinder/protocol";
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "../logger.js";
@@ -20,7 +21,6 @@ import type { Telemetry } from "../telemetry.js";
 import type { BroadcastMessage, Subscriber } from "../pubsub/index.js";
 import { authorize, SocketConnection, type SocketContext, type SocketDefinition } from "../socket/index.js";
 import { connectInfo } from "./http.js";
-import { parseParams } from "./params.js";
 import { httpError, httpResponder, respond, Session, type PollBody, type SessionHost } from "./longpoll-session.js";
 import type { ConnectionsPerIp } from "./per-ip.js";
 
@@ -199,7 +199,7 @@ export class LongPollTransport implements Subscriber, SessionHost {
       refused();
       return;
     }
-    const params = parseParams(uri.search.slice(1));
+    const params = decodeParams(uri.search.slice(1));
     const outcome = await authorize(this.options.socket, params, connectInfo(request, uri, "longpoll", authToken), this.logger);
     if (outcome.kind === "refuse") {
       this.options.perIp.release(address);

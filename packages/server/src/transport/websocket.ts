@@ -8,13 +8,13 @@ import type { IncomingMessage } from "node:http";
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { WebSocketServer, WebSocket } from "ws";
+import { PHOENIX_SUBPROTOCOL, decodeParams, readAuthToken } from "@cinder/protocol";
 import type { Logger } from "../logger.js";
 import type { Telemetry } from "../telemetry.js";
 import type { Frame } from "../serializer/index.js";
 import { authorize, SocketConnection, type SocketContext, type SocketDefinition, type TransportSink } from "../socket/index.js";
 import { connectInfo, refuseUpgrade } from "./http.js";
 import { CorkedWriter, websocketFrame } from "./frame.js";
-import { parseParams } from "./params.js";
 import type { ConnectionsPerIp } from "./per-ip.js";
 
 /** Whether a connection sent anything since the idle sweeper last looked, and since when it is quiet. */
@@ -22,9 +22,6 @@ interface IdleState {
   active: boolean;
   quietSince: number;
 }
-
-/** The subprotocol prefix phoenix.js uses to carry its `authToken`. */
-const AUTH_TOKEN_PREFIX = "base64url.bearer.phx.";
 
 /** Options of the WebSocket transport. */
 export interface WebSocketTransportOptions {
@@ -53,17 +50,8 @@ const BINARY = { binary: true } as const;
 /** Parses offered subprotocols into the auth token (if any) and whether they are acceptable. */
 function readSubprotocols(header: string | undefined): { acceptable: boolean; authToken: string | undefined } {
   if (header === undefined) return { acceptable: true, authToken: undefined };
-  let authToken: string | undefined;
-  const others: string[] = [];
-  for (const entry of header.split(",")) {
-    const protocol = entry.trim();
-    if (protocol.startsWith(AUTH_TOKEN_PREFIX)) {
-      authToken = Buffer.from(protocol.slice(AUTH_TOKEN_PREFIX.length), "base64").toString("utf8");
-    } else if (protocol.length > 0) {
-      others.push(protocol);
-    }
-  }
-  return { acceptable: others.includes("phoenix"), authToken };
+  const offered = header.split(",").map((entry) => entry.trim());
+  return { acceptable: offered.includes(PHOENIX_SUBPROTOCOL), authToken: readAuthToken(offered) };
 }
 
 /**
@@ -135,7 +123,7 @@ export class WebSocketTransport {
       maxPayload: options.maxFrameSize,
       perMessageDeflate: false,
       clientTracking: false,
-      handleProtocols: (protocols) => (protocols.has("phoenix") ? "phoenix" : false),
+      handleProtocols: (protocols) => (protocols.has(PHOENIX_SUBPROTOCOL) ? PHOENIX_SUBPROTOCOL : false),
     });
     // One sweeper for every connection (not a timer each): a connection silent for the whole
     // timeout is closed, between 1 and 1.25 timeouts after the last thing it sent.
@@ -189,7 +177,7 @@ export class WebSocketTransport {
     }
     let upgraded = false;
     try {
-      const params = parseParams(uri.search.slice(1));
+      const params = decodeParams(uri.search.slice(1));
       const outcome = await authorize(this.options.socket, params,
         connectInfo(request, uri, "websocket", subprotocols.authToken), logger);
       if (socket.destroyed) return;
