@@ -21,6 +21,7 @@ import type { Rate } from "./socket/index.js";
 import { randomBytes } from "node:crypto";
 import type { Assigns } from "./channel/index.js";
 import type { Telemetry } from "./telemetry.js";
+import { DrainingMap, within } from "./draining.js";
 
 /** Endpoint options; every limit has a default. */
 export interface EndpointOptions<A extends Assigns = Assigns> {
@@ -136,7 +137,7 @@ export function attach<A extends Assigns>(server: HttpServer | HttpsServer, opti
       disconnectAfter: options.rateLimitDisconnectAfter ?? defaults.rateLimitDisconnectAfter,
       maxTopicLength: options.maxTopicLength ?? defaults.maxTopicLength,
     },
-    live: new Set(),
+    live: new DrainingMap(),
     telemetry,
   };
   const perIp = new ConnectionsPerIp(options.maxConnectionsPerIp ?? defaults.maxConnectionsPerIp);
@@ -210,8 +211,7 @@ export function attach<A extends Assigns>(server: HttpServer | HttpsServer, opti
   const finish = async (): Promise<void> => {
     await websocket.drain(2_000);
     // Every channel's terminate and exit callbacks (presence leaves) run before we return.
-    const deadline = Date.now() + context.shutdownTimeoutMs + 1_000;
-    while (context.live.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    await within(context.live.whenEmpty(), context.shutdownTimeoutMs + 1_000);
     server.off("upgrade", onUpgrade);
     server.off("request", onRequest);
     for (const listener of previous) server.on("request", listener);

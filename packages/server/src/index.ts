@@ -9,8 +9,8 @@ export { attach, defaults, type Endpoint, type EndpointOptions } from "./endpoin
 export {
   defineChannel, ok, error, reply, noreply, stop,
   type Assigns, type ChannelDefinition, type AnyChannelDefinition, type ChannelSocket, type EventSchemas,
-  type EventPayload, type HandleInArgs, type HandleInResult, type HandleResult, type JoinResult, type NoEvents,
-  type ReplyRef, type ReplyResult, type StopResult, type TerminateReason, type PayloadIssue,
+  type EventPayload, type HandleInArgs, type HandleOutArgs, type HandleInResult, type HandleResult, type JoinResult, type NoEvents,
+  type ReplyRef, type ReplyResult, type StopResult, type TerminateReason, type PayloadIssue, BadReturnError, type ResultCallback,
 } from "./channel/index.js";
 export {
   defineSocket, refuse, type ConnectInfo, type ConnectParams, type ConnectResult, type Refusal, type SocketDefinition,

@@ -39,3 +39,44 @@ test("payload types come from the schemas; misuse does not compile", () => {
   assert.equal(typeof Room.handleIn, "function");
   assert.deepEqual([body, wrong], [{ body: "x" }, { body: 1 }]);
 });
+
+const pushes = {
+  new_card: z.object({ card: z.object({ id: z.number(), title: z.string() }), driver: z.string() }),
+  winner: z.object({ points: z.number() }),
+};
+
+test("handleOut takes the intercepted events, each payload typed by its pushes schema", () => {
+  const seen: string[] = [];
+  const Party = defineChannel({
+    pushes,
+    intercept: ["new_card", "party_over"],
+    join: () => ok(),
+    handleOut(event, payload, socket) {
+      if (event === "new_card") {
+        const title: string = payload.card.title;
+        // @ts-expect-error new_card's card has no estimate
+        void payload.card.estimate;
+        seen.push(title);
+      } else {
+        // party_over is intercepted but has no pushes schema: its payload is unknown
+        // @ts-expect-error unknown payloads must be narrowed before use
+        void payload.estimates;
+        seen.push(event);
+      }
+      // @ts-expect-error winner is not intercepted, so handleOut never sees it
+      if (event === "winner") seen.push("never");
+      socket.push(event, payload);
+    },
+  });
+  const Untyped = defineChannel({
+    join: () => ok(),
+    handleOut(event, payload, socket) {
+      const name: string = event;
+      socket.push(name, payload);
+    },
+  });
+  // @ts-expect-error an intercept list must hold event names
+  defineChannel({ intercept: [1], join: () => ok() });
+  assert.deepEqual(Party.intercept, ["new_card", "party_over"]);
+  assert.equal(typeof Untyped.handleOut, "function");
+});

@@ -103,6 +103,15 @@ export type HandleInArgs<A extends Assigns, E extends EventSchemas> = [keyof E] 
   ? [event: string, payload: unknown, socket: ChannelSocket<A>]
   : { [K in keyof E & string]: [event: K, payload: EventPayload<E, K>, socket: ChannelSocket<A>] }[keyof E & string];
 
+/**
+ * The arguments of `handleOut`: one `(event, payload, socket)` tuple per intercepted event `I`,
+ * the payload typed by that event's `pushes` schema (its output type, as the client sees it) and
+ * `unknown` when undeclared. Without a literal `intercept` list: `(string, unknown, socket)`.
+ */
+export type HandleOutArgs<A extends Assigns, O extends EventSchemas, I extends string> = string extends I
+  ? [event: string, payload: unknown, socket: ChannelSocket<A>]
+  : { [K in I]: [event: K, payload: K extends keyof O ? EventPayload<O, K> : unknown, socket: ChannelSocket<A>] }[I];
+
 /** A channel: declared once, instantiated for every join of a matching topic. */
 export interface ChannelDefinition<
   A extends Assigns = Assigns,
@@ -111,9 +120,10 @@ export interface ChannelDefinition<
   R extends EventSchemas = NoEvents,
   O extends EventSchemas = NoEvents,
   M extends StandardSchemaV1 | undefined = undefined,
+  I extends string = string,
 > {
   /** Broadcast events that go through each channel's `handleOut` instead of the fastlane. */
-  readonly intercept?: readonly string[];
+  readonly intercept?: readonly I[];
   /** Payload schemas per client event (Standard Schema); validated before `handleIn`. */
   readonly events?: E;
   /** Reply schemas per client event: they type `@cinder/client`'s replies (not validated). */
@@ -130,8 +140,12 @@ export interface ChannelDefinition<
    * when you test the event.
    */
   handleIn?(...args: HandleInArgs<A, E>): HandleInResult | Promise<HandleInResult>;
-  /** Handles an intercepted broadcast; call `socket.push` to pass it on, or not. */
-  handleOut?(event: string, payload: unknown, socket: ChannelSocket<A>): HandleResult | Promise<HandleResult>;
+  /**
+   * Handles an intercepted broadcast; call `socket.push` to pass it on, or not. The event is one
+   * of `intercept` and its payload is typed by `pushes`: declare all three parameters
+   * (`handleOut(event, payload, socket)`) so TypeScript narrows the payload when you test the event.
+   */
+  handleOut?(...args: HandleOutArgs<A, O, I>): HandleResult | Promise<HandleResult>;
   /** Handles a message the channel sent itself (`send`, `sendAfter`). */
   handleInfo?(message: unknown, socket: ChannelSocket<A>): HandleResult | Promise<HandleResult>;
   /** Called once when a joined channel ends, whatever the reason. */
@@ -139,9 +153,11 @@ export interface ChannelDefinition<
 }
 
 /** Any channel definition, whatever its assigns, events and params. */
-export type AnyChannelDefinition = ChannelDefinition<Assigns, EventSchemas, unknown, EventSchemas, EventSchemas, StandardSchemaV1 | undefined>;
+export type AnyChannelDefinition = ChannelDefinition<
+  Assigns, EventSchemas, unknown, EventSchemas, EventSchemas, StandardSchemaV1 | undefined, string
+>;
 
-/** Declares a channel; types flow from `events` and annotated `socket` parameters. */
+/** Declares a channel; types flow from `events`, `pushes`, `intercept` and annotated `socket` parameters. */
 export function defineChannel<
   A extends Assigns = Assigns,
   E extends EventSchemas = NoEvents,
@@ -149,7 +165,8 @@ export function defineChannel<
   R extends EventSchemas = NoEvents,
   O extends EventSchemas = NoEvents,
   M extends StandardSchemaV1 | undefined = undefined,
->(definition: ChannelDefinition<A, E, P, R, O, M>): ChannelDefinition<A, E, P, R, O, M> {
+  I extends string = string,
+>(definition: ChannelDefinition<A, E, P, R, O, M, I>): ChannelDefinition<A, E, P, R, O, M, I> {
   return definition;
 }
 

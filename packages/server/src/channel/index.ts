@@ -2,4 +2,5 @@
 export * from "./definition.js";
 export { ChannelRouter } from "./router.js";
 export { ChannelInstance, type ChannelHost } from "./instance.js";
+export { BadReturnError, type ResultCallback } from "./results.js";
 export { validatePayload, type PayloadIssue, type ValidationOutcome } from "./schema.js";

@@ -15,10 +15,10 @@ import type { BroadcastMessage, PubSub, Subscriber } from "../pubsub/index.js";
 import { EncodeError, type Frame, type Message, type Serializer } from "../serializer/index.js";
 import {
   isCleanStop, type AnyChannelDefinition, type Assigns, type ChannelSocket,
-  type StopResult, type TerminateReason,
+  type ReplyResult, type StopResult, type TerminateReason,
 } from "./definition.js";
 import { Mailbox } from "./mailbox.js";
-import { isPromiseLike, isReply, isStop } from "./results.js";
+import { BadReturnError, isPromiseLike, readResult, resultStatus, type ValidResult } from "./results.js";
 import { validatePayload } from "./schema.js";
 import { ChannelSocketView } from "./socket-view.js";
 
@@ -84,39 +84,42 @@ export class ChannelInstance implements Subscriber {
       const started = performance.now();
       const report = (status: "ok" | "error" | "crash"): void =>
         this.host.telemetry.join?.({ topic: this.topic, pattern: this.pattern, status, durationMs: performance.now() - started });
-      let result: unknown;
+      let value: unknown;
       try {
-        result = this.definition.join(this.topic, params, this.socket);
-        if (isPromiseLike(result)) result = await result;
+        value = this.definition.join(this.topic, params, this.socket);
+        if (isPromiseLike(value)) value = await value;
       } catch (error) {
-        this.host.logger.error({ topic: this.topic, err: error }, "join crashed");
-        this.host.telemetry.error?.({ kind: "join_crash", topic: this.topic });
         report("crash");
-        this.sendReply(ref, "error", { reason: "join crashed" });
-        this.end("crash", "none", false);
+        this.refuseCrashedJoin(ref, error, "join crashed");
         return;
       }
       if (this.state !== "joining") return;
-      if (result === undefined || (isReply(result) && result.status === "ok")) {
+      const result = readResult("join", value);
+      if (result instanceof BadReturnError) {
+        report("crash");
+        this.refuseCrashedJoin(ref, result, "join returned a bad value");
+      } else if (result === undefined || result.status === "ok") {
         this.state = "joined";
         this.host.pubsub.subscribe(this.topic, this);
-        this.sendReply(ref, "ok", isReply(result) ? result.response : {});
+        this.sendReply(ref, "ok", result === undefined ? {} : result.response);
         const pushes = this.pendingPushes ?? [];
         this.pendingPushes = undefined;
         report("ok");
         for (const push of pushes) this.sendMessage(push);
-      } else if (isReply(result)) {
+      } else {
         report("error");
         this.sendReply(ref, "error", result.response);
         this.end("normal", "none", false);
-      } else {
-        this.host.logger.error({ topic: this.topic }, "join returned something other than ok(...) or error(...)");
-        this.host.telemetry.error?.({ kind: "join_crash", topic: this.topic });
-        report("crash");
-        this.sendReply(ref, "error", { reason: "join crashed" });
-        this.end("crash", "none", false);
       }
     });
+  }
+
+  /** Answers a join whose callback threw or returned a bad value with `{"reason":"join crashed"}`. */
+  private refuseCrashedJoin(ref: string | null, error: unknown, message: string): void {
+    this.host.logger.error({ topic: this.topic, err: error }, message);
+    this.host.telemetry.error?.({ kind: "join_crash", topic: this.topic });
+    this.sendReply(ref, "error", { reason: "join crashed" });
+    this.end("crash", "none", false);
   }
 
   /** Queues a client push for `handleIn`. */
@@ -146,20 +149,18 @@ export class ChannelInstance implements Subscriber {
       }
       this.currentRef = ref;
       const started = performance.now();
-      let result: unknown;
+      let result: ValidResult["handleIn"] | BadReturnError;
       let status = "crash";
       try {
-        result = handler.call(this.definition, event, payload, this.socket);
-        if (isPromiseLike(result)) result = await result;
-        status = result === undefined ? "noreply" : isReply(result) ? result.status : isStop(result) ? "stop" : "crash";
+        let value = handler.call(this.definition, event, payload, this.socket);
+        if (isPromiseLike(value)) value = await value;
+        result = readResult("handleIn", value);
+        status = resultStatus(result);
       } finally {
         this.currentRef = null;
         this.host.telemetry.handleIn?.({ topic: this.topic, pattern: this.pattern, event, status, durationMs: performance.now() - started });
       }
-      if (result === undefined) return;
-      if (isReply(result)) this.sendReply(ref, result.status, result.response);
-      else if (isStop(result)) this.applyStop(result, ref);
-      else throw new TypeError("handleIn returned something other than a reply, a stop or nothing");
+      this.apply(result, ref);
     });
   }
 
@@ -196,9 +197,9 @@ export class ChannelInstance implements Subscriber {
           this.socket.push(message.event, message.payload);
           return;
         }
-        let result: unknown = handleOut.call(this.definition, message.event, message.payload, this.socket);
-        if (isPromiseLike(result)) result = await result;
-        if (isStop(result)) this.applyStop(result, null);
+        let value: unknown = handleOut.call(this.definition, message.event, message.payload, this.socket);
+        if (isPromiseLike(value)) value = await value;
+        this.apply(readResult("handleOut", value), null);
       });
       return;
     }
@@ -233,10 +234,21 @@ export class ChannelInstance implements Subscriber {
         this.host.logger.warn({ topic: this.topic }, "message sent to a channel without handleInfo; dropped");
         return;
       }
-      let result: unknown = handleInfo.call(this.definition, message, this.socket);
-      if (isPromiseLike(result)) result = await result;
-      if (isStop(result)) this.applyStop(result, null);
+      let value: unknown = handleInfo.call(this.definition, message, this.socket);
+      if (isPromiseLike(value)) value = await value;
+      this.apply(readResult("handleInfo", value), null);
     });
+  }
+
+  /**
+   * Acts on what handleIn, handleOut or handleInfo returned: sends the reply (to the message with
+   * `ref`), or stops the channel; a bad return throws, which crashes the channel (`phx_error`).
+   */
+  private apply(result: ReplyResult | StopResult | BadReturnError | undefined, ref: string | null): void {
+    if (result === undefined) return;
+    if (result instanceof BadReturnError) throw result;
+    if (result.kind === "reply") this.sendReply(ref, result.status, result.response);
+    else this.applyStop(result, ref);
   }
 
   private applyStop(result: StopResult, ref: string | null): void {

@@ -9,6 +9,7 @@ import {
   ChannelInstance, type Assigns, type ChannelHost, type ChannelRouter,
 } from "../channel/index.js";
 import type { Logger } from "../logger.js";
+import type { DrainingMap } from "../draining.js";
 import type { Telemetry } from "../telemetry.js";
 import type { BroadcastMessage, PubSub, Subscriber } from "../pubsub/index.js";
 import { DecodeError, type Frame, type Message, type Serializer } from "../serializer/index.js";
@@ -37,8 +38,8 @@ export interface SocketContext {
   readonly shutdownTimeoutMs: number;
   /** Per-connection limits. */
   readonly limits: ConnectionLimits;
-  /** Every channel not yet finished ending, on every connection (for graceful shutdown). */
-  readonly live: Set<ChannelInstance>;
+  /** Every channel not yet finished ending, on every connection, with its connection (for graceful shutdown). */
+  readonly live: DrainingMap<ChannelInstance, SocketConnection>;
   /** Telemetry hooks. */
   readonly telemetry: Telemetry;
 }
@@ -201,7 +202,7 @@ export class SocketConnection implements ChannelHost {
     }
     const channel = new ChannelInstance(definition, topic, joinRef, this, this.assigns, this.context.router.patternOf(topic) ?? topic);
     this.channels.set(topic, channel);
-    this.context.live.add(channel);
+    this.context.live.set(channel, this);
     channel.join(message.payload, message.ref);
   }
 

@@ -9,6 +9,7 @@ import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { WebSocketServer, WebSocket } from "ws";
 import { PHOENIX_SUBPROTOCOL, decodeParams, readAuthToken } from "@cinder/protocol";
+import { DrainingMap, within } from "../draining.js";
 import type { Logger } from "../logger.js";
 import type { Telemetry } from "../telemetry.js";
 import type { Frame } from "../serializer/index.js";
@@ -114,7 +115,7 @@ class WebSocketSink implements TransportSink {
 export class WebSocketTransport {
   private readonly server: WebSocketServer;
   /** Open connections, with what the idle sweeper needs of each. */
-  private readonly sockets = new Map<WebSocket, IdleState>();
+  private readonly sockets = new DrainingMap<WebSocket, IdleState>();
   private readonly sweeper: NodeJS.Timeout;
 
   constructor(private readonly options: WebSocketTransportOptions) {
@@ -215,8 +216,7 @@ export class WebSocketTransport {
 
   /** Waits until every connection has closed (or `timeoutMs` passed, then destroys the rest). */
   async drain(timeoutMs: number): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.sockets.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    await within(this.sockets.whenEmpty(), timeoutMs);
     for (const ws of this.sockets.keys()) ws.terminate();
     clearInterval(this.sweeper);
   }
