@@ -82,8 +82,8 @@ export async function createApp(config: Config, options: { store?: Store; logger
     },
     id: (s) => `user_socket:${s.assigns.user.id}`,
     channels: {
-      "room:*": retroChannel(context),
-      "videos:*": videoChannel(context),
+      "room:*": retroChannel(context, { voteBudget: config.retroVoteBudget }),
+      "videos:*": videoChannel(context, { positionIntervalMs: config.positionIntervalMs }),
       "party:*": partyChannel(context),
       "notifications:*": notificationsChannel(context),
     },

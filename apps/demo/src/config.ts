@@ -2,7 +2,9 @@
  * The apps' configuration, from the environment: PORT (4000), DATA_DIR (./data), DATABASE_URL
  * (PostgreSQL; SQLite under DATA_DIR when unset), SECRET_KEY_BASE (else generated once and kept
  * under DATA_DIR), ADMIN_USERNAMES (comma-separated; "admin"), CINDER_REDIS_URL (a cluster),
- * METRICS_TOKEN (grants GET /metrics from anywhere; without it, loopback only).
+ * METRICS_TOKEN (grants GET /metrics from anywhere; without it, loopback only), RETRO_VOTE_BUDGET
+ * (votes per person per retro room; 3), VIDEO_POSITION_INTERVAL_MS (how often a watcher's playback
+ * position may change their presence; 1000).
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -19,6 +21,19 @@ export interface Config {
   redisUrl: string | undefined;
   /** A token that grants `GET /metrics` from anywhere (without it: loopback only). */
   metricsToken?: string | undefined;
+  /** Votes per person per retro room (default 3). */
+  retroVoteBudget?: number | undefined;
+  /** The shortest time between two playback-position updates of a watcher's presence (ms, default 1000). */
+  positionIntervalMs?: number | undefined;
+}
+
+/** A positive integer setting from the environment, or undefined when unset. */
+function positiveInt(env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return undefined;
+  const value = Number(raw);
+  if (!Number.isSafeInteger(value) || value < 1) throw new Error(`${name} must be a positive integer, not ${raw}`);
+  return value;
 }
 
 /** Reads the secret from DATA_DIR, creating it on first start. */
@@ -47,5 +62,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     admins: new Set((env.ADMIN_USERNAMES ?? "admin").split(",").map((name) => name.trim()).filter(Boolean)),
     redisUrl: env.CINDER_REDIS_URL || undefined,
     metricsToken: env.METRICS_TOKEN || undefined,
+    retroVoteBudget: positiveInt(env, "RETRO_VOTE_BUDGET"),
+    positionIntervalMs: positiveInt(env, "VIDEO_POSITION_INTERVAL_MS"),
   };
 }

@@ -31,6 +31,34 @@ export const migrations: ReadonlyArray<{ version: number; name: string; up: (db:
       "CREATE INDEX cards_party ON cards (party, id)",
     ],
   },
+  {
+    version: 20,
+    name: "retro boards: stage, facilitator, ideas, votes, action items",
+    up: (db) => [
+      "ALTER TABLE rooms ADD COLUMN stage TEXT NOT NULL DEFAULT 'brainstorm'",
+      "ALTER TABLE rooms ADD COLUMN facilitator_id BIGINT REFERENCES users(id)",
+      `CREATE TABLE retro_ideas (${id(db)}, room_id BIGINT NOT NULL REFERENCES rooms(id), user_id BIGINT NOT NULL REFERENCES users(id),
+        category TEXT NOT NULL, body TEXT NOT NULL, inserted_at BIGINT NOT NULL, updated_at BIGINT NOT NULL)`,
+      "CREATE INDEX retro_ideas_room ON retro_ideas (room_id, id)",
+      `CREATE TABLE retro_votes (${id(db)}, idea_id BIGINT NOT NULL REFERENCES retro_ideas(id) ON DELETE CASCADE,
+        room_id BIGINT NOT NULL REFERENCES rooms(id), user_id BIGINT NOT NULL REFERENCES users(id), inserted_at BIGINT NOT NULL)`,
+      "CREATE INDEX retro_votes_room_user ON retro_votes (room_id, user_id)",
+      "CREATE INDEX retro_votes_idea ON retro_votes (idea_id)",
+      `CREATE TABLE retro_actions (${id(db)}, room_id BIGINT NOT NULL REFERENCES rooms(id), user_id BIGINT NOT NULL REFERENCES users(id),
+        owner_id BIGINT REFERENCES users(id), body TEXT NOT NULL, inserted_at BIGINT NOT NULL)`,
+      "CREATE INDEX retro_actions_room ON retro_actions (room_id, id)",
+    ],
+  },
+  {
+    version: 21,
+    name: "annotations: replies, edits, deletions",
+    up: () => [
+      "ALTER TABLE annotations ADD COLUMN parent_id BIGINT REFERENCES annotations(id)",
+      "ALTER TABLE annotations ADD COLUMN updated_at BIGINT",
+      "ALTER TABLE annotations ADD COLUMN deleted_at BIGINT",
+      "CREATE INDEX annotations_parent ON annotations (parent_id)",
+    ],
+  },
 ];
 
 /** Applies every migration not yet applied; returns the versions it applied. */

@@ -4,6 +4,7 @@
  * same store runs on SQLite and PostgreSQL.
  */
 import type { Db } from "./db.js";
+import { RetroStore } from "./retro.js";
 
 /** A signed-up user. */
 export interface User {
@@ -26,12 +27,20 @@ export interface Video {
   url: string;
 }
 
-/** An annotation at a playback time (`at`, ms). */
+/** An annotation at a playback time (`at`, ms); a reply has its parent's id and time. */
 export interface Annotation {
   id: number;
   body: string;
   at: number;
   user: User;
+  parent_id: number | null;
+  edited: boolean;
+}
+
+/** What changed in a video's annotations (up to some id) since some time. */
+export interface AnnotationChanges {
+  changed: Annotation[];
+  deleted: number[];
 }
 
 /** A pointing-party card; `estimate` is set once a round found a winner. */
@@ -48,7 +57,12 @@ const num = (value: unknown): number => Number(value);
 
 /** The data layer of the apps. */
 export class Store {
-  constructor(readonly db: Db) {}
+  /** The retro boards (ideas, votes, action items, stage, facilitator) and chat history pages. */
+  readonly retro: RetroStore;
+
+  constructor(readonly db: Db) {
+    this.retro = new RetroStore(db);
+  }
 
   /** Creates a user; returns null when the username is taken. */
   async createUser(username: string, passwordHash: string): Promise<User | null> {
@@ -134,21 +148,67 @@ export class Store {
     return { id: num(row!.id), title, url };
   }
 
-  /** Stores an annotation. */
-  async addAnnotation(videoId: number, user: User, body: string, at: number): Promise<Annotation> {
-    const [row] = await this.db.query<Row>("INSERT INTO annotations (video_id, user_id, body, at, inserted_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
-      [videoId, user.id, body, at, Date.now()]);
-    return { id: num(row!.id), body, at, user };
+  /**
+   * Stores an annotation, or a reply to `parentId` (a live top-level annotation of the same
+   * video; the reply takes its time). Undefined when the parent is not found.
+   */
+  async addAnnotation(videoId: number, user: User, body: string, at: number, parentId: number | null = null): Promise<Annotation | undefined> {
+    if (parentId !== null) {
+      const [parent] = await this.db.query<Row>(
+        "SELECT at FROM annotations WHERE id = ? AND video_id = ? AND parent_id IS NULL AND deleted_at IS NULL", [parentId, videoId]);
+      if (parent === undefined) return undefined;
+      at = num(parent.at);
+    }
+    const [row] = await this.db.query<Row>(
+      "INSERT INTO annotations (video_id, user_id, body, at, parent_id, inserted_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+      [videoId, user.id, body, at, parentId, Date.now()]);
+    return { id: num(row!.id), body, at, user, parent_id: parentId, edited: false };
   }
 
-  /** A video's annotations with an id above `afterId`, ordered by playback time. */
-  async annotations(videoId: number, afterId = 0): Promise<Annotation[]> {
+  /** The annotations of a video matching `where` (on `a`), ordered by playback time. */
+  private async annotationsWhere(where: string, params: unknown[]): Promise<Annotation[]> {
     const rows = await this.db.query<Row>(
-      `SELECT a.id, a.body, a.at, u.id AS user_id, u.username FROM annotations a JOIN users u ON u.id = a.user_id
-       WHERE a.video_id = ? AND a.id > ? ORDER BY a.at, a.id`, [videoId, afterId]);
+      `SELECT a.id, a.body, a.at, a.parent_id, a.updated_at, u.id AS user_id, u.username FROM annotations a JOIN users u ON u.id = a.user_id
+       WHERE ${where} ORDER BY a.at, a.id`, params);
     return rows.map((row) => ({
       id: num(row.id), body: String(row.body), at: num(row.at), user: { id: num(row.user_id), username: String(row.username) },
+      parent_id: row.parent_id == null ? null : num(row.parent_id), edited: row.updated_at != null,
     }));
+  }
+
+  /** A video's live annotations with an id above `afterId`, ordered by playback time. */
+  annotations(videoId: number, afterId = 0): Promise<Annotation[]> {
+    return this.annotationsWhere("a.video_id = ? AND a.id > ? AND a.deleted_at IS NULL", [videoId, afterId]);
+  }
+
+  /** Annotations up to `upToId` edited or deleted at `since` (ms) or later: what a rejoining page missed. */
+  async annotationChanges(videoId: number, upToId: number, since: number): Promise<AnnotationChanges> {
+    const changed = await this.annotationsWhere("a.video_id = ? AND a.id <= ? AND a.updated_at >= ? AND a.deleted_at IS NULL", [videoId, upToId, since]);
+    const deleted = await this.db.query<Row>("SELECT id FROM annotations WHERE video_id = ? AND id <= ? AND deleted_at >= ? ORDER BY id",
+      [videoId, upToId, since]);
+    return { changed, deleted: deleted.map((row) => num(row.id)) };
+  }
+
+  /**
+   * Edits (a new body) or deletes (body null, with its replies) one's own live annotation.
+   * Returns the edited annotation or the deleted ids, or why not.
+   */
+  async changeAnnotation(videoId: number, user: User, id: number, body: string | null): Promise<
+    { ok: true; edited: Annotation } | { ok: true; deleted: number[] } | { ok: false; reason: "not_found" | "not_yours" }> {
+    return this.db.transaction(async (tx) => {
+      const [row] = await tx.query<Row>("SELECT user_id FROM annotations WHERE id = ? AND video_id = ? AND deleted_at IS NULL", [id, videoId]);
+      if (row === undefined) return { ok: false, reason: "not_found" };
+      if (num(row.user_id) !== user.id) return { ok: false, reason: "not_yours" };
+      const now = Date.now();
+      if (body !== null) {
+        await tx.query("UPDATE annotations SET body = ?, updated_at = ? WHERE id = ?", [body, now, id]);
+        const [edited] = await new Store(tx).annotationsWhere("a.id = ?", [id]);
+        return { ok: true, edited: edited! };
+      }
+      const gone = await tx.query<Row>("SELECT id FROM annotations WHERE (id = ? OR parent_id = ?) AND deleted_at IS NULL ORDER BY id", [id, id]);
+      await tx.query("UPDATE annotations SET body = '', deleted_at = ? WHERE (id = ? OR parent_id = ?) AND deleted_at IS NULL", [now, id, id]);
+      return { ok: true, deleted: gone.map((g) => num(g.id)) };
+    });
   }
 
   /** A party's cards in order. */

@@ -122,6 +122,7 @@ test("videos: add form, YouTube offline message, annotations at their time, clic
   });
   harness.app.endpoint.disconnect(`user_socket:${await bob.id()}`);
   const missed = await harness.app.store.addAnnotation(1, { id: await alice.id(), username: "alice" }, "Posted while bob was away", 800);
+  assert.ok(missed !== undefined);
   harness.app.endpoint.broadcast("videos:1", "new_annotation", missed);
 
   const join = await eventually(() => sent.map((f) => JSON.parse(f) as unknown[]).find((m) => m[2] === "videos:1" && m[3] === "phx_join"),
