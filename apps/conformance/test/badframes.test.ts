@@ -1,6 +1,6 @@
 // Robustness: malformed frames get an error reply or a closed connection (Phoenix itself closes the
 // connection for undecodable frames) — never a crashed server; a fresh connection still works.
-// Also §3.1: any other event on topic "phoenix" is treated like a message to an unjoined topic.
+// Also docs/protocol.md §3.1: any other event on topic "phoenix" is treated like a message to an unjoined topic.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { RawClient, assertServerHealthy, describeEntry, serverAlive, useServer, waitUntil, type WireEntry } from "./harness.js";
@@ -137,7 +137,7 @@ test("§3.1: unknown event on topic \"phoenix\" → error reply (unmatched topic
   if (!c.closeInfo) {
     const reply = c.log.find({ dir: "in", ref: "3" })!;
     assert.deepEqual(reply.json, [null, "3", "phoenix", "phx_reply", { status: "error", response: { reason: "unmatched topic" } }],
-      "treated like a message to an unjoined topic (§3.1)");
+      "treated like a message to an unjoined topic (docs/protocol.md §3.1)");
     assert.deepEqual((await c.heartbeat())[4], { status: "ok", response: {} });
   }
   await assertServerHealthy(server);

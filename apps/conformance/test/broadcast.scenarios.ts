@@ -1,4 +1,4 @@
-// §10 items 22–26, 35, 36: broadcasts, broadcast_from, intercept/handle_out, endpoint broadcast,
+// docs/protocol.md §10 items 22–26, 35, 36: broadcasts, broadcast_from, intercept/handle_out, endpoint broadcast,
 // socket-id disconnect, reconnect behaviour — driven by a client (phoenix.js or @cinder/client,
 // see harness.ts `clients`) over every transport (`[websocket]`, `[longpoll]`); raw ws clients take
 // part in some of them. Run by broadcast.phoenix.test.ts and broadcast.cinder.test.ts.

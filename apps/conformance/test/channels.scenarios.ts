@@ -1,4 +1,4 @@
-// §10 items 10–14, 17–21, 29, 31, 32, 34 and `after` (sendAfter), driven by a client (phoenix.js
+// docs/protocol.md §10 items 10–14, 17–21, 29, 31, 32, 34 and `after` (sendAfter), driven by a client (phoenix.js
 // or @cinder/client, see harness.ts `clients`) over every transport (`[websocket]`, `[longpoll]`).
 // Run by channels.phoenix.test.ts and channels.cinder.test.ts; the raw-frame scenarios are in
 // channels.test.ts.

@@ -1,4 +1,4 @@
-// §10 items 13–15, 27, 28, 30, 33: unrouted topics, crashing joins, the channel limit, unjoined
+// docs/protocol.md §10 items 13–15, 27, 28, 30, 33: unrouted topics, crashing joins, the channel limit, unjoined
 // topics, stale join_refs, duplicate joins — with a hand-written ws client (raw frames, WebSocket
 // only). The client-driven scenarios (10–14, 17–21, 29–34 over both transports) are in
 // channels.scenarios.ts.

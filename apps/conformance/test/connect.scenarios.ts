@@ -1,4 +1,4 @@
-// §10 items 1, 2, 7 (partial), 8, driven by a client (phoenix.js or @cinder/client, see
+// docs/protocol.md §10 items 1, 2, 7 (partial), 8, driven by a client (phoenix.js or @cinder/client, see
 // harness.ts `clients`) over every transport (`[websocket]`, `[longpoll]`). Run by
 // connect.phoenix.test.ts and connect.cinder.test.ts; the raw handshake checks are in connect.test.ts.
 import { test } from "node:test";

@@ -1,4 +1,4 @@
-// §10 items 2, 4, 5, 6 (partial), 8, §1.4: handshake, serializer negotiation, heartbeat, with raw
+// docs/protocol.md §10 items 2, 4, 5, 6 (partial), 8, §1.4: handshake, serializer negotiation, heartbeat, with raw
 // `ws` clients (WebSocket only; long-poll's own are in longpoll.test.ts). The client-driven
 // scenarios (1, 2, 7, 8 over both transports) are in connect.scenarios.ts.
 import { test } from "node:test";

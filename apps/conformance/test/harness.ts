@@ -12,7 +12,7 @@
 // - clientSuite(): the entry point of the per-client test files (`<area>.phoenix.test.ts`,
 //   `<area>.cinder.test.ts`), which run an area's client-driven scenarios (`<area>.scenarios.ts`)
 //   with one client, in a process (and against a server) of their own.
-// - RawLongPoll / lpFetch(): hand-written long-poll HTTP requests (§4).
+// - RawLongPoll / lpFetch(): hand-written long-poll HTTP requests (docs/protocol.md §4).
 // Every wait is bounded; failures print the frames seen so far.
 
 import assert from "node:assert/strict";
@@ -174,7 +174,7 @@ export const LONGPOLL_WINDOW_MS = windowFromEnv(process.env.CINDER_CONFORMANCE_U
 
 /**
  * The longest an idle long-poll session may live after its last poll: the server reaps sessions
- * 1.5–3 windows after their last GET (PROTOCOL.md §4.3), plus some slack.
+ * 1.5–3 windows after their last GET (docs/protocol.md §4.3), plus some slack.
  */
 export const LONGPOLL_REAP_MAX_MS = 3 * LONGPOLL_WINDOW_MS + Math.max(1000, LONGPOLL_WINDOW_MS / 2);
 
@@ -310,7 +310,7 @@ export function clientSuite(name: ClientName, scenarios: (client: Client) => voi
 export function onCleanup(fn: () => void | Promise<void>): void { cleanups.add(fn); }
 
 // ---------------------------------------------------------------------------------------------
-// binary frames (§2.3)
+// binary frames (docs/protocol.md §2.3)
 
 export type BinaryMessage =
   | { kind: 0; joinRef: string; topic: string; event: string; payload: Buffer }
@@ -896,7 +896,7 @@ export function arrayBuffer(bytes: number[] | Uint8Array): ArrayBuffer {
 }
 
 // ---------------------------------------------------------------------------------------------
-// raw long-poll (§4)
+// raw long-poll (docs/protocol.md §4)
 
 export interface LpResponse {
   /** the HTTP status */

@@ -20,7 +20,7 @@ export function presTopic(name: string): string {
   return `presence:${topic(name).slice("echo:".length)}`;
 }
 
-/** The headers every JSON long-poll answer carries (§4.2). */
+/** The headers every JSON long-poll answer carries (docs/protocol.md §4.2). */
 export function assertJsonHeaders(r: LpResponse, what: string): void {
   assert.match(r.headers.get("content-type") ?? "", /^application\/json/, `${what}: JSON content-type`);
   assert.equal(r.headers.get("cache-control"), "no-store", `${what}: cache-control`);

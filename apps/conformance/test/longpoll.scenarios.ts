@@ -1,4 +1,4 @@
-// §10 items 42, 45, 46, 48–51 driven by a client's own LongPoll (phoenix.js's or @cinder/client's,
+// docs/protocol.md §10 items 42, 45, 46, 48–51 driven by a client's own LongPoll (phoenix.js's or @cinder/client's,
 // see harness.ts `clients`; a recording subclass, see harness.ts `recordingLongPoll`): ndjson
 // batches, lost sessions, refused connects, the user's own `token` param, the 100-line limit,
 // reaping, and the WebSocket → long-poll fallback. Run by longpoll.phoenix.test.ts and

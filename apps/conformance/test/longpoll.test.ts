@@ -1,4 +1,4 @@
-// §10 items 40–51: the long-poll transport at /socket/longpoll (PROTOCOL.md §4, §5.6), driven by
+// docs/protocol.md §10 items 40–51: the long-poll transport at /socket/longpoll (docs/protocol.md §4, §5.6), driven by
 // raw HTTP requests (fetch): the HTTP shapes of 40–50 and malformed requests (bad JSON, bad base64,
 // oversized bodies, unknown tokens, other methods), each answered with its documented status and
 // followed by a check that the server still answers. The client-driven long-poll scenarios (the

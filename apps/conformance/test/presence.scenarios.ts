@@ -1,4 +1,4 @@
-// §10 items 52–58 and the presence part of 33: the `presence:*` channel driven by a client's
+// docs/protocol.md §10 items 52–58 and the presence part of 33: the `presence:*` channel driven by a client's
 // `Presence` (phoenix.js's or @cinder/client's, see harness.ts `clients`; over the recording
 // transport, so the exact frames can be asserted too) and by raw clients. Diffs within 25 ms may be
 // coalesced by the server, so the tests assert the resulting state and the shapes of the diffs that

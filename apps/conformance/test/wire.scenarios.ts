@@ -1,4 +1,4 @@
-// §10 items 37, 38 driven by a client (phoenix.js or @cinder/client, see harness.ts `clients`):
+// docs/protocol.md §10 items 37, 38 driven by a client (phoenix.js or @cinder/client, see harness.ts `clients`):
 // binary pushes, replies, pushes and broadcasts over the WebSocket (binary frames are not sent to
 // long-poll clients). Run by wire.phoenix.test.ts and wire.cinder.test.ts; the raw-frame checks
 // (exact V2 shapes, raw kind 0/1/2 frames, 39) are in wire.test.ts.

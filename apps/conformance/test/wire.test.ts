@@ -1,4 +1,4 @@
-// §10 items 37, 38, 39 and exact V2 frame shapes (§2.2, §2.3, §3.7), with raw `ws` clients. The
+// docs/protocol.md §10 items 37, 38, 39 and exact V2 frame shapes (§2.2, §2.3, §3.7), with raw `ws` clients. The
 // client-driven binary scenarios (37, 38) are in wire.scenarios.ts.
 import { test } from "node:test";
 import assert from "node:assert/strict";

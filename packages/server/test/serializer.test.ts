@@ -24,7 +24,7 @@ test("V2 text frames decode and encode as [join_ref, ref, topic, event, payload]
     '["1","3","t","phx_reply",{"status":"queued","response":[1]}]');
 });
 
-test("V2 binary: client kind 0 decodes; server kinds 0, 1 and 2 encode as PROTOCOL.md §2.3", () => {
+test("V2 binary: client kind 0 decodes; server kinds 0, 1 and 2 encode as docs/protocol.md §2.3", () => {
   const frame = Buffer.concat([Buffer.from([0, 1, 2, 3, 4]), Buffer.from("1"), Buffer.from("12"), Buffer.from("a:b"), Buffer.from("evnt"), Buffer.from([9, 8])]);
   const message = V2Serializer.decode(frame, true);
   assert.deepEqual({ ...message, payload: [...(message.payload as Uint8Array)] },
