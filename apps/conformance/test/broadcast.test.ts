@@ -2,7 +2,7 @@
 // (22–26, 35, 36) are in broadcast.scenarios.ts.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { httpPost, useServer } from "./harness.js";
+import { httpPost, useServer } from "./harness/index.js";
 
 const server = useServer();
 

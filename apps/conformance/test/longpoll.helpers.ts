@@ -5,7 +5,7 @@ import type { PresenceDiffPayload as PresenceDiff } from "phoenix";
 import {
   LONGPOLL_WINDOW_MS, asV2, assertLongPollHealthy, assertServerHealthy, lpFetch, server, serverAlive, topic,
   type LpResponse, type V2, type WireEntry,
-} from "./harness.js";
+} from "./harness/index.js";
 
 /** The server's long-poll window (ms). */
 export const W = LONGPOLL_WINDOW_MS;
