@@ -1,8 +1,8 @@
 /**
  * A joined channel: one instance per join, an actor with its own assigns and a mailbox that
  * runs join, handleIn, handleOut and handleInfo one at a time. It subscribes to its topic on
- * the PubSub and writes broadcasts straight to its connection (the fastlane: encoded once per
- * serializer, shared by every subscriber), except intercepted events, which go through
+ * the PubSub and writes broadcasts straight to its connection (the fastlane, `fastlane.ts`: encoded
+ * once per serializer, shared by every subscriber), except intercepted events, which go through
  * `handleOut`. However it ends — leave, stop, crash, duplicate join, transport closed — it
  * unsubscribes, tells its client (`phx_close` / `phx_error`) when it still can, runs
  * `terminate` and then its exit callbacks (presence untracks there), exactly once.
@@ -17,6 +17,7 @@ import {
   isCleanStop, type AnyChannelDefinition, type Assigns, type ChannelSocket,
   type ReplyResult, type StopResult, type TerminateReason,
 } from "./definition.js";
+import { fastlaneFrame } from "./fastlane.js";
 import { Mailbox } from "./mailbox.js";
 import { BadReturnError, isPromiseLike, readResult, resultStatus, type ValidResult } from "./results.js";
 import { validatePayload } from "./schema.js";
@@ -203,18 +204,7 @@ export class ChannelInstance implements Subscriber {
       });
       return;
     }
-    const serializer = this.host.serializer;
-    let frame = message.encodings.get(serializer) as Frame | null | undefined;
-    if (frame === undefined) {
-      try {
-        frame = serializer.fastlane(message);
-      } catch (error) {
-        this.host.logger.error({ topic: message.topic, event: message.event, err: error }, "broadcast cannot be encoded; dropped");
-        this.host.telemetry.error?.({ kind: "encode", topic: message.topic });
-        frame = null;
-      }
-      message.encodings.set(serializer, frame);
-    }
+    const frame = fastlaneFrame(message, this.host.serializer, this.host);
     if (frame !== null) this.host.sendFrame(frame);
   }
 

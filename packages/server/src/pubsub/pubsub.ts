@@ -1,9 +1,10 @@
 /**
  * PubSub: topic subscriptions on this node, and broadcasts that reach every node through an
  * adapter. Subscribers are objects with a `deliver` method, registered per topic in a Map of
- * Sets, so a broadcast touches only the subscribers of its topic. A broadcast is delivered
- * as one `BroadcastMessage` object shared by all local subscribers, so those that encode it
- * (channels writing frames) can memoise the encoding on it and encode once per format.
+ * Sets, so a broadcast touches only the subscribers of its topic. The payload is opaque here:
+ * PubSub never encodes it. One dispatch hands the same `BroadcastMessage` object to all local
+ * subscribers, so a subscriber layer may recognise one broadcast by identity (the channel
+ * layer's fastlane encodes it once per format that way).
  *
  * The adapter carries broadcasts to other nodes (one message per broadcast per node); the
  * default `LocalAdapter` is a single node. Semantics follow phoenix_pubsub: at-most-once,
@@ -12,17 +13,12 @@
  */
 import { randomBytes } from "node:crypto";
 
-/** One broadcast as local subscribers receive it. */
+/** One broadcast as local subscribers receive it (one object per dispatch, shared by its subscribers). */
 export interface BroadcastMessage {
   readonly topic: string;
   readonly event: string;
-  /** A JSON value or a `Uint8Array`. */
+  /** Opaque to PubSub: for channels, a JSON value or a `Uint8Array`. */
   readonly payload: unknown;
-  /**
-   * A memo shared by every subscriber of this delivery, keyed by encoder: subscribers that
-   * turn the message into bytes store the result here so it is encoded once per format.
-   */
-  readonly encodings: Map<object, unknown>;
 }
 
 /** Something that receives broadcasts on the topics it subscribed to. */
@@ -168,7 +164,7 @@ export class PubSub {
   private dispatch(topic: string, event: string, payload: unknown, from: Subscriber | undefined): void {
     const set = this.topics.get(topic);
     if (set === undefined) return;
-    const message: BroadcastMessage = { topic, event, payload, encodings: new Map() };
+    const message: BroadcastMessage = { topic, event, payload };
     let delivered = 0;
     for (const subscriber of set) {
       if (subscriber === from) continue;

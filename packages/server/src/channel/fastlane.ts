@@ -1,0 +1,47 @@
+/**
+ * The fastlane (Phoenix's `Channel.Server.dispatch`): a broadcast that no channel intercepts is
+ * encoded once per serializer and the same `Frame` is written to every subscriber on this node.
+ * This module is the only owner of that cache. PubSub hands every subscriber of one dispatch the
+ * same `BroadcastMessage` object, so the cache is keyed by that object: it holds the frames of
+ * the broadcast being dispatched (one per serializer that asked), and a new broadcast replaces
+ * them, so at most one broadcast's frames are held. (A broadcast sent synchronously from inside
+ * another's dispatch makes the outer one encode again: still correct, only slower.) Only the
+ * channel layer encodes broadcasts; PubSub carries them as opaque values.
+ */
+import type { Logger } from "../logger.js";
+import type { Telemetry } from "../telemetry.js";
+import type { BroadcastMessage } from "../pubsub/index.js";
+import type { Frame, Serializer } from "../serializer/index.js";
+
+/** What the fastlane needs to report a broadcast it cannot encode. */
+export interface FastlaneReporter {
+  readonly logger: Logger;
+  readonly telemetry: Telemetry;
+}
+
+/** The broadcast whose frames are cached, and its frame per serializer (null: it cannot be encoded). */
+let current: BroadcastMessage | undefined;
+const frames = new Map<Serializer, Frame | null>();
+
+/**
+ * The frame of `broadcast` in `serializer`'s format, encoded on the first call for this broadcast
+ * and format and shared afterwards; null when it cannot be encoded (logged once per format).
+ */
+export function fastlaneFrame(broadcast: BroadcastMessage, serializer: Serializer, reporter: FastlaneReporter): Frame | null {
+  if (broadcast !== current) {
+    current = broadcast;
+    frames.clear();
+  }
+  let frame = frames.get(serializer);
+  if (frame === undefined) {
+    try {
+      frame = serializer.fastlane(broadcast);
+    } catch (error) {
+      reporter.logger.error({ topic: broadcast.topic, event: broadcast.event, err: error }, "broadcast cannot be encoded; dropped");
+      reporter.telemetry.error?.({ kind: "encode", topic: broadcast.topic });
+      frame = null;
+    }
+    frames.set(serializer, frame);
+  }
+  return frame;
+}
