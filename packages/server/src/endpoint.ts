@@ -20,7 +20,6 @@ import { ConnectionsPerIp } from "./transport/per-ip.js";
 import type { Rate } from "./socket/index.js";
 import { randomBytes } from "node:crypto";
 import type { Assigns } from "./channel/index.js";
-import type { Telemetry } from "./telemetry.js";
 import { DrainingMap, within } from "./draining.js";
 
 /** Endpoint options; every limit has a default. */
@@ -57,12 +56,12 @@ export interface EndpointOptions<A extends Assigns = Assigns> {
   maxConnectionsPerIp?: number;
   /** Unsent bytes a WebSocket may hold before the client is cut off as a slow consumer (1013). Default 8 MiB. */
   maxBufferedBytes?: number;
-  /** Telemetry hooks (connect, join, handleIn, broadcast, errors, limits); see `createMetrics`. */
-  telemetry?: Telemetry;
 }
 
 /** A mounted socket endpoint. */
 export interface Endpoint {
+  /** Identifies this endpoint in its diagnostics events (`endpoint` in each message; see `diagnostics.ts`). */
+  readonly id: string;
   /** The PubSub that channels and `broadcast` use. */
   readonly pubsub: PubSub;
   /** The logger. */
@@ -106,6 +105,8 @@ export const defaults = {
   drainWindowMs: 5_000,
 } as const;
 
+let endpointCount = 0;
+
 /** Mounts a socket endpoint on an HTTP(S) server. Call it after creating the server with its request handler. */
 export function attach<A extends Assigns>(server: HttpServer | HttpsServer, options: EndpointOptions<A>): Endpoint {
   const path = (options.path ?? defaults.path).replace(/\/+$/, "");
@@ -114,15 +115,7 @@ export function attach<A extends Assigns>(server: HttpServer | HttpsServer, opti
     onSubscriberError: (error, topic) => logger.error({ err: error, topic }, "subscriber failed on a broadcast"),
   });
   const ownsPubSub = options.pubsub === undefined;
-  const telemetry = options.telemetry ?? {};
-  if (telemetry.broadcast !== undefined) {
-    const onBroadcast = telemetry.broadcast;
-    const previousDispatch = pubsub.onDispatch;
-    pubsub.onDispatch = (topic, event, subscribers) => {
-      previousDispatch?.(topic, event, subscribers);
-      onBroadcast({ topic, event, subscribers });
-    };
-  }
+  const id = `${pubsub.nodeName}${path}#${++endpointCount}`;
   void pubsub.start();
   const socket = options.socket as unknown as SocketDefinition;
   const context: SocketContext = {
@@ -138,7 +131,7 @@ export function attach<A extends Assigns>(server: HttpServer | HttpsServer, opti
       maxTopicLength: options.maxTopicLength ?? defaults.maxTopicLength,
     },
     live: new DrainingMap(),
-    telemetry,
+    endpointId: id,
   };
   const perIp = new ConnectionsPerIp(options.maxConnectionsPerIp ?? defaults.maxConnectionsPerIp);
   const checkOrigin = compileOriginCheck(options.checkOrigin ?? true);
@@ -151,7 +144,6 @@ export function attach<A extends Assigns>(server: HttpServer | HttpsServer, opti
     perIp,
     maxBufferedBytes: options.maxBufferedBytes ?? defaults.maxBufferedBytes,
     logger,
-    telemetry,
   });
   const websocketPath = `${path}/websocket`;
   const longpollPath = `${path}/longpoll`;
@@ -166,7 +158,6 @@ export function attach<A extends Assigns>(server: HttpServer | HttpsServer, opti
     checkOrigin,
     perIp,
     logger,
-    telemetry,
   });
   let closing = false;
 
@@ -219,6 +210,7 @@ export function attach<A extends Assigns>(server: HttpServer | HttpsServer, opti
   };
 
   return {
+    id,
     pubsub,
     logger,
     path,

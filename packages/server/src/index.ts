@@ -31,5 +31,9 @@ export {
 } from "./presence/index.js";
 export type { LongPollOptions } from "./transport/longpoll.js";
 export type { Rate } from "./socket/index.js";
-export type { Telemetry, ErrorKind } from "./telemetry.js";
-export { createMetrics, type Metrics, type MetricsOptions } from "./metrics.js";
+export {
+  diagnosticsChannels, subscribeDiagnostics,
+  type DiagnosticsMessages, type DiagnosticsChannelName, type ErrorKind, type TransportName, type SocketConnectMessage,
+  type TransportMessage, type RateLimitedMessage, type ChannelJoinMessage, type ChannelLeaveMessage, type ChannelHandleInMessage,
+  type PubSubBroadcastMessage, type ErrorMessage,
+} from "./diagnostics.js";

@@ -9,14 +9,15 @@
  * channel layer encodes broadcasts; PubSub carries them as opaque values.
  */
 import type { Logger } from "../logger.js";
-import type { Telemetry } from "../telemetry.js";
+import { diagnostics } from "../diagnostics.js";
 import type { BroadcastMessage } from "../pubsub/index.js";
 import type { Frame, Serializer } from "../serializer/index.js";
 
 /** What the fastlane needs to report a broadcast it cannot encode. */
 export interface FastlaneReporter {
   readonly logger: Logger;
-  readonly telemetry: Telemetry;
+  /** The endpoint's id, for the `cinder:error` diagnostics event. */
+  readonly endpointId: string;
 }
 
 /** The broadcast whose frames are cached, and its frame per serializer (null: it cannot be encoded). */
@@ -38,7 +39,7 @@ export function fastlaneFrame(broadcast: BroadcastMessage, serializer: Serialize
       frame = serializer.fastlane(broadcast);
     } catch (error) {
       reporter.logger.error({ topic: broadcast.topic, event: broadcast.event, err: error }, "broadcast cannot be encoded; dropped");
-      reporter.telemetry.error?.({ kind: "encode", topic: broadcast.topic });
+      if (diagnostics.error.hasSubscribers) diagnostics.error.publish({ endpoint: reporter.endpointId, kind: "encode", topic: broadcast.topic });
       frame = null;
     }
     frames.set(serializer, frame);

@@ -10,7 +10,7 @@
 import { CHANNEL_EVENTS } from "@cinder/protocol";
 import { randomBytes } from "node:crypto";
 import type { Logger } from "../logger.js";
-import type { Telemetry } from "../telemetry.js";
+import { diagnostics } from "../diagnostics.js";
 import type { BroadcastMessage, PubSub, Subscriber } from "../pubsub/index.js";
 import { EncodeError, type Frame, type Message, type Serializer } from "../serializer/index.js";
 import {
@@ -29,8 +29,8 @@ export interface ChannelHost {
   readonly socketId: string | null;
   readonly pubsub: PubSub;
   readonly logger: Logger;
-  /** Telemetry hooks. */
-  readonly telemetry: Telemetry;
+  /** The id of the endpoint, for diagnostics events. */
+  readonly endpointId: string;
   /** How long a channel's ending waits for a handler in flight before it cleans up anyway. */
   readonly shutdownTimeoutMs: number;
   /** Writes a frame to the client. */
@@ -83,8 +83,12 @@ export class ChannelInstance implements Subscriber {
   join(params: unknown, ref: string | null): void {
     this.mailbox.post(async () => {
       const started = performance.now();
-      const report = (status: "ok" | "error" | "crash"): void =>
-        this.host.telemetry.join?.({ topic: this.topic, pattern: this.pattern, status, durationMs: performance.now() - started });
+      const report = (status: "ok" | "error" | "crash"): void => {
+        if (!diagnostics.join.hasSubscribers) return;
+        diagnostics.join.publish({
+          endpoint: this.host.endpointId, topic: this.topic, pattern: this.pattern, status, durationMs: performance.now() - started,
+        });
+      };
       let value: unknown;
       try {
         value = this.definition.join(this.topic, params, this.socket);
@@ -118,7 +122,7 @@ export class ChannelInstance implements Subscriber {
   /** Answers a join whose callback threw or returned a bad value with `{"reason":"join crashed"}`. */
   private refuseCrashedJoin(ref: string | null, error: unknown, message: string): void {
     this.host.logger.error({ topic: this.topic, err: error }, message);
-    this.host.telemetry.error?.({ kind: "join_crash", topic: this.topic });
+    if (diagnostics.error.hasSubscribers) diagnostics.error.publish({ endpoint: this.host.endpointId, kind: "join_crash", topic: this.topic });
     this.sendReply(ref, "error", { reason: "join crashed" });
     this.end("crash", "none", false);
   }
@@ -159,7 +163,11 @@ export class ChannelInstance implements Subscriber {
         status = resultStatus(result);
       } finally {
         this.currentRef = null;
-        this.host.telemetry.handleIn?.({ topic: this.topic, pattern: this.pattern, event, status, durationMs: performance.now() - started });
+        if (diagnostics.handleIn.hasSubscribers) {
+          diagnostics.handleIn.publish({
+            endpoint: this.host.endpointId, topic: this.topic, pattern: this.pattern, event, status, durationMs: performance.now() - started,
+          });
+        }
       }
       this.apply(result, ref);
     });
@@ -254,13 +262,15 @@ export class ChannelInstance implements Subscriber {
       return;
     }
     this.host.logger.error({ topic: this.topic, err: error }, "channel crashed");
-    this.host.telemetry.error?.({ kind: "channel_crash", topic: this.topic });
+    if (diagnostics.error.hasSubscribers) diagnostics.error.publish({ endpoint: this.host.endpointId, kind: "channel_crash", topic: this.topic });
     this.end("crash", "error", true);
   }
 
   private end(reason: TerminateReason, notice: Notice, runTerminate: boolean): void {
     if (this.state === "ended") return;
-    if (this.state === "joined") this.host.telemetry.leave?.({ topic: this.topic, pattern: this.pattern, reason });
+    if (this.state === "joined" && diagnostics.leave.hasSubscribers) {
+      diagnostics.leave.publish({ endpoint: this.host.endpointId, topic: this.topic, pattern: this.pattern, reason });
+    }
     this.state = "ended";
     this.pendingPushes = undefined;
     this.host.pubsub.unsubscribe(this.topic, this);

@@ -9,9 +9,11 @@
  * The adapter carries broadcasts to other nodes (one message per broadcast per node); the
  * default `LocalAdapter` is a single node. Semantics follow phoenix_pubsub: at-most-once,
  * `broadcastFrom` skips one local subscriber, `local*` variants stay on this node,
- * `directBroadcast` reaches only the named node.
+ * `directBroadcast` reaches only the named node. Each local delivery is published on
+ * `cinder:pubsub:broadcast` (see `diagnostics.ts`) when someone listens.
  */
 import { randomBytes } from "node:crypto";
+import { diagnostics } from "../diagnostics.js";
 
 /** One broadcast as local subscribers receive it (one object per dispatch, shared by its subscribers). */
 export interface BroadcastMessage {
@@ -72,8 +74,6 @@ export interface PubSubOptions {
   adapter?: PubSubAdapter;
   /** Called when a subscriber throws while handling a delivery (the others still get it). */
   onSubscriberError?: (error: unknown, topic: string) => void;
-  /** Called after each local delivery of a broadcast, with the number of subscribers it reached. */
-  onDispatch?: (topic: string, event: string, subscribers: number) => void;
 }
 
 /** Topic subscriptions and broadcasts, local and through an adapter to other nodes. */
@@ -82,14 +82,11 @@ export class PubSub {
   readonly adapter: PubSubAdapter;
   private readonly topics = new Map<string, Set<Subscriber>>();
   private readonly onSubscriberError: (error: unknown, topic: string) => void;
-  /** Called after each local delivery (see `PubSubOptions.onDispatch`); settable after construction. */
-  onDispatch: ((topic: string, event: string, subscribers: number) => void) | undefined;
   private started: Promise<void> | undefined;
 
   constructor(options: PubSubOptions = {}) {
     this.adapter = options.adapter ?? new LocalAdapter();
     this.onSubscriberError = options.onSubscriberError ?? ((error) => { queueMicrotask(() => { throw error; }); });
-    this.onDispatch = options.onDispatch;
   }
 
   /** This node's name. */
@@ -175,6 +172,6 @@ export class PubSub {
         this.onSubscriberError(error, topic);
       }
     }
-    this.onDispatch?.(topic, event, delivered);
+    if (diagnostics.broadcast.hasSubscribers) diagnostics.broadcast.publish({ pubsub: this, topic, event, subscribers: delivered });
   }
 }
