@@ -10,6 +10,7 @@
  */
 import type { Logger } from "../logger.js";
 import { diagnostics } from "../diagnostics.js";
+import { formatPosition } from "../history/index.js";
 import type { BroadcastMessage } from "../pubsub/index.js";
 import type { Frame, Serializer } from "../serializer/index.js";
 
@@ -36,7 +37,10 @@ export function fastlaneFrame(broadcast: BroadcastMessage, serializer: Serialize
   let frame = frames.get(serializer);
   if (frame === undefined) {
     try {
-      frame = serializer.fastlane(broadcast);
+      // A broadcast on a stream topic carries its position as the frame's ref (docs/recovery.md).
+      frame = broadcast.position === undefined
+        ? serializer.fastlane(broadcast)
+        : serializer.encode({ join_ref: null, ref: formatPosition(broadcast.position), topic: broadcast.topic, event: broadcast.event, payload: broadcast.payload });
     } catch (error) {
       reporter.logger.error({ topic: broadcast.topic, event: broadcast.event, err: error }, "broadcast cannot be encoded; dropped");
       if (diagnostics.error.hasSubscribers) diagnostics.error.publish({ endpoint: reporter.endpointId, kind: "encode", topic: broadcast.topic });
