@@ -21,7 +21,7 @@ import { fastlaneFrame } from "./fastlane.js";
 import { Mailbox } from "./mailbox.js";
 import { BadReturnError, isPromiseLike, readResult, resultStatus, type ValidResult } from "./results.js";
 import { validatePayload } from "./schema.js";
-import { formatPosition, type HistoryRead, type Publication } from "../history/index.js";
+import type { HistoryRead, Publication } from "../history/index.js";
 import { planRecovery, readStreamRequest, withStreamReply, StreamCursor, type StreamRequest } from "./recovery.js";
 import { ChannelSocketView } from "./socket-view.js";
 
