@@ -1,4 +1,4 @@
-// §10 items 40–51: the long-poll transport at /socket/longpoll (PROTOCOL.md §4, §5.6), driven by
+// docs/protocol.md §10 items 40–51: the long-poll transport at /socket/longpoll (docs/protocol.md §4, §5.6), driven by
 // raw HTTP requests (fetch): the HTTP shapes of 40–50 and malformed requests (bad JSON, bad base64,
 // oversized bodies, unknown tokens, other methods), each answered with its documented status and
 // followed by a check that the server still answers. The client-driven long-poll scenarios (the
@@ -11,8 +11,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { request } from "node:http";
 import {
-  LONGPOLL_REAP_MAX_MS, RawClient, RawLongPoll, asV2, delay, httpPost, lpFetch, topic, useServer, waitUntil,
-} from "./harness.js";
+  LONGPOLL_REAP_MAX_MS, RawWebSocket, RawLongPoll, asV2, delay, httpPost, lpFetch, topic, useServer, waitUntil,
+} from "./harness/index.js";
 import {
   W, assertJsonHeaders, assertNewSession, assertPostStatus, assertStillAnswers, diffOf, frame, postWith, presTopic,
   sessionStatus, uname,
@@ -129,7 +129,7 @@ test("45 (raw): a session ended by a \"disconnect\" answers its parked GET 410; 
   lp.startPolling();
   const t = topic("lp45");
   await lp.joinOk(t);
-  const ws = await RawClient.connect(server, { params: { user } });
+  const ws = await RawWebSocket.connect(server, { params: { user } });
   const wt = topic("lp45-ws");
   ws.push(await ws.joinOk(wt), wt, "disconnect_me", {});
   assert.equal((await ws.waitClose()).code, 1001);
@@ -224,7 +224,7 @@ test("49 (raw): a POST of 101 ndjson lines → only the first 100 are processed"
 test(`50 (raw): a session with no GET for longer than the reap time (1.5–3 windows = ${1.5 * W}–${3 * W} ms) → its channels end and its presences leave (seen by a ws client); the reaped session is gone`, { timeout: LONGPOLL_REAP_MAX_MS + 10_000 }, async (tc) => {
   const t = presTopic("lp50");
   const uo = uname("lp50-obs"), ur = uname("lp50-raw");
-  const obs = await RawClient.connect(server, { params: { user: uo } });
+  const obs = await RawWebSocket.connect(server, { params: { user: uo } });
   const ojr = await obs.joinOk(t);
   await obs.log.wait({ dir: "in", topic: t, event: "presence_state", joinRef: ojr }, "observer presence_state");
   const joinedDiff = (user: string) => obs.log.wait((e) => Object.hasOwn(diffOf(e)?.joins ?? {}, user), `${user} tracked`, 3000);
@@ -251,7 +251,7 @@ test(`50 (raw): a session with no GET for longer than the reap time (1.5–3 win
   assertPostStatus(await postWith(raw.token, frame(["2", "3", et, "ping", {}])), 410, "POST to the reaped session");
   assertNewSession(await lpFetch(server, { query: raw.query() }), "GET to the reaped session", raw.token);
   // truth: a fresh presence_state lists the observer only
-  const probe = await RawClient.connect(server, { params: { user: uname("lp50-probe") } });
+  const probe = await RawWebSocket.connect(server, { params: { user: uname("lp50-probe") } });
   const pjr = await probe.joinOk(t);
   const st = asV2(await probe.log.wait({ dir: "in", topic: t, event: "presence_state", joinRef: pjr }, "probe presence_state"))![4] as Record<string, unknown>;
   assert.deepEqual(Object.keys(st), [uo]);

@@ -10,7 +10,8 @@ import type { Server as HttpsServer } from "node:https";
 import type { Duplex } from "node:stream";
 import { ChannelRouter } from "./channel/index.js";
 import { createLogger, type Logger } from "./logger.js";
-import { PubSub } from "./pubsub/index.js";
+import { PubSub, type HistoryQuery } from "./pubsub/index.js";
+import { defaultStreamLimits, type HistoryRead } from "./history/index.js";
 import type { SocketContext, SocketDefinition } from "./socket/index.js";
 import { compileOriginCheck, type OriginCheck } from "./transport/origin.js";
 import { requestUrl } from "./transport/http.js";
@@ -79,6 +80,11 @@ export interface Endpoint {
   /** The channel route pattern that matches `topic` (e.g. `"room:*"`), or undefined. */
   patternOf(topic: string): string | undefined;
   /**
+   * A stream topic's history: `{ last: n }` or `{ since: position }` (docs/recovery.md);
+   * undefined for a topic without history.
+   */
+  history(topic: string, query: HistoryQuery): Promise<HistoryRead | undefined>;
+  /**
    * Graceful shutdown: stops accepting connections, then closes the open ones with 1012 (service
    * restart) in batches spread over `windowMs` (default 5 000) so clients do not all reconnect at
    * once, waits until every channel has ended (their `terminate` ran), and detaches. Stop the
@@ -118,6 +124,11 @@ export function attach<A extends Assigns>(server: HttpServer | HttpsServer, opti
   const id = `${pubsub.nodeName}${path}#${++endpointCount}`;
   void pubsub.start();
   const socket = options.socket as unknown as SocketDefinition;
+  for (const [pattern, channel] of Object.entries(socket.channels)) {
+    if (channel.history !== undefined) {
+      pubsub.enableHistory(pattern, { ...defaultStreamLimits, ...(channel.history === true ? {} : channel.history) });
+    }
+  }
   const context: SocketContext = {
     router: new ChannelRouter(socket.channels),
     pubsub,
@@ -228,6 +239,9 @@ export function attach<A extends Assigns>(server: HttpServer | HttpsServer, opti
     },
     patternOf(topic) {
       return context.router.patternOf(topic);
+    },
+    history(topic, query) {
+      return pubsub.readHistory(topic, query);
     },
     async drain(windowMs = defaults.drainWindowMs) {
       if (closing) return;

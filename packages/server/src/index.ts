@@ -18,7 +18,13 @@ export {
 } from "./socket/index.js";
 export {
   PubSub, LocalAdapter, type BroadcastMessage, type PubSubAdapter, type PubSubOptions, type RemoteBroadcast, type Subscriber,
+  type HistoryQuery,
 } from "./pubsub/index.js";
+export {
+  MemoryHistory, defaultStreamLimits, formatPosition, parsePosition, newEpoch,
+  type HistoryRead, type HistoryStore, type MemoryHistoryOptions, type Publication, type StreamLimits, type StreamPosition,
+} from "./history/index.js";
+export { readStreamRequest, type StreamReply, type StreamRequest } from "./channel/recovery.js";
 export {
   V1Serializer, V2Serializer, negotiateSerializer, Frame, DecodeError, EncodeError, type Message, type Reply, type Serializer,
 } from "./serializer/index.js";

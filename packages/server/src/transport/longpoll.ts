@@ -1,5 +1,5 @@
 /**
- * The long-poll transport (PROTOCOL.md §4), for networks that break WebSockets. A session is
+ * The long-poll transport (docs/protocol.md §4), for networks that break WebSockets. A session is
  * one socket connection whose outgoing frames are buffered as text until the client polls:
  * `GET <path>/longpoll` without a valid token authorizes and creates a session (answers
  * `{"status":410,"token":T}`); with a token it answers at once with everything buffered, or parks

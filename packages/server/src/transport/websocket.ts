@@ -15,7 +15,7 @@ import { diagnostics, type TransportMessage } from "../diagnostics.js";
 import type { Frame } from "../serializer/index.js";
 import { authorize, SocketConnection, type SocketContext, type SocketDefinition, type TransportSink } from "../socket/index.js";
 import { connectInfo, refuseUpgrade } from "./http.js";
-import { CorkedWriter, websocketFrame } from "./frame.js";
+import { CorkedWriter } from "./frame.js";
 import type { ConnectionsPerIp } from "./per-ip.js";
 
 /** Whether a connection sent anything since the idle sweeper last looked, and since when it is quiet. */
@@ -82,9 +82,7 @@ class WebSocketSink implements TransportSink {
       this.ws.send(frame.bytes, frame.binary ? BINARY : TEXT);
     } else {
       // The complete frame is built once per message and shared by every connection it goes to.
-      let wire = frame.wire as Buffer | undefined;
-      if (wire === undefined) frame.wire = wire = websocketFrame(frame.bytes, frame.binary);
-      this.writer.write(wire);
+      this.writer.write(frame.wire);
       if (diagnostics.messageOut.hasSubscribers) diagnostics.messageOut.publish(this.event);
       return;
     }
