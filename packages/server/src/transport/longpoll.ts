@@ -17,7 +17,7 @@ import { decodeParams, LONGPOLL_HEADERS, MAX_LINES_PER_POST, NDJSON_CONTENT_TYPE
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "../logger.js";
-import type { Telemetry } from "../telemetry.js";
+import { diagnostics, type TransportMessage } from "../diagnostics.js";
 import type { BroadcastMessage, Subscriber } from "../pubsub/index.js";
 import { authorize, SocketConnection, type SocketContext, type SocketDefinition } from "../socket/index.js";
 import { connectInfo } from "./http.js";
@@ -51,7 +51,6 @@ export interface LongPollTransportOptions extends Required<Omit<LongPollOptions,
   checkOrigin: (request: IncomingMessage) => boolean;
   perIp: ConnectionsPerIp;
   logger: Logger;
-  telemetry: Telemetry;
 }
 
 /** Long-poll defaults. */
@@ -79,6 +78,8 @@ export class LongPollTransport implements Subscriber, SessionHost {
   readonly options: LongPollTransportOptions;
   /** The logger. */
   readonly logger: Logger;
+  /** The message of this transport's transport-level diagnostics events. */
+  readonly event: TransportMessage;
   private readonly sessions = new Map<string, Session>();
   private readonly reaper: NodeJS.Timeout;
   private readonly forwardTopic: string;
@@ -88,6 +89,7 @@ export class LongPollTransport implements Subscriber, SessionHost {
   constructor(options: LongPollTransportOptions) {
     this.options = options;
     this.logger = options.logger;
+    this.event = { endpoint: options.context.endpointId, transport: "longpoll" };
     const threshold = 1.5 * options.windowMs;
     this.reaper = setInterval(() => {
       const now = Date.now();
@@ -187,7 +189,9 @@ export class LongPollTransport implements Subscriber, SessionHost {
   private async create(request: IncomingMessage, response: ServerResponse, uri: URL): Promise<void> {
     const started = performance.now();
     const refused = (): void => {
-      this.options.telemetry.connect?.({ transport: "longpoll", accepted: false, status: 403, durationMs: performance.now() - started });
+      if (diagnostics.connect.hasSubscribers) {
+        diagnostics.connect.publish({ endpoint: this.event.endpoint, transport: "longpoll", accepted: false, status: 403, durationMs: performance.now() - started });
+      }
       respond(response, { status: 403 });
     };
     if (!this.options.checkOrigin(request)) {
@@ -210,7 +214,9 @@ export class LongPollTransport implements Subscriber, SessionHost {
       refused();
       return;
     }
-    this.options.telemetry.connect?.({ transport: "longpoll", accepted: true, durationMs: performance.now() - started });
+    if (diagnostics.connect.hasSubscribers) {
+      diagnostics.connect.publish({ endpoint: this.event.endpoint, transport: "longpoll", accepted: true, durationMs: performance.now() - started });
+    }
     const id = `${this.options.nodeName}~${randomBytes(16).toString("base64url")}`;
     const session = new Session(id, this, address);
     session.connection = new SocketConnection(this.options.context, session, outcome.serializer, outcome.assigns, outcome.id);
