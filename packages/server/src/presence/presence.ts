@@ -8,6 +8,8 @@
  * `fetch` hook decorated both sides; changes to one topic within `diffWindowMs` go out as one
  * diff. `list(topic)` is what a channel pushes as `presence_state`.
  */
+import { PRESENCE_EVENTS } from "@cinder/protocol";
+import type * as protocol from "@cinder/protocol";
 import { createLogger, type Logger } from "../logger.js";
 import type { PubSub } from "../pubsub/index.js";
 import { DiffWindow, type PendingDiff } from "./diff-window.js";
@@ -15,20 +17,14 @@ import { newRef, stampMeta, userFields } from "./meta.js";
 import type { Meta } from "./state.js";
 import { Tracker, type TrackerReads, type TrackerTiming } from "./tracker.js";
 
-/** One key's presence: its metas (each with `phx_ref`) plus whatever `fetch` added. */
-export interface PresenceEntry<M extends Meta = Meta> {
-  metas: Array<M & { phx_ref: string; phx_ref_prev?: string }>;
-  [extra: string]: unknown;
-}
+/** One key's presence: its metas (each with `phx_ref`) plus whatever `fetch` added (the protocol's model). */
+export type PresenceEntry<M extends Meta = Meta> = protocol.PresenceEntry<M>;
 
 /** Presences by key, as `presence_state` and each side of `presence_diff` carry them. */
-export type PresenceMap<M extends Meta = Meta> = Record<string, PresenceEntry<M>>;
+export type PresenceMap<M extends Meta = Meta> = protocol.PresenceState<M>;
 
-/** A `presence_diff` payload. */
-export interface PresenceDiff<M extends Meta = Meta> {
-  joins: PresenceMap<M>;
-  leaves: PresenceMap<M>;
-}
+/** A `presence_diff` payload (the protocol's model). */
+export type PresenceDiff<M extends Meta = Meta> = protocol.PresenceDiff<M>;
 
 /** Something that can own tracked presences and tells when it ends (a channel's socket is one). */
 export interface PresenceOwner {
@@ -228,7 +224,7 @@ export class Presence {
       this.decorate(topic, groupByKey(pending.leaves.values())),
     ]);
     const diff: PresenceDiff = { joins, leaves };
-    this.options.pubsub.localBroadcast(topic, "presence_diff", diff);
+    this.options.pubsub.localBroadcast(topic, PRESENCE_EVENTS.diff, diff);
     if (this.options.handleMetas !== undefined) {
       try {
         await this.options.handleMetas(topic, diff, this.state.list(topic));
