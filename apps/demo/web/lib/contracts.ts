@@ -12,3 +12,6 @@ export type RetroRoom = ReturnType<typeof retroChannel>;
 
 /** The video annotations channel (`videos:<id>`). */
 export type VideoRoom = ReturnType<typeof videoChannel>;
+
+/** The retro board as a join carries it (the server's own type). */
+export type { ActionItem, Board, Column, Idea, Stage } from "../../src/retro/board.js";
