@@ -19,7 +19,8 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { pino } from "pino";
-import { attach, createMetrics, createPresence, defineSocket, PubSub, refuse } from "@cinder/server";
+import { attach, createPresence, defineSocket, PubSub, refuse } from "@cinder/server";
+import { createMetrics } from "@cinder/metrics";
 import { forkWorkers, RedisAdapter, workersFromArgs } from "@cinder/redis";
 import { EchoChannel, type EchoAssigns } from "./echo-channel.js";
 import { conformanceFetch, presenceChannel } from "./presence-channel.js";
@@ -114,7 +115,7 @@ function start(workerId: number | undefined): void {
   const windowMs = numberFromEnv("CINDER_LONGPOLL_WINDOW_MS");
   const rateLimits = process.env.CINDER_RATE_LIMITS === "1" ? {} : { joinRate: false as const, messageRate: false as const };
   const endpoint = attach(server, {
-    path: "/socket", socket, pubsub, checkOrigin: false, logger, ...rateLimits, telemetry: metrics.telemetry,
+    path: "/socket", socket, pubsub, checkOrigin: false, logger, ...rateLimits,
     longpoll: { ...(secret !== undefined ? { secret } : {}), ...(windowMs !== undefined ? { windowMs } : {}) },
   });
 

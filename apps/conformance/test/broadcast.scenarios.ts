@@ -1,14 +1,14 @@
-// §10 items 22–26, 35, 36: broadcasts, broadcast_from, intercept/handle_out, endpoint broadcast,
+// docs/protocol.md §10 items 22–26, 35, 36: broadcasts, broadcast_from, intercept/handle_out, endpoint broadcast,
 // socket-id disconnect, reconnect behaviour — driven by a client (phoenix.js or @cinder/client,
-// see harness.ts `clients`) over every transport (`[websocket]`, `[longpoll]`); raw ws clients take
+// see harness/clients.ts `clients`) over every transport (`[websocket]`, `[longpoll]`); raw ws clients take
 // part in some of them. Run by broadcast.phoenix.test.ts and broadcast.cinder.test.ts.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { Channel } from "phoenix";
 import {
-  RawClient, asV2, connected, delay, httpPost, joinOk, nextEvent, outcome, phxSocket, server, serverDropCodes, topic,
+  RawWebSocket, asV2, connected, delay, httpPost, joinOk, nextEvent, outcome, phxSocket, server, serverDropCodes, topic,
   transports, waitUntil, type Client, type Phx, type Via,
-} from "./harness.js";
+} from "./harness/index.js";
 
 async function joinedClients(client: Client, via: Via, t: string, users: string[]): Promise<Array<{ phx: Phx; ch: Channel; got: unknown[] }>> {
   return Promise.all(users.map(async (user) => {
@@ -95,10 +95,10 @@ export function broadcastScenarios(client: Client): void {
       const t = topic("endpoint");
       const clients = await joinedClients(client, via, t, ["e1", "e2"]);
       for (const c of clients) c.ch.on("from_http", (p) => c.got.push(p));
-      const raw = await RawClient.connect(server);
+      const raw = await RawWebSocket.connect(server);
       const rawJr = await raw.joinOk(t, {}, "r1");
       assert.equal(rawJr, "r1");
-      const other = await RawClient.connect(server);
+      const other = await RawWebSocket.connect(server);
       const otherTopic = topic("endpoint-other");
       await other.joinOk(otherTopic);
       const res = await httpPost(server, "/broadcast", { topic: t, event: "from_http", payload: { via: "http", n: [1, 2] } });
@@ -120,9 +120,9 @@ export function broadcastScenarios(client: Client): void {
       await connected(phx);
       const ch = phx.socket.channel(t);
       await joinOk(phx, ch);
-      const raw = await RawClient.connect(server, { params: { user } });
+      const raw = await RawWebSocket.connect(server, { params: { user } });
       const rawJr = await raw.joinOk(t);
-      const bystander = await RawClient.connect(server, { params: { user: `${user}-other` } });
+      const bystander = await RawWebSocket.connect(server, { params: { user: `${user}-other` } });
       const byJr = await bystander.joinOk(t);
 
       raw.push(rawJr, t, "disconnect_me", {});

@@ -1,12 +1,12 @@
-// §10 items 10–14, 17–21, 29, 31, 32, 34 and `after` (sendAfter), driven by a client (phoenix.js
-// or @cinder/client, see harness.ts `clients`) over every transport (`[websocket]`, `[longpoll]`).
+// docs/protocol.md §10 items 10–14, 17–21, 29, 31, 32, 34 and `after` (sendAfter), driven by a client (phoenix.js
+// or @cinder/client, see harness/clients.ts `clients`) over every transport (`[websocket]`, `[longpoll]`).
 // Run by channels.phoenix.test.ts and channels.cinder.test.ts; the raw-frame scenarios are in
 // channels.test.ts.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
   asV2, connected, delay, joinOk, nextEvent, outcome, phxSocket, server, topic, transports, waitUntil, type Client,
-} from "./harness.js";
+} from "./harness/index.js";
 
 export function channelScenarios(client: Client): void {
   for (const via of transports) {

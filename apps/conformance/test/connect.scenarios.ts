@@ -1,11 +1,11 @@
-// §10 items 1, 2, 7 (partial), 8, driven by a client (phoenix.js or @cinder/client, see
-// harness.ts `clients`) over every transport (`[websocket]`, `[longpoll]`). Run by
+// docs/protocol.md §10 items 1, 2, 7 (partial), 8, driven by a client (phoenix.js or @cinder/client, see
+// harness/clients.ts `clients`) over every transport (`[websocket]`, `[longpoll]`). Run by
 // connect.phoenix.test.ts and connect.cinder.test.ts; the raw handshake checks are in connect.test.ts.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
   asV2, connected, delay, handshake, joinOk, nextEvent, phxSocket, server, topic, transports, waitUntil, type Client,
-} from "./harness.js";
+} from "./harness/index.js";
 
 export function connectScenarios(client: Client): void {
   for (const via of transports) {

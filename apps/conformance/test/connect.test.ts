@@ -1,9 +1,9 @@
-// §10 items 2, 4, 5, 6 (partial), 8, §1.4: handshake, serializer negotiation, heartbeat, with raw
+// docs/protocol.md §10 items 2, 4, 5, 6 (partial), 8, §1.4: handshake, serializer negotiation, heartbeat, with raw
 // `ws` clients (WebSocket only; long-poll's own are in longpoll.test.ts). The client-driven
 // scenarios (1, 2, 7, 8 over both transports) are in connect.scenarios.ts.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { RawClient, handshake, handshakeStatus, topic, useServer, type WireEntry } from "./harness.js";
+import { RawWebSocket, handshake, handshakeStatus, topic, useServer, type WireEntry } from "./harness/index.js";
 
 const server = useServer();
 
@@ -26,7 +26,7 @@ function v1Keys(e: WireEntry): string[] {
 }
 
 test("5: no vsn → V1 JSON: join reply is a V1 object with exactly topic/event/payload/ref (no join_ref)", { timeout: 10_000 }, async () => {
-  const c = await RawClient.connect(server, { vsn: null });
+  const c = await RawWebSocket.connect(server, { vsn: null });
   const t = topic("v1");
   c.sendJson({ topic: t, event: "phx_join", payload: { hello: "v1" }, ref: "1" });
   const join = await c.log.wait({ dir: "in", v1: true, topic: t, event: "phx_reply", ref: "1" }, "V1 join reply");
@@ -66,7 +66,7 @@ test("6 (partial): a handshake with an Origin header succeeds (origin check off)
   assert.equal(await handshakeStatus(server, { headers: { Origin: "https://evil.example.com" } }), 101);
   assert.equal(await handshakeStatus(server, { headers: { Origin: "null" } }), 101);
   assert.equal(await handshakeStatus(server), 101);
-  const c = await RawClient.connect(server, { headers: { Origin: "http://other.example:8080" } });
+  const c = await RawWebSocket.connect(server, { headers: { Origin: "http://other.example:8080" } });
   const hb = await c.heartbeat();
   assert.deepEqual(hb[4], { status: "ok", response: {} });
 });
@@ -77,7 +77,7 @@ test("§1.4: subprotocols offered but none acceptable → HTTP 403; [\"phoenix\"
 });
 
 test("8: heartbeat on a connection with no channels → [null,\"5\",\"phoenix\",\"phx_reply\",{status ok, response {}}]", { timeout: 10_000 }, async () => {
-  const c = await RawClient.connect(server);
+  const c = await RawWebSocket.connect(server);
   c.sendJson([null, "5", "phoenix", "heartbeat", {}]);
   const reply = await c.log.wait({ dir: "in", ref: "5" }, "heartbeat reply ref 5");
   assert.equal(reply.text !== undefined, true, "text frame");

@@ -1,5 +1,5 @@
-// §10 items 42, 45, 46, 48–51 driven by a client's own LongPoll (phoenix.js's or @cinder/client's,
-// see harness.ts `clients`; a recording subclass, see harness.ts `recordingLongPoll`): ndjson
+// docs/protocol.md §10 items 42, 45, 46, 48–51 driven by a client's own LongPoll (phoenix.js's or @cinder/client's,
+// see harness/clients.ts `clients`; a recording subclass, see harness/recording.ts `recordingLongPoll`): ndjson
 // batches, lost sessions, refused connects, the user's own `token` param, the 100-line limit,
 // reaping, and the WebSocket → long-poll fallback. Run by longpoll.phoenix.test.ts and
 // longpoll.cinder.test.ts; the raw HTTP checks are in longpoll.test.ts.
@@ -12,8 +12,8 @@ import { createServer, type Server, type Socket as NetSocket } from "node:net";
 import WebSocket from "ws";
 import type { Channel, LongPoll } from "phoenix";
 import {
-  LONGPOLL_REAP_MAX_MS, RawClient, asV2, connected, joinOk, onCleanup, outcome, phxSocket, server, topic, waitUntil, type Client,
-} from "./harness.js";
+  LONGPOLL_REAP_MAX_MS, RawWebSocket, asV2, connected, joinOk, onCleanup, outcome, phxSocket, server, topic, waitUntil, type Client,
+} from "./harness/index.js";
 import { W, diffOf, presTopic, responseOf, sessionStatus, uname } from "./longpoll.helpers.js";
 
 /** A TCP server that accepts connections and never answers (a WebSocket path that hangs). */
@@ -90,7 +90,7 @@ export function longpollScenarios(client: Client): void {
   test(`42 (binary upstream) [${client.name}]: the client sends an ArrayBuffer push as a base64 ndjson line; the server decodes the exact bytes`, { timeout: 10_000 }, async () => {
     // (binary frames are not sent down to long-poll clients, so the bytes are observed by a ws client)
     const t = topic("lp42bin");
-    const ws = await RawClient.connect(server);
+    const ws = await RawWebSocket.connect(server);
     const wsJr = await ws.joinOk(t);
     assert.ok(wsJr);
     const phx = phxSocket(server, { client, via: "longpoll" });
@@ -128,7 +128,7 @@ export function longpollScenarios(client: Client): void {
     // a reply answers the parked GET at once; the next poll is then held
     assert.deepEqual(await outcome(ch.push("ping", { before: true })), { status: "ok", response: { before: true } });
     await waitUntil(() => phx.polls.waiting, W + 2000, "the client's next poll held", () => phx.log.dump());
-    const ws2 = await RawClient.connect(server, { params: { user: u2 } });
+    const ws2 = await RawWebSocket.connect(server, { params: { user: u2 } });
     const wt2 = topic("lp45-ws2");
     ws2.push(await ws2.joinOk(wt2), wt2, "disconnect_me", {});
     await ws2.waitClose();
@@ -205,7 +205,7 @@ export function longpollScenarios(client: Client): void {
   test(`50 [${client.name}]: a LongPoll that disconnected (stopped polling) is reaped 1.5–3 windows (${1.5 * W}–${3 * W} ms) after its last GET — its presence leaves (seen by a ws client); a polling one on the same topic stays`, { timeout: LONGPOLL_REAP_MAX_MS + 10_000 }, async (tc) => {
     const t = presTopic("lp50c");
     const uo = uname("lp50-obs"), up = uname("lp50-phx"), uk = uname("lp50-keep");
-    const obs = await RawClient.connect(server, { params: { user: uo } });
+    const obs = await RawWebSocket.connect(server, { params: { user: uo } });
     const ojr = await obs.joinOk(t);
     await obs.log.wait({ dir: "in", topic: t, event: "presence_state", joinRef: ojr }, "observer presence_state");
     const joinedDiff = (user: string) => obs.log.wait((e) => Object.hasOwn(diffOf(e)?.joins ?? {}, user), `${user} tracked`, 3000);
@@ -236,7 +236,7 @@ export function longpollScenarios(client: Client): void {
     assert.equal(obs.log.find((e) => Object.hasOwn(diffOf(e)?.leaves ?? {}, uk), from), undefined, "the polling session stays");
     assert.deepEqual(await outcome(kch.push("update", { still: "here" })), { status: "ok", response: {} });
     // truth: a fresh presence_state lists the observer and the keeper only
-    const probe = await RawClient.connect(server, { params: { user: uname("lp50-probe") } });
+    const probe = await RawWebSocket.connect(server, { params: { user: uname("lp50-probe") } });
     const pjr = await probe.joinOk(t);
     const st = asV2(await probe.log.wait({ dir: "in", topic: t, event: "presence_state", joinRef: pjr }, "probe presence_state"))![4] as Record<string, unknown>;
     assert.deepEqual(Object.keys(st).sort(), [uo, uk].sort());

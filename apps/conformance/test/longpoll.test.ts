@@ -1,4 +1,4 @@
-// §10 items 40–51: the long-poll transport at /socket/longpoll (PROTOCOL.md §4, §5.6), driven by
+// docs/protocol.md §10 items 40–51: the long-poll transport at /socket/longpoll (docs/protocol.md §4, §5.6), driven by
 // raw HTTP requests (fetch): the HTTP shapes of 40–50 and malformed requests (bad JSON, bad base64,
 // oversized bodies, unknown tokens, other methods), each answered with its documented status and
 // followed by a check that the server still answers. The client-driven long-poll scenarios (the
@@ -11,8 +11,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { request } from "node:http";
 import {
-  LONGPOLL_REAP_MAX_MS, RawClient, RawLongPoll, asV2, delay, httpPost, lpFetch, topic, useServer, waitUntil,
-} from "./harness.js";
+  LONGPOLL_REAP_MAX_MS, RawWebSocket, RawLongPoll, asV2, delay, httpPost, lpFetch, topic, useServer, waitUntil,
+} from "./harness/index.js";
 import {
   W, assertJsonHeaders, assertNewSession, assertPostStatus, assertStillAnswers, diffOf, frame, postWith, presTopic,
   sessionStatus, uname,
@@ -84,18 +84,31 @@ test("43: a message for a session whose GET is parked → that GET answers 200 p
   assert.ok(dt1 < limit && dt2 < limit, `answered promptly (${dt1} / ${dt2} ms, limit ${limit} ms)`);
 });
 
+/** `text` with the character at `at` changed. */
+function flipAt(text: string, at: number): string {
+  return `${text.slice(0, at)}${text[at] === "A" ? "B" : "A"}${text.slice(at + 1)}`;
+}
+
+/** A position near the middle of `token` that is not a dot. */
+function middleOf(token: string): number {
+  let at = Math.floor(token.length / 2);
+  while (token[at] === ".") at++;
+  return at;
+}
+
 test("44: a POST with an invalid, forged or expired token → HTTP 200 {\"status\":410}", { timeout: 10_000 }, async () => {
   const lp = await RawLongPoll.open(server);
   const hb = frame([null, "1", "phoenix", "heartbeat", {}]);
-  const [id, mac] = lp.token.split(".") as [string, string];
-  const flip = (s: string): string => `${s.slice(0, -1)}${s.endsWith("A") ? "B" : "A"}`;
+  // The token is opaque: forge it by changing one character at its end (the signature) or in
+  // its middle (the signed data), or by cutting off what comes before its first dot.
+  const token = lp.token;
   const cases: Array<[string, string | null]> = [
     ["no token", null],
     ["garbage", "nope"],
-    ["empty id", `.${mac}`],
-    ["forged MAC", `${id}.${flip(mac)}`],
-    ["forged session id", `${flip(id)}.${mac}`],
-    ["over-long", `${id}.${mac}${"x".repeat(600)}`],
+    ["empty first part", token.slice(token.indexOf("."))],
+    ["forged signature", flipAt(token, token.length - 1)],
+    ["forged data", flipAt(token, middleOf(token))],
+    ["over-long", `${token}${"x".repeat(2100)}`],
   ];
   for (const [what, token] of cases) assertPostStatus(await postWith(token, hb), 410, `POST, ${what} token`);
   // an expired one: a session that ended (an undecodable frame closes it)
@@ -116,7 +129,7 @@ test("45 (raw): a session ended by a \"disconnect\" answers its parked GET 410; 
   lp.startPolling();
   const t = topic("lp45");
   await lp.joinOk(t);
-  const ws = await RawClient.connect(server, { params: { user } });
+  const ws = await RawWebSocket.connect(server, { params: { user } });
   const wt = topic("lp45-ws");
   ws.push(await ws.joinOk(wt), wt, "disconnect_me", {});
   assert.equal((await ws.waitClose()).code, 1001);
@@ -211,7 +224,7 @@ test("49 (raw): a POST of 101 ndjson lines → only the first 100 are processed"
 test(`50 (raw): a session with no GET for longer than the reap time (1.5–3 windows = ${1.5 * W}–${3 * W} ms) → its channels end and its presences leave (seen by a ws client); the reaped session is gone`, { timeout: LONGPOLL_REAP_MAX_MS + 10_000 }, async (tc) => {
   const t = presTopic("lp50");
   const uo = uname("lp50-obs"), ur = uname("lp50-raw");
-  const obs = await RawClient.connect(server, { params: { user: uo } });
+  const obs = await RawWebSocket.connect(server, { params: { user: uo } });
   const ojr = await obs.joinOk(t);
   await obs.log.wait({ dir: "in", topic: t, event: "presence_state", joinRef: ojr }, "observer presence_state");
   const joinedDiff = (user: string) => obs.log.wait((e) => Object.hasOwn(diffOf(e)?.joins ?? {}, user), `${user} tracked`, 3000);
@@ -238,7 +251,7 @@ test(`50 (raw): a session with no GET for longer than the reap time (1.5–3 win
   assertPostStatus(await postWith(raw.token, frame(["2", "3", et, "ping", {}])), 410, "POST to the reaped session");
   assertNewSession(await lpFetch(server, { query: raw.query() }), "GET to the reaped session", raw.token);
   // truth: a fresh presence_state lists the observer only
-  const probe = await RawClient.connect(server, { params: { user: uname("lp50-probe") } });
+  const probe = await RawWebSocket.connect(server, { params: { user: uname("lp50-probe") } });
   const pjr = await probe.joinOk(t);
   const st = asV2(await probe.log.wait({ dir: "in", topic: t, event: "presence_state", joinRef: pjr }, "probe presence_state"))![4] as Record<string, unknown>;
   assert.deepEqual(Object.keys(st), [uo]);
@@ -348,10 +361,10 @@ test("malformed: a body over 8 MiB → HTTP 413 (live, dead or no token); the se
 
 test("malformed: unknown, forged or over-long tokens on GET → a new session (410 + new token), never an error", { timeout: 10_000 }, async () => {
   const lp = await RawLongPoll.open(server);
-  const [id, mac] = lp.token.split(".") as [string, string];
   for (const [what, query, headers] of [
     ["garbage query token", "vsn=2.0.0&token=garbage", {}],
-    ["forged MAC", `vsn=2.0.0&token=${encodeURIComponent(`${id}.${mac.slice(0, -2)}xx`)}`, {}],
+    ["forged signature", `vsn=2.0.0&token=${encodeURIComponent(`${lp.token.slice(0, -2)}${lp.token.endsWith("xx") ? "yy" : "xx"}`)}`, {}],
+    ["forged data", `vsn=2.0.0&token=${encodeURIComponent(flipAt(lp.token, middleOf(lp.token)))}`, {}],
     ["over-long token", `vsn=2.0.0&token=${"a".repeat(2000)}.${"b".repeat(50)}`, {}],
     ["garbage header token", "vsn=2.0.0", { "x-phoenix-longpoll-token": "garbage" }],
     ["dotless token", "vsn=2.0.0&token=.", {}],

@@ -1,5 +1,5 @@
-// §10 items 52–58 and the presence part of 33: the `presence:*` channel driven by a client's
-// `Presence` (phoenix.js's or @cinder/client's, see harness.ts `clients`; over the recording
+// docs/protocol.md §10 items 52–58 and the presence part of 33: the `presence:*` channel driven by a client's
+// `Presence` (phoenix.js's or @cinder/client's, see harness/clients.ts `clients`; over the recording
 // transport, so the exact frames can be asserted too) and by raw clients. Diffs within 25 ms may be
 // coalesced by the server, so the tests assert the resulting state and the shapes of the diffs that
 // carry a change, never "one diff per change". The scenarios run over every transport
@@ -11,9 +11,9 @@ import assert from "node:assert/strict";
 import type WebSocket from "ws";
 import type { Channel, Presence, PresenceDiffPayload, PresenceEntry, PresenceMeta, PresenceState } from "phoenix";
 import {
-  LONGPOLL_REAP_MAX_MS, RawClient, asV2, connected, delay, joinOk, outcome, phxSocket, server, serverDropCodes, topic,
+  LONGPOLL_REAP_MAX_MS, RawWebSocket, asV2, connected, delay, joinOk, outcome, phxSocket, server, serverDropCodes, topic,
   transports, waitUntil, type Client, type Phx, type Via, type WireEntry, type WireLog,
-} from "./harness.js";
+} from "./harness/index.js";
 
 // ---------------------------------------------------------------------------------------------
 // helpers
@@ -127,8 +127,8 @@ async function joinTracked(m: Member, ms = 3000): Promise<PresenceMeta> {
 }
 
 /** A raw client tracked on `t`; returns the client, its join_ref and its own meta (from its diff). */
-async function rawMember(t: string, user: string, meta?: Record<string, unknown>, joinRef?: string): Promise<{ c: RawClient; jr: string; meta: PresenceMeta }> {
-  const c = await RawClient.connect(server, { params: { user } });
+async function rawMember(t: string, user: string, meta?: Record<string, unknown>, joinRef?: string): Promise<{ c: RawWebSocket; jr: string; meta: PresenceMeta }> {
+  const c = await RawWebSocket.connect(server, { params: { user } });
   const jr = await c.joinOk(t, meta ? { meta } : {}, joinRef);
   const st = await c.log.wait({ dir: "in", topic: t, event: "presence_state", joinRef: jr }, `presence_state for ${user}`);
   const before = refsOf(own(asV2(st)![4] as PresenceState, user));
@@ -142,7 +142,7 @@ async function rawMember(t: string, user: string, meta?: Record<string, unknown>
 async function truthOf(t: string, settleMs = 100): Promise<{ user: string; state: PresenceState }> {
   await delay(settleMs);
   const user = uname("probe");
-  const probe = await RawClient.connect(server, { params: { user } });
+  const probe = await RawWebSocket.connect(server, { params: { user } });
   const jr = await probe.joinOk(t);
   const st = await probe.log.wait({ dir: "in", topic: t, event: "presence_state", joinRef: jr }, "probe presence_state");
   return { user, state: asV2(st)![4] as PresenceState };
@@ -420,11 +420,17 @@ export function presenceScenarios(client: Client): void {
       echo.push("disconnect_me", {});
       const close = await phxA.log.wait((e) => e.what === "close" && e.conn === 0, "server drops a's socket", 3000);
       assert.ok(serverDropCodes(via).includes(close.code!), `close code ${close.code}`);
-      // while a is away: o updates (a misses that diff) and sees a's old meta leave
+      // Over long-poll, a's new session waits until o's update is in (its reconnect is scheduled in
+      // this tick, so holding its polls now comes first): what a missed is then surely missed.
+      if (via === "longpoll") phxA.polls.hold();
+      // while a is away: o updates (a misses that diff) and sees a's old meta leave. The update's
+      // diff may come in a later diff window than a's leave, so wait for both.
       assert.deepEqual(await outcome(o.ch.push("update", { while: "away" })), { status: "ok", response: {} });
       await waitUntil(() => own(o.pres.state, ua) === undefined, 2000, "o sees a leave", dump(o));
+      await waitUntil(() => own(o.pres.state, uo)?.metas[0]?.phx_ref_prev !== undefined, 2000, "o sees its own update", dump(o));
       const oAway = own(o.pres.state, uo)!.metas[0]!;
       assert.equal(oAway.phx_ref_prev, oOld.phx_ref);
+      phxA.polls.release();
       // a rejoins: the server pushes a fresh presence_state under the new join_ref
       await waitUntil(() => a.ch.state === "joined" && a.ch.joinRef() !== jrOld, 3000, "a's presence channel rejoined", dump(a));
       const jrNew = a.ch.joinRef();
@@ -488,7 +494,7 @@ export function presenceScenarios(client: Client): void {
       await delay(100); // no diff window open
       const t0 = Date.now();
       // x joins (tracked right after its presence_state is pushed) …
-      const x = await RawClient.connect(server, { params: { user: ux } });
+      const x = await RawWebSocket.connect(server, { params: { user: ux } });
       const xjr = await x.joinOk(t);
       await x.log.wait({ dir: "in", topic: t, event: "presence_state", joinRef: xjr }, "x's presence_state");
       // … a joins and gets a presence_state listing x …
@@ -569,7 +575,7 @@ export function presenceScenarios(client: Client): void {
         assert.deepEqual(own(jd.d.joins, "__proto__")!.metas, [pMeta]);
         // a late joiner's presence_state carries both keys as own properties
         const lateUser = uname("proto-late");
-        const late = await RawClient.connect(server, { params: { user: lateUser } });
+        const late = await RawWebSocket.connect(server, { params: { user: lateUser } });
         const ljr = await late.joinOk(t);
         const lst = asV2(await late.log.wait({ dir: "in", topic: t, event: "presence_state", joinRef: ljr }, "late state"))![4] as PresenceState;
         assert.deepEqual(Object.keys(lst).sort(), keys);

@@ -1,4 +1,4 @@
-// §10 items 37, 38 driven by a client (phoenix.js or @cinder/client, see harness.ts `clients`):
+// docs/protocol.md §10 items 37, 38 driven by a client (phoenix.js or @cinder/client, see harness/clients.ts `clients`):
 // binary pushes, replies, pushes and broadcasts over the WebSocket (binary frames are not sent to
 // long-poll clients). Run by wire.phoenix.test.ts and wire.cinder.test.ts; the raw-frame checks
 // (exact V2 shapes, raw kind 0/1/2 frames, 39) are in wire.test.ts.
@@ -6,9 +6,9 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
   BYTES, bin,
-  RawClient, arrayBuffer, connected, joinOk, nextEvent, outcome, phxSocket, server, topic, type BinaryMessage, type Client,
+  RawWebSocket, arrayBuffer, connected, joinOk, nextEvent, outcome, phxSocket, server, topic, type BinaryMessage, type Client,
   type WireEntry,
-} from "./harness.js";
+} from "./harness/index.js";
 
 
 export function wireScenarios(client: Client): void {
@@ -78,7 +78,7 @@ export function wireScenarios(client: Client): void {
     await connected(a); await connected(b);
     const chA = a.socket.channel(t), chB = b.socket.channel(t);
     await joinOk(a, chA); await joinOk(b, chB);
-    const raw = await RawClient.connect(server);
+    const raw = await RawWebSocket.connect(server);
     await raw.joinOk(t, {}, "3");
     const gotA = nextEvent(a, chA, "broadcasted"), gotB = nextEvent(b, chB, "broadcasted");
     chA.push("broadcast", arrayBuffer(BYTES));

@@ -6,7 +6,8 @@
 import { createServer, type Server } from "node:http";
 import { fileURLToPath } from "node:url";
 import { pino } from "pino";
-import { attach, createMetrics, createPresence, defineSocket, PubSub, refuse, type Endpoint, type Logger, type Presence } from "@cinder/server";
+import { attach, createPresence, defineSocket, PubSub, refuse, type Endpoint, type Logger, type Presence } from "@cinder/server";
+import { createMetrics } from "@cinder/metrics";
 import { RedisAdapter } from "@cinder/redis";
 import { verifyUserToken } from "./accounts.js";
 import type { Config } from "./config.js";
@@ -157,7 +158,7 @@ export async function createApp(config: Config, options: { store?: Store; logger
     });
   });
 
-  endpoint = attach(server, { path: "/socket", socket, pubsub, logger, longpoll: true, telemetry: metrics.telemetry });
+  endpoint = attach(server, { path: "/socket", socket, pubsub, logger, longpoll: true });
   metrics.observe(endpoint);
   const app: App = {
     server, endpoint, store, presence, logger,
@@ -166,6 +167,7 @@ export async function createApp(config: Config, options: { store?: Store; logger
       await app.close();
     },
     async close() {
+      metrics.close();
       await presence.close();
       await endpoint.close();
       await pubsub.close();

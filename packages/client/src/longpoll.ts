@@ -1,5 +1,5 @@
 /**
- * `LongPoll`: the HTTP long-poll transport (PROTOCOL §4) behind a WebSocket-like interface, built
+ * `LongPoll`: the HTTP long-poll transport (docs/protocol.md §4) behind a WebSocket-like interface, built
  * on `fetch` (browsers and Node 18+). GETs open a session (status 410 + token) and then poll
  * (200 messages / 204 nothing); sends are batched per tick into ndjson POSTs of at most 100
  * lines (binary frames as base64), one POST in flight at a time. The session token goes in the

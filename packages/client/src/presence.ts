@@ -1,5 +1,5 @@
 /**
- * `Presence`: the client side of presence (PROTOCOL §6.3). It keeps the presence state of a
+ * `Presence`: the client side of presence (docs/protocol.md §6.3). It keeps the presence state of a
  * channel from `presence_state` pushes and `presence_diff` broadcasts; diffs arriving before the
  * first state of the current join (after a rejoin too: state is keyed by join_ref) are held and
  * replayed once the fresh state arrives. `onJoin`/`onLeave` report changes per key, `onSync`

@@ -6,7 +6,8 @@
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import {
-  createPresence, defineChannel, defineSocket, ok, PresenceError, PubSub, silentLogger, type ChannelSocket, type Logger,
+  createPresence, defineChannel, defineSocket, ok, PresenceError, PubSub, silentLogger, subscribeDiagnostics, type ChannelSocket, type Logger,
+  type TransportMessage,
 } from "../src/index.js";
 import { serverPool } from "./support/server.js";
 import { RawClient, sleep } from "./support/raw-client.js";
@@ -111,6 +112,10 @@ test("presence refuses metas over maxMetaSize", async () => {
 test("a client that never reads is cut off once over the buffer bound; the others keep receiving; memory stays flat", async () => {
   const logger = recordingLogger();
   const server = await pool.start({ maxBufferedBytes: 1024 * 1024, logger });
+  const cutOffs: TransportMessage[] = [];
+  const stopRecording = subscribeDiagnostics("cinder:socket:slow_consumer", (message) => {
+    if (message.endpoint === server.endpoint.id) cutOffs.push(message);
+  });
   const stalled = await RawClient.connect(`${server.websocketUrl}?vsn=2.0.0`);
   stalled.send(["1", "1", "room:firehose", "phx_join", {}]);
   await stalled.reply("1");
@@ -134,6 +139,8 @@ test("a client that never reads is cut off once over the buffer bound; the other
   const cut = await stalled.waitFor(() => logger.warnings.find((w) => w.message === "slow consumer cut off"), 5000);
   const closed = await stalled.waitFor(() => logger.debugs.find((d) => d.message === "connection closed" && d.at >= cut.at), 3000);
   const destroyedAfter = closed.at - cut.at;
+  stopRecording();
+  assert.deepEqual(cutOffs, [{ endpoint: server.endpoint.id, transport: "websocket" }], "the cut-off is published on cinder:socket:slow_consumer");
   assert.ok(destroyedAfter <= 1_300, `the stalled socket was destroyed ${destroyedAfter} ms after the cut-off`);
   await stalled.waitFor(() => (received >= sent + 1 ? true : undefined), 20_000);
   assert.equal(server.endpoint.connectionCount, 1, "only the reader is left");

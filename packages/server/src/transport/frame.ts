@@ -1,32 +1,8 @@
 /**
- * Server WebSocket frames built once and shared: a server frame is unmasked, so the same bytes
- * (header + payload) go to every connection. Further writes to one connection within a tick are
- * corked together and flushed as one `writev`.
+ * Writes of prebuilt WebSocket frames (`Frame.wire`) to one TCP socket: further writes to one
+ * connection within a tick are corked together and flushed as one `writev`.
  */
 import type { Socket } from "node:net";
-
-const OPCODE_TEXT = 0x1;
-const OPCODE_BINARY = 0x2;
-
-/** A complete, unmasked, final WebSocket frame carrying `payload`. */
-export function websocketFrame(payload: Buffer, binary: boolean): Buffer {
-  const length = payload.length;
-  const headerLength = length < 126 ? 2 : length < 65_536 ? 4 : 10;
-  const frame = Buffer.allocUnsafe(headerLength + length);
-  frame[0] = 0x80 | (binary ? OPCODE_BINARY : OPCODE_TEXT);
-  if (length < 126) {
-    frame[1] = length;
-  } else if (length < 65_536) {
-    frame[1] = 126;
-    frame.writeUInt16BE(length, 2);
-  } else {
-    frame[1] = 127;
-    frame.writeUInt32BE(Math.floor(length / 2 ** 32), 2);
-    frame.writeUInt32BE(length >>> 0, 6);
-  }
-  payload.copy(frame, headerLength);
-  return frame;
-}
 
 /** Something corked during this tick, to be uncorked at its end. */
 interface Corked {

@@ -11,11 +11,11 @@ import { WebSocketServer, WebSocket } from "ws";
 import { PHOENIX_SUBPROTOCOL, decodeParams, readAuthToken } from "@cinder/protocol";
 import { DrainingMap, within } from "../draining.js";
 import type { Logger } from "../logger.js";
-import type { Telemetry } from "../telemetry.js";
+import { diagnostics, type TransportMessage } from "../diagnostics.js";
 import type { Frame } from "../serializer/index.js";
 import { authorize, SocketConnection, type SocketContext, type SocketDefinition, type TransportSink } from "../socket/index.js";
 import { connectInfo, refuseUpgrade } from "./http.js";
-import { CorkedWriter, websocketFrame } from "./frame.js";
+import { CorkedWriter } from "./frame.js";
 import type { ConnectionsPerIp } from "./per-ip.js";
 
 /** Whether a connection sent anything since the idle sweeper last looked, and since when it is quiet. */
@@ -41,11 +41,9 @@ export interface WebSocketTransportOptions {
   /** A connection whose unsent data exceeds this many bytes is cut off (1013). */
   maxBufferedBytes: number;
   logger: Logger;
-  telemetry: Telemetry;
 }
 
 const TEXT = { binary: false } as const;
-const WEBSOCKET = { transport: "websocket" } as const;
 const BINARY = { binary: true } as const;
 
 /** Parses offered subprotocols into the auth token (if any) and whether they are acceptable. */
@@ -69,7 +67,8 @@ class WebSocketSink implements TransportSink {
     private readonly ws: WebSocket,
     private readonly maxBufferedBytes: number,
     private readonly logger: Logger,
-    private readonly telemetry: Telemetry,
+    /** This transport's message for transport-level diagnostics events (built once). */
+    private readonly event: TransportMessage,
   ) {
     // Without permessage-deflate (off here), ws writes each frame synchronously to its socket, so
     // writing our prebuilt frames to the same socket keeps every frame in order.
@@ -83,13 +82,11 @@ class WebSocketSink implements TransportSink {
       this.ws.send(frame.bytes, frame.binary ? BINARY : TEXT);
     } else {
       // The complete frame is built once per message and shared by every connection it goes to.
-      let wire = frame.wire as Buffer | undefined;
-      if (wire === undefined) frame.wire = wire = websocketFrame(frame.bytes, frame.binary);
-      this.writer.write(wire);
-      this.telemetry.messageOut?.(WEBSOCKET);
+      this.writer.write(frame.wire);
+      if (diagnostics.messageOut.hasSubscribers) diagnostics.messageOut.publish(this.event);
       return;
     }
-    this.telemetry.messageOut?.(WEBSOCKET);
+    if (diagnostics.messageOut.hasSubscribers) diagnostics.messageOut.publish(this.event);
     this.checkBuffer();
   }
 
@@ -100,7 +97,7 @@ class WebSocketSink implements TransportSink {
 
   private cutOff(): void {
     this.slow = true;
-    this.telemetry.slowConsumer?.(WEBSOCKET);
+    if (diagnostics.slowConsumer.hasSubscribers) diagnostics.slowConsumer.publish(this.event);
     this.logger.warn({ buffered: this.ws.bufferedAmount, limit: this.maxBufferedBytes }, "slow consumer cut off");
     this.ws.close(1013, "slow consumer");
     setTimeout(() => this.ws.terminate(), 1_000).unref();
@@ -117,8 +114,11 @@ export class WebSocketTransport {
   /** Open connections, with what the idle sweeper needs of each. */
   private readonly sockets = new DrainingMap<WebSocket, IdleState>();
   private readonly sweeper: NodeJS.Timeout;
+  /** The message of this transport's transport-level diagnostics events. */
+  private readonly event: TransportMessage;
 
   constructor(private readonly options: WebSocketTransportOptions) {
+    this.event = { endpoint: options.context.endpointId, transport: "websocket" };
     this.server = new WebSocketServer({
       noServer: true,
       maxPayload: options.maxFrameSize,
@@ -156,9 +156,12 @@ export class WebSocketTransport {
   async handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer, uri: URL): Promise<void> {
     socket.on("error", () => socket.destroy());
     const started = performance.now();
-    const { logger, telemetry } = this.options;
+    const { logger } = this.options;
+    const endpoint = this.options.context.endpointId;
     const refuse = (status: number, reason?: string): void => {
-      telemetry.connect?.({ transport: "websocket", accepted: false, status, durationMs: performance.now() - started });
+      if (diagnostics.connect.hasSubscribers) {
+        diagnostics.connect.publish({ endpoint, transport: "websocket", accepted: false, status, durationMs: performance.now() - started });
+      }
       refuseUpgrade(socket, status, reason);
     };
     if (request.method !== "GET") return refuse(400, "WebSocket upgrades must use GET");
@@ -185,8 +188,10 @@ export class WebSocketTransport {
       if (outcome.kind === "refuse") return refuse(outcome.status, outcome.reason);
       upgraded = true;
       this.server.handleUpgrade(request, socket, head, (ws) => {
-        telemetry.connect?.({ transport: "websocket", accepted: true, durationMs: performance.now() - started });
-        const sink = new WebSocketSink(ws, this.options.maxBufferedBytes, logger, telemetry);
+        if (diagnostics.connect.hasSubscribers) {
+          diagnostics.connect.publish({ endpoint, transport: "websocket", accepted: true, durationMs: performance.now() - started });
+        }
+        const sink = new WebSocketSink(ws, this.options.maxBufferedBytes, logger, this.event);
         const connection = new SocketConnection(this.options.context, sink, outcome.serializer, outcome.assigns, outcome.id);
         this.track(ws, connection, address);
       });
@@ -222,17 +227,18 @@ export class WebSocketTransport {
   }
 
   private track(ws: WebSocket, connection: SocketConnection, address: string): void {
-    const { logger, telemetry } = this.options;
+    const { logger } = this.options;
+    const event = this.event;
     const idle: IdleState = { active: false, quietSince: Date.now() };
     this.sockets.set(ws, idle);
     ws.on("message", (data, isBinary) => {
       idle.active = true;
-      telemetry.messageIn?.(WEBSOCKET);
+      if (diagnostics.messageIn.hasSubscribers) diagnostics.messageIn.publish(event);
       try {
         connection.handleFrame(data as Buffer, isBinary);
       } catch (error) {
         logger.error({ err: error }, "error while handling a frame; closing the connection");
-        telemetry.error?.({ kind: "internal" });
+        if (diagnostics.error.hasSubscribers) diagnostics.error.publish({ endpoint: event.endpoint, kind: "internal" });
         ws.close(1011, "internal error");
       }
     });
@@ -241,7 +247,7 @@ export class WebSocketTransport {
     });
     ws.on("close", (code) => {
       logger.debug({ code }, "connection closed");
-      telemetry.disconnect?.(WEBSOCKET);
+      if (diagnostics.close.hasSubscribers) diagnostics.close.publish(event);
       this.sockets.delete(ws);
       this.options.perIp.release(address);
       connection.transportClosed();
