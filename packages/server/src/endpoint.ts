@@ -57,6 +57,12 @@ export interface EndpointOptions<A extends Assigns = Assigns> {
   maxConnectionsPerIp?: number;
   /** Unsent bytes a WebSocket may hold before the client is cut off as a slow consumer (1013). Default 8 MiB. */
   maxBufferedBytes?: number;
+  /**
+   * Write broadcast frames (built once) straight to the TCP socket under `ws`, checked against
+   * `ws`'s internals at the first connection (falls back to `ws.send`, logged once); false:
+   * always `ws.send`. Default true.
+   */
+  directWrite?: boolean;
   /** Telemetry hooks (connect, join, handleIn, broadcast, errors, limits); see `createMetrics`. */
   telemetry?: Telemetry;
 }
@@ -150,6 +156,7 @@ export function attach<A extends Assigns>(server: HttpServer | HttpsServer, opti
     checkOrigin,
     perIp,
     maxBufferedBytes: options.maxBufferedBytes ?? defaults.maxBufferedBytes,
+    directWrite: options.directWrite ?? true,
     logger,
     telemetry,
   });

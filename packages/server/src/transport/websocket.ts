@@ -5,7 +5,6 @@
  * `SocketConnection`, and closes connections that stay silent longer than the idle timeout.
  */
 import type { IncomingMessage } from "node:http";
-import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { WebSocketServer, WebSocket } from "ws";
 import { PHOENIX_SUBPROTOCOL, decodeParams, readAuthToken } from "@cinder/protocol";
@@ -15,8 +14,8 @@ import type { Telemetry } from "../telemetry.js";
 import type { Frame } from "../serializer/index.js";
 import { authorize, SocketConnection, type SocketContext, type SocketDefinition, type TransportSink } from "../socket/index.js";
 import { connectInfo, refuseUpgrade } from "./http.js";
-import { CorkedWriter } from "./frame.js";
 import type { ConnectionsPerIp } from "./per-ip.js";
+import { WireFactory, type Wire } from "./ws-wire.js";
 
 /** Whether a connection sent anything since the idle sweeper last looked, and since when it is quiet. */
 interface IdleState {
@@ -40,13 +39,13 @@ export interface WebSocketTransportOptions {
   perIp: ConnectionsPerIp;
   /** A connection whose unsent data exceeds this many bytes is cut off (1013). */
   maxBufferedBytes: number;
+  /** Write prebuilt frames straight to the TCP socket under `ws` when its internals allow (`ws-wire.ts`); false: always `ws.send`. */
+  directWrite: boolean;
   logger: Logger;
   telemetry: Telemetry;
 }
 
-const TEXT = { binary: false } as const;
 const WEBSOCKET = { transport: "websocket" } as const;
-const BINARY = { binary: true } as const;
 
 /** Parses offered subprotocols into the auth token (if any) and whether they are acceptable. */
 function readSubprotocols(header: string | undefined): { acceptable: boolean; authToken: string | undefined } {
@@ -63,43 +62,33 @@ function readSubprotocols(header: string | undefined): { acceptable: boolean; au
  */
 class WebSocketSink implements TransportSink {
   private slow = false;
-  private readonly writer: CorkedWriter | undefined;
+  private readonly wire: Wire;
 
   constructor(
     private readonly ws: WebSocket,
+    wires: WireFactory,
     private readonly maxBufferedBytes: number,
     private readonly logger: Logger,
     private readonly telemetry: Telemetry,
   ) {
-    // Without permessage-deflate (off here), ws writes each frame synchronously to its socket, so
-    // writing our prebuilt frames to the same socket keeps every frame in order.
-    const socket = (ws as unknown as { _socket?: Socket })._socket;
-    this.writer = socket === undefined ? undefined : new CorkedWriter(socket, () => this.checkBuffer());
+    this.wire = wires.open(ws, () => this.checkBuffer());
   }
 
   send(frame: Frame): void {
     if (this.slow || this.ws.readyState !== WebSocket.OPEN) return;
-    if (this.writer === undefined) {
-      this.ws.send(frame.bytes, frame.binary ? BINARY : TEXT);
-    } else {
-      // The complete frame is built once per message and shared by every connection it goes to.
-      this.writer.write(frame.wire);
-      this.telemetry.messageOut?.(WEBSOCKET);
-      return;
-    }
+    this.wire.write(frame);
     this.telemetry.messageOut?.(WEBSOCKET);
-    this.checkBuffer();
   }
 
   /** Cuts the client off when what it has not read exceeds the bound (checked after each flush). */
   private checkBuffer(): void {
-    if (!this.slow && this.ws.bufferedAmount > this.maxBufferedBytes) this.cutOff();
+    if (!this.slow && this.wire.unsent > this.maxBufferedBytes) this.cutOff();
   }
 
   private cutOff(): void {
     this.slow = true;
     this.telemetry.slowConsumer?.(WEBSOCKET);
-    this.logger.warn({ buffered: this.ws.bufferedAmount, limit: this.maxBufferedBytes }, "slow consumer cut off");
+    this.logger.warn({ buffered: this.wire.unsent, limit: this.maxBufferedBytes }, "slow consumer cut off");
     this.ws.close(1013, "slow consumer");
     setTimeout(() => this.ws.terminate(), 1_000).unref();
   }
@@ -115,8 +104,10 @@ export class WebSocketTransport {
   /** Open connections, with what the idle sweeper needs of each. */
   private readonly sockets = new DrainingMap<WebSocket, IdleState>();
   private readonly sweeper: NodeJS.Timeout;
+  private readonly wires: WireFactory;
 
   constructor(private readonly options: WebSocketTransportOptions) {
+    this.wires = new WireFactory(options.directWrite, options.logger);
     this.server = new WebSocketServer({
       noServer: true,
       maxPayload: options.maxFrameSize,
@@ -184,7 +175,7 @@ export class WebSocketTransport {
       upgraded = true;
       this.server.handleUpgrade(request, socket, head, (ws) => {
         telemetry.connect?.({ transport: "websocket", accepted: true, durationMs: performance.now() - started });
-        const sink = new WebSocketSink(ws, this.options.maxBufferedBytes, logger, telemetry);
+        const sink = new WebSocketSink(ws, this.wires, this.options.maxBufferedBytes, logger, telemetry);
         const connection = new SocketConnection(this.options.context, sink, outcome.serializer, outcome.assigns, outcome.id);
         this.track(ws, connection, address);
       });
