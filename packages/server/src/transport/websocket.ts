@@ -17,8 +17,17 @@ import { connectInfo, refuseUpgrade } from "./http.js";
 import type { ConnectionsPerIp } from "./per-ip.js";
 import { WireFactory, type Wire } from "./ws-wire.js";
 
-/** Whether a connection sent anything since the idle sweeper last looked, and since when it is quiet. */
+/** The bound on what a connection has not read. */
+export interface SlowConsumerLimits {
+  /** A connection whose unsent data exceeds this many bytes is cut off (1013). */
+  readonly maxBufferedBytes: number;
+  /** How long a cut-off connection has to read up to its close frame before its TCP socket is destroyed. */
+  readonly closeTimeoutMs: number;
+}
+
+/** A connection's sink, whether it sent anything since the idle sweeper last looked, and since when it is quiet. */
 interface IdleState {
+  readonly sink: WebSocketSink;
   active: boolean;
   quietSince: number;
 }
@@ -37,8 +46,8 @@ export interface WebSocketTransportOptions {
   checkOrigin: (request: IncomingMessage) => boolean;
   /** Connections per client address. */
   perIp: ConnectionsPerIp;
-  /** A connection whose unsent data exceeds this many bytes is cut off (1013). */
-  maxBufferedBytes: number;
+  /** When a connection that does not read is cut off, and how long its close frame may take. */
+  slowConsumer: SlowConsumerLimits;
   /** Write prebuilt frames straight to the TCP socket under `ws` when its internals allow (`ws-wire.ts`); false: always `ws.send`. */
   directWrite: boolean;
   logger: Logger;
@@ -55,45 +64,92 @@ function readSubprotocols(header: string | undefined): { acceptable: boolean; au
 }
 
 /**
- * One WebSocket connection: the sink a `SocketConnection` writes to. Its outgoing buffer is
- * bounded: a client that stops reading is sent one close frame (1013) once it is over the bound,
- * and its TCP socket is destroyed a second later, since a stalled reader never completes a
- * closing handshake; nothing more is queued for it meanwhile.
+ * One WebSocket connection: the sink a `SocketConnection` writes to. Frames go to the wire (see
+ * `ws-wire.ts`); when, after a flush, what the kernel did not take is over the socket's buffer
+ * mark, the sink holds further frames itself, in order, and hands them on once the wire has
+ * drained. So a slow reader's backlog sits here, where it can be dropped, past at most one
+ * flush's worth of frames in Node.js. Once the unsent data (the wire's and the
+ * sink's) exceeds `maxBufferedBytes`, the client is a slow consumer: the sink drops its own
+ * backlog, sends one close frame (1013) right behind the whole frames already handed to the
+ * wire, and destroys the TCP socket `closeTimeoutMs` later unless
+ * the client has closed by then. A client that resumes reading within that time reads complete
+ * frames and then the close frame; one that does not is cut off (it sees the connection drop).
  */
 class WebSocketSink implements TransportSink {
   private slow = false;
   private readonly wire: Wire;
+  /** Frames held while the wire is over its buffer mark, and their bytes. */
+  private backlog: Frame[] = [];
+  private backlogBytes = 0;
+  private waiting = false;
+  private readonly drained = (): void => this.flushBacklog();
 
   constructor(
     private readonly ws: WebSocket,
     wires: WireFactory,
-    private readonly maxBufferedBytes: number,
+    private readonly limits: SlowConsumerLimits,
     private readonly logger: Logger,
     private readonly telemetry: Telemetry,
   ) {
-    this.wire = wires.open(ws, () => this.checkBuffer());
+    this.wire = wires.open(ws, () => this.afterFlush());
   }
 
   send(frame: Frame): void {
     if (this.slow || this.ws.readyState !== WebSocket.OPEN) return;
-    this.wire.write(frame);
-    this.telemetry.messageOut?.(WEBSOCKET);
+    if (this.waiting) {
+      this.backlog.push(frame);
+      this.backlogBytes += frame.wire.length;
+      this.checkBuffer();
+      return;
+    }
+    this.write(frame);
   }
 
-  /** Cuts the client off when what it has not read exceeds the bound (checked after each flush). */
+  private write(frame: Frame): void {
+    this.telemetry.messageOut?.(WEBSOCKET);
+    this.wire.write(frame);
+  }
+
+  /** After the wire flushed: cut off over the bound; hold further frames while it is over its mark. */
+  private afterFlush(): void {
+    const unsent = this.wire.unsent;
+    if (unsent === 0 || this.slow) return;
+    if (unsent + this.backlogBytes > this.limits.maxBufferedBytes) this.cutOff();
+    else if (!this.waiting && unsent > this.wire.mark) {
+      this.waiting = true;
+      this.wire.onDrain(this.drained);
+    }
+  }
+
+  /** Hands the held frames to the wire (they leave as one flush). */
+  private flushBacklog(): void {
+    this.waiting = false;
+    if (this.slow || this.ws.readyState !== WebSocket.OPEN) return;
+    const frames = this.backlog;
+    this.backlog = [];
+    this.backlogBytes = 0;
+    for (const frame of frames) this.write(frame);
+  }
+
+  /** Cuts the client off when what it has not read exceeds the bound. */
   private checkBuffer(): void {
-    if (!this.slow && this.wire.unsent > this.maxBufferedBytes) this.cutOff();
+    if (!this.slow && this.wire.unsent + this.backlogBytes > this.limits.maxBufferedBytes) this.cutOff();
   }
 
   private cutOff(): void {
     this.slow = true;
     this.telemetry.slowConsumer?.(WEBSOCKET);
-    this.logger.warn({ buffered: this.wire.unsent, limit: this.maxBufferedBytes }, "slow consumer cut off");
+    this.logger.warn({ buffered: this.wire.unsent + this.backlogBytes, dropped: this.backlog.length, limit: this.limits.maxBufferedBytes },
+      "slow consumer cut off");
+    this.backlog = [];
+    this.backlogBytes = 0;
     this.ws.close(1013, "slow consumer");
-    setTimeout(() => this.ws.terminate(), 1_000).unref();
+    setTimeout(() => this.ws.terminate(), this.limits.closeTimeoutMs).unref();
   }
 
   close(code: number, reason: string): void {
+    // A close that is not a cut-off goes behind every frame sent before it, held ones included.
+    if (this.backlog.length > 0) this.flushBacklog();
     if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING) this.ws.close(code, reason);
   }
 }
@@ -124,13 +180,13 @@ export class WebSocketTransport {
 
   private sweepIdle(): void {
     const now = Date.now();
-    for (const [ws, state] of this.sockets) {
+    for (const state of this.sockets.values()) {
       if (state.active) {
         state.active = false;
         state.quietSince = now;
       } else if (now - state.quietSince >= this.options.idleTimeoutMs) {
         this.options.logger.debug({ idleMs: now - state.quietSince }, "closing an idle connection");
-        ws.close(1001, "idle timeout");
+        state.sink.close(1001, "idle timeout");
         state.quietSince = Infinity;
       }
     }
@@ -175,9 +231,9 @@ export class WebSocketTransport {
       upgraded = true;
       this.server.handleUpgrade(request, socket, head, (ws) => {
         telemetry.connect?.({ transport: "websocket", accepted: true, durationMs: performance.now() - started });
-        const sink = new WebSocketSink(ws, this.wires, this.options.maxBufferedBytes, logger, telemetry);
+        const sink = new WebSocketSink(ws, this.wires, this.options.slowConsumer, logger, telemetry);
         const connection = new SocketConnection(this.options.context, sink, outcome.serializer, outcome.assigns, outcome.id);
-        this.track(ws, connection, address);
+        this.track(ws, sink, connection, address);
       });
     } finally {
       if (!upgraded) this.options.perIp.release(address);
@@ -186,7 +242,7 @@ export class WebSocketTransport {
 
   /** Closes every connection with `code`. */
   closeAll(code: number, reason: string): void {
-    for (const ws of this.sockets.keys()) ws.close(code, reason);
+    for (const { sink } of this.sockets.values()) sink.close(code, reason);
   }
 
   /**
@@ -194,11 +250,11 @@ export class WebSocketTransport {
    * told to reconnect elsewhere do not all come back at once.
    */
   async closeGradually(code: number, reason: string, windowMs: number): Promise<void> {
-    const all = [...this.sockets.keys()];
+    const all = [...this.sockets.values()].map((state) => state.sink);
     const batches = Math.max(1, Math.min(all.length, Math.ceil(windowMs / 50)));
     const size = Math.ceil(all.length / batches);
     for (let i = 0; i < all.length; i += size) {
-      for (const ws of all.slice(i, i + size)) ws.close(code, reason);
+      for (const sink of all.slice(i, i + size)) sink.close(code, reason);
       if (i + size < all.length) await new Promise((resolve) => setTimeout(resolve, windowMs / batches));
     }
   }
@@ -210,9 +266,9 @@ export class WebSocketTransport {
     clearInterval(this.sweeper);
   }
 
-  private track(ws: WebSocket, connection: SocketConnection, address: string): void {
+  private track(ws: WebSocket, sink: WebSocketSink, connection: SocketConnection, address: string): void {
     const { logger, telemetry } = this.options;
-    const idle: IdleState = { active: false, quietSince: Date.now() };
+    const idle: IdleState = { sink, active: false, quietSince: Date.now() };
     this.sockets.set(ws, idle);
     ws.on("message", (data, isBinary) => {
       idle.active = true;
@@ -222,7 +278,7 @@ export class WebSocketTransport {
       } catch (error) {
         logger.error({ err: error }, "error while handling a frame; closing the connection");
         telemetry.error?.({ kind: "internal" });
-        ws.close(1011, "internal error");
+        sink.close(1011, "internal error");
       }
     });
     ws.on("error", (error) => {

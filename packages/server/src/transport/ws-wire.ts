@@ -9,8 +9,8 @@
  * connection is checked (`checkDirectWrite`): if `_socket` is not a `net.Socket`, is not the one
  * `ws`'s sender writes to, or an extension was negotiated, Cinder logs once and falls back to
  * `ws.send` (the send wire) for every connection; a later connection that fails the check falls
- * back on its own. Both wires tell the caller when their unsent data passes the socket's buffer
- * mark, and when it has drained, so the caller can hold the rest (see `websocket.ts`).
+ * back on its own. Both wires report how much they hold unsent past the kernel, and when that has
+ * drained, so the caller can hold further frames itself (see `websocket.ts`).
  */
 import { Socket } from "node:net";
 import type { WebSocket } from "ws";
@@ -40,10 +40,12 @@ export function checkDirectWrite(ws: WebSocket): DirectWriteCheck {
 export interface Wire {
   /** "direct" (prebuilt frames on the TCP socket) or "send" (`ws.send`). */
   readonly mode: "direct" | "send";
-  /** Writes one frame; false once the unsent data is over the socket's buffer mark (call `onDrain`). */
-  write(frame: Frame): boolean;
+  /** Writes one frame. */
+  write(frame: Frame): void;
   /** Unsent bytes held in Node.js and `ws` for this connection (not counting the kernel's buffer). */
   readonly unsent: number;
+  /** The socket's buffer mark: past it, a caller should wait for `onDrain` before writing more. */
+  readonly mark: number;
   /** Calls `callback` once, when what was written has left for the kernel. */
   onDrain(callback: () => void): void;
 }
@@ -73,7 +75,7 @@ class DirectWire implements Wire, Corked {
 
   constructor(private readonly socket: Socket, private readonly afterFlush: () => void) {}
 
-  write(frame: Frame): boolean {
+  write(frame: Frame): void {
     if (!this.active) {
       this.active = true;
       if (pending.length === 0) process.nextTick(uncorkAll);
@@ -82,15 +84,21 @@ class DirectWire implements Wire, Corked {
       this.corked = true;
       this.socket.cork();
     }
-    return this.socket.write(frame.wire);
+    this.socket.write(frame.wire);
   }
 
   get unsent(): number {
     return this.socket.writableLength;
   }
 
+  get mark(): number {
+    return this.socket.writableHighWaterMark;
+  }
+
   onDrain(callback: () => void): void {
-    this.socket.once("drain", callback);
+    // "drain" comes only after a write found the buffer over its mark.
+    if (this.socket.writableNeedDrain) this.socket.once("drain", callback);
+    else process.nextTick(callback);
   }
 
   uncork(): void {
@@ -103,8 +111,6 @@ class DirectWire implements Wire, Corked {
   }
 }
 
-/** Unsent bytes past which the send wire asks its caller to wait, like a socket's buffer mark. */
-const SEND_MARK = 64 * 1024;
 const TEXT = { binary: false } as const;
 const BINARY = { binary: true } as const;
 
@@ -125,15 +131,18 @@ class SendWire implements Wire {
 
   constructor(private readonly ws: WebSocket, private readonly afterWrite: () => void) {}
 
-  write(frame: Frame): boolean {
+  write(frame: Frame): void {
     this.inFlight++;
     this.ws.send(frame.bytes, frame.binary ? BINARY : TEXT, this.sent);
     this.afterWrite();
-    return this.ws.bufferedAmount < SEND_MARK;
   }
 
   get unsent(): number {
     return this.ws.bufferedAmount;
+  }
+
+  get mark(): number {
+    return 16 * 1024;  // Node.js's default for a socket; ws does not expose its socket's
   }
 
   onDrain(callback: () => void): void {
