@@ -52,6 +52,7 @@ export interface Client {
   readonly Presence: typeof phoenix.Presence;
 }
 
+/** The two clients under test, by name. */
 export const CLIENTS: Readonly<Record<ClientName, Client>> = {
   phoenix: { name: "phoenix", label: "phoenix.js", Socket: phoenix.Socket, LongPoll: phoenix.LongPoll, Presence: phoenix.Presence },
   cinder: {
@@ -90,6 +91,7 @@ export function clientSuite(name: ClientName, scenarios: (client: Client) => voi
 }
 
 
+/** Options of phxSocket(): the client's Socket options plus which client, transport and whether to connect. */
 export interface PhxOptions extends SocketOptions {
   /** the client: phoenix.js or @cinder/client (CLIENTS.phoenix / CLIENTS.cinder) */
   client: Client;
@@ -99,6 +101,7 @@ export interface PhxOptions extends SocketOptions {
   via?: Via;
 }
 
+/** A client socket under test with its wire log. */
 export interface Phx {
   socket: phoenix.Socket;
   log: WireLog;
@@ -133,6 +136,7 @@ export async function connected(phx: Phx, ms = 3000): Promise<void> {
     () => { const exit = serverExit(); return `${phx.log.dump()}${exit ? `\n${exit}` : ""}`; });
 }
 
+/** The status that fired on a Push and its response. */
 export interface Outcome { status: string; response: any }
 
 /** Resolves with the first of the given statuses to fire on a Push. */

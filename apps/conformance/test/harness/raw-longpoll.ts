@@ -5,6 +5,7 @@ import { RawClient } from "./raw-client.js";
 import { onCleanup, serverAlive, type ServerInfo } from "./servers.js";
 import { short, topic } from "./util.js";
 
+/** One long-poll HTTP answer. */
 export interface LpResponse {
   /** the HTTP status */
   http: number;
@@ -16,6 +17,7 @@ export interface LpResponse {
   elapsed: number;
 }
 
+/** One long-poll HTTP request (GET unless `method`). */
 export interface LpRequest {
   method?: string;
   /** the raw query string (without "?"), sent as is (duplicates and a trailing "&" allowed) */
