@@ -175,12 +175,7 @@ export async function assertLongPollHealthy(server: ServerInfo): Promise<void> {
   if (!serverAlive()) throw new Error(`server process died; output:\n${server.output()}`);
   const lp = await RawLongPoll.open(server);
   lp.startPolling();
-  const t = topic("lp-health");
-  const jr = await lp.joinOk(t);
-  const r = await lp.call(jr, t, "ping", { alive: true });
-  if (JSON.stringify(r[4]) !== JSON.stringify({ status: "ok", response: { alive: true } })) {
-    throw new Error(`fresh long-poll session: unexpected ping reply ${short(r)}`);
-  }
+  await lp.assertJoinAndPing(topic("lp-health"), "fresh long-poll session");
   await lp.stopPolling();
 }
 

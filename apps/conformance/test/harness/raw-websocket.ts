@@ -134,11 +134,6 @@ export async function assertServerHealthy(server: ServerInfo): Promise<void> {
   if (JSON.stringify(hb[4]) !== JSON.stringify({ status: "ok", response: {} })) {
     throw new Error(`fresh connection: unexpected heartbeat reply ${short(hb)}`);
   }
-  const t = topic("health");
-  const jr = await c.joinOk(t);
-  const r = await c.call(jr, t, "ping", { alive: true });
-  if (JSON.stringify(r[4]) !== JSON.stringify({ status: "ok", response: { alive: true } })) {
-    throw new Error(`fresh connection: unexpected ping reply ${short(r)}`);
-  }
+  await c.assertJoinAndPing(topic("health"), "fresh connection");
   c.close();
 }
