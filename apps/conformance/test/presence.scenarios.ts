@@ -420,11 +420,17 @@ export function presenceScenarios(client: Client): void {
       echo.push("disconnect_me", {});
       const close = await phxA.log.wait((e) => e.what === "close" && e.conn === 0, "server drops a's socket", 3000);
       assert.ok(serverDropCodes(via).includes(close.code!), `close code ${close.code}`);
-      // while a is away: o updates (a misses that diff) and sees a's old meta leave
+      // Over long-poll, a's new session waits until o's update is in (its reconnect is scheduled in
+      // this tick, so holding its polls now comes first): what a missed is then surely missed.
+      if (via === "longpoll") phxA.polls.hold();
+      // while a is away: o updates (a misses that diff) and sees a's old meta leave. The update's
+      // diff may come in a later diff window than a's leave, so wait for both.
       assert.deepEqual(await outcome(o.ch.push("update", { while: "away" })), { status: "ok", response: {} });
       await waitUntil(() => own(o.pres.state, ua) === undefined, 2000, "o sees a leave", dump(o));
+      await waitUntil(() => own(o.pres.state, uo)?.metas[0]?.phx_ref_prev !== undefined, 2000, "o sees its own update", dump(o));
       const oAway = own(o.pres.state, uo)!.metas[0]!;
       assert.equal(oAway.phx_ref_prev, oOld.phx_ref);
+      phxA.polls.release();
       // a rejoins: the server pushes a fresh presence_state under the new join_ref
       await waitUntil(() => a.ch.state === "joined" && a.ch.joinRef() !== jrOld, 3000, "a's presence channel rejoined", dump(a));
       const jrNew = a.ch.joinRef();
