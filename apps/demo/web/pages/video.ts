@@ -64,6 +64,7 @@ function watch(shell: Shell, video: Video, back: HTMLElement): void {
   const upcoming = h("p", { class: "muted small", id: "annotations-upcoming" });
   const watchers = h("ul", { id: "watchers", class: "chips", "aria-label": "Watching now" });
   const watcherCount = h("span", { class: "count" });
+  const staleNote = h("span", { class: "stale-note", id: "watchers-stale", hidden: true }, " · reconnecting, may be out of date");
   const annotationCount = h("span", { class: "count", id: "annotation-count" });
 
   const input = h("input", {
@@ -86,7 +87,8 @@ function watch(shell: Shell, video: Video, back: HTMLElement): void {
         playerNotice,
         h("div", { class: "panel composer-panel" }, composer, status.element)),
       h("aside", { class: "stack side video-side" },
-        h("section", { class: "panel watchers-panel" }, h("h2", { class: "panel-title" }, "Watching now ", watcherCount), watchers),
+        h("section", { class: "panel watchers-panel", id: "watchers-panel" },
+          h("h2", { class: "panel-title" }, "Watching now ", watcherCount, staleNote), watchers),
         h("section", { class: "panel annotations-panel" },
           h("h2", { class: "panel-title" }, "Annotations ", annotationCount),
           h("p", { class: "muted small panel-hint" }, "Notes show up as playback reaches them. Click one to jump to its moment."),
@@ -303,9 +305,17 @@ function watch(shell: Shell, video: Video, back: HTMLElement): void {
         p.tabs > 1 ? h("span", { class: "badge" }, plural(p.tabs, "tab")) : null);
     }));
   });
+  // while disconnected the list may be out of date: say so until the channel is joined again
+  const markStale = (stale: boolean): void => {
+    document.getElementById("watchers-panel")?.classList.toggle("stale", stale);
+    staleNote.hidden = !stale;
+  };
+  shell.onState((state) => { if (state === "disconnected") markStale(true); });
+  channel.onError(() => markStale(true));
   channel.join()
     .receive("ok", (response) => {
       replace(banner);
+      markStale(false);
       // `{annotations, changed, deleted, now}` (see src/channels/videos.ts; joins are not typed by the contract)
       const reply = response as { annotations: Annotation[]; changed?: Annotation[]; deleted?: number[]; now: number };
       for (const a of [...reply.annotations, ...(reply.changed ?? [])].sort((x, y) => x.id - y.id)) addAnnotation(a);
@@ -314,7 +324,8 @@ function watch(shell: Shell, video: Video, back: HTMLElement): void {
       tick();
     })
     .receive("error", (response) => {
-      replace(banner, notice("error", "Could not open this video's annotations", replyError(response)));
+      const retry = h("button", { class: "button small", type: "button", id: "retry-join", onclick: () => channel.rejoin() }, "Try again");
+      replace(banner, notice("error", "Could not open this video's annotations", [replyError(response), " ", retry]));
     });
 
   composer.addEventListener("submit", (event) => {
