@@ -8,6 +8,7 @@
 import { Presence, type IncomingPayload } from "@cinder/client";
 import { api, ApiError, errorMessage } from "../lib/api.js";
 import { replyError, TIMEOUT_MESSAGE } from "../lib/channels.js";
+import { Outbox } from "../lib/outbox.js";
 import type { VideoRoom } from "../lib/contracts.js";
 import { avatar, FormStatus, h, mainArea, notice, pageHead, playbackTime, plural, replace } from "../lib/dom.js";
 import { pageNumber } from "../lib/globals.js";
@@ -305,6 +306,7 @@ function watch(shell: Shell, video: Video, back: HTMLElement): void {
         p.tabs > 1 ? h("span", { class: "badge" }, plural(p.tabs, "tab")) : null);
     }));
   });
+  const outbox = new Outbox(() => channel.canPush());
   // while disconnected the list may be out of date: say so until the channel is joined again
   const markStale = (stale: boolean): void => {
     document.getElementById("watchers-panel")?.classList.toggle("stale", stale);
@@ -322,6 +324,7 @@ function watch(shell: Shell, video: Video, back: HTMLElement): void {
       if (reply.deleted !== undefined && reply.deleted.length > 0) removeAnnotations(reply.deleted);
       since = reply.now;
       tick();
+      outbox.flush();
     })
     .receive("error", (response) => {
       const retry = h("button", { class: "button small", type: "button", id: "retry-join", onclick: () => channel.rejoin() }, "Try again");
@@ -337,15 +340,17 @@ function watch(shell: Shell, video: Video, back: HTMLElement): void {
     }
     status.clear();
     input.value = "";
-    channel.push("new_annotation", { body, at: Math.max(0, player.currentMs()) })
-      .receive("error", (response) => {
-        status.error(replyError(response, "The note was not posted."));
+    const at = Math.max(0, player.currentMs());
+    // offline, the note waits (and says so) and is posted once the channel is joined again
+    if (!channel.canPush()) status.ok(`Offline: your note at ${playbackTime(at)} will be posted when the connection is back…`);
+    outbox.submit({
+      send: () => channel.push("new_annotation", { body, at }),
+      sent: () => status.clear(),
+      failed: (message) => {
+        status.error(`The note was not posted: ${message}`);
         if (input.value === "") input.value = body;
-      })
-      .receive("timeout", () => {
-        status.error(TIMEOUT_MESSAGE);
-        if (input.value === "") input.value = body;
-      });
+      },
+    });
   });
 }
 
