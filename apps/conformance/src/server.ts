@@ -22,7 +22,7 @@ import { pino } from "pino";
 import { attach, createPresence, defineSocket, PubSub, refuse } from "@cinder/server";
 import { createMetrics } from "@cinder/metrics";
 import { forkWorkers, RedisAdapter, workersFromArgs } from "@cinder/redis";
-import { EchoChannel, type EchoAssigns } from "./echo-channel.js";
+import { EchoChannel, StreamChannel, type EchoAssigns } from "./echo-channel.js";
 import { conformanceFetch, presenceChannel } from "./presence-channel.js";
 
 const MAX_BODY = 1024 * 1024;
@@ -62,7 +62,11 @@ function start(workerId: number | undefined): void {
   const namespace = process.env.CINDER_REDIS_NAMESPACE;
   const adapter = redisUrl === undefined ? undefined
     : new RedisAdapter({ url: redisUrl, logger, ...(nodeName !== undefined ? { nodeName } : {}), ...(namespace ? { namespace } : {}) });
-  const pubsub = new PubSub({ adapter, onSubscriberError: (err, topic) => logger.error({ err, topic }, "subscriber failed") });
+  const pubsub = new PubSub({
+    adapter, onSubscriberError: (err, topic) => logger.error({ err, topic }, "subscriber failed"),
+    ...(adapter !== undefined ? { history: adapter.history() } : {}),
+    onHistoryError: (err, topic) => logger.error({ err, topic }, "stream publication not recorded; dropped"),
+  });
   const broadcastPeriodMs = numberFromEnv("CINDER_PRESENCE_BROADCAST_MS");
   const downPeriodMs = numberFromEnv("CINDER_PRESENCE_DOWN_MS");
   const presence = createPresence({
@@ -81,6 +85,7 @@ function start(workerId: number | undefined): void {
     },
     channels: {
       "echo:*": EchoChannel,
+      "stream:*": StreamChannel,
       "presence:*": presenceChannel(presence),
     },
   });

@@ -129,7 +129,7 @@ for (const [name, frame] of v1Frames) {
   });
 }
 
-test("§3.1: unknown event on topic \"phoenix\" → error reply (unmatched topic) or close; heartbeat still works", { timeout: 10_000 }, async () => {
+test("an unknown event on topic \"phoenix\" → error reply (unmatched topic) or close; heartbeat still works", { timeout: 10_000 }, async () => {
   const c = await RawWebSocket.connect(server);
   c.sendJson([null, "3", "phoenix", "foo", {}]);
   await waitUntil(() => c.closeInfo !== null || c.log.find({ dir: "in", ref: "3" }) !== undefined, 1500,

@@ -6,7 +6,7 @@ import { httpPost, useServer } from "./harness/index.js";
 
 const server = useServer();
 
-test("26: POST to another path → 404", { timeout: 10_000 }, async () => {
+test("POST to a path other than /broadcast → 404 (item 26)", { timeout: 10_000 }, async () => {
   const res = await httpPost(server, "/nope", { topic: "echo:x", event: "e", payload: {} });
   assert.equal(res.status, 404);
 });

@@ -8,7 +8,7 @@ import { RawWebSocket, delay, topic, useServer } from "./harness/index.js";
 
 const server = useServer();
 
-test("13 (raw ws): unrouted topics, including ones sharing a prefix with the route → error {reason:\"unmatched topic\"}, join_ref null", { timeout: 10_000 }, async () => {
+test("raw: joining unrouted topics, including ones sharing a prefix with the route → error {reason:\"unmatched topic\"}, join_ref null (item 13)", { timeout: 10_000 }, async () => {
   const c = await RawWebSocket.connect(server);
   for (const raw of ["room:x", "echo", "ECHO:x", "xecho:x"]) {
     const { reply: r } = await c.join(raw, {}, "11");
@@ -16,7 +16,7 @@ test("13 (raw ws): unrouted topics, including ones sharing a prefix with the rou
   }
 });
 
-test("14 (raw ws): join callback throws → error {reason:\"join crashed\"} with the join_ref echoed; the connection survives", { timeout: 10_000 }, async () => {
+test("raw: a join callback that throws → error {reason:\"join crashed\"} with the join_ref echoed; the connection survives (item 14)", { timeout: 10_000 }, async () => {
   const c = await RawWebSocket.connect(server);
   const t2 = topic("join-crash-raw");
   const { reply } = await c.join(t2, { crash: true }, "42");
@@ -26,7 +26,7 @@ test("14 (raw ws): join callback throws → error {reason:\"join crashed\"} with
   assert.equal(jr, "43");
 });
 
-test("15: 100 channels joined → 101st join errors {reason:\"too many channels joined\"} with its join_ref", { timeout: 15_000 }, async () => {
+test("100 channels joined → the 101st join errors {reason:\"too many channels joined\"} with its join_ref (item 15)", { timeout: 15_000 }, async () => {
   const c = await RawWebSocket.connect(server);
   const base = topic("many");
   const refs: string[] = [];
@@ -49,7 +49,7 @@ test("15: 100 channels joined → 101st join errors {reason:\"too many channels 
   assert.equal(jr, "jr-101b");
 });
 
-test("27: push to a topic never joined → error {reason:\"unmatched topic\"}, join_ref null", { timeout: 10_000 }, async () => {
+test("a push to a topic never joined → error {reason:\"unmatched topic\"}, join_ref null (item 27)", { timeout: 10_000 }, async () => {
   const c = await RawWebSocket.connect(server);
   for (const [t, jr] of [["room:x", null], [topic("never"), null], [topic("never"), "7"]] as const) {
     const r = await c.call(jr, t, "ping", { a: 1 });
@@ -58,7 +58,7 @@ test("27: push to a topic never joined → error {reason:\"unmatched topic\"}, j
   assert.ok(c.isOpen);
 });
 
-test("28: stale join_ref → dropped silently; null join_ref → delivered", { timeout: 10_000 }, async () => {
+test("a push with a stale join_ref → dropped silently; with a null join_ref → delivered (item 28)", { timeout: 10_000 }, async () => {
   const c = await RawWebSocket.connect(server);
   const t = topic("stale");
   assert.equal(await c.joinOk(t, {}, "1"), "1");
@@ -73,7 +73,7 @@ test("28: stale join_ref → dropped silently; null join_ref → delivered", { t
   assert.deepEqual(r2, ["1", r2[1], t, "phx_reply", { status: "ok", response: { current: true } }]);
 });
 
-test("30: phx_leave for a topic never joined → ok {} with join_ref echoed", { timeout: 10_000 }, async () => {
+test("phx_leave for a topic never joined → ok {} with join_ref echoed (item 30)", { timeout: 10_000 }, async () => {
   const c = await RawWebSocket.connect(server);
   const t = topic("leave-unjoined");
   const r = await c.call("9", t, "phx_leave", {});
@@ -82,7 +82,7 @@ test("30: phx_leave for a topic never joined → ok {} with join_ref echoed", { 
   assert.deepEqual(r2, ["9", r2[1], "room:x", "phx_reply", { status: "ok", response: {} }]);
 });
 
-test("33: duplicate join on one connection → ok for the new join_ref and phx_close for the old one", { timeout: 10_000 }, async () => {
+test("joining a joined topic again on one connection → ok for the new join_ref and phx_close for the old one (item 33)", { timeout: 10_000 }, async () => {
   const c = await RawWebSocket.connect(server);
   const t = topic("dup");
   assert.equal(await c.joinOk(t, {}, "1"), "1");

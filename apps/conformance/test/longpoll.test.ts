@@ -23,7 +23,7 @@ const server = useServer();
 // ---------------------------------------------------------------------------------------------
 // 40–44
 
-test("40: the first GET → HTTP 200 {\"status\":410,\"token\":T,\"messages\":[]} (JSON, no-store, CORS *); connect params reach connect", { timeout: 10_000 }, async () => {
+test("the first GET → HTTP 200 {\"status\":410,\"token\":T,\"messages\":[]} (JSON, no-store, CORS *); connect params reach connect (item 40)", { timeout: 10_000 }, async () => {
   // exactly as phoenix.js 1.8.16 sends it: user params, vsn, and an empty segment for the null token
   const r = await lpFetch(server, { query: "user=lp40&vsn=2.0.0&", headers: { accept: "application/json" } });
   const t1 = assertNewSession(r, "first GET");
@@ -42,7 +42,7 @@ test("40: the first GET → HTTP 200 {\"status\":410,\"token\":T,\"messages\":[]
   assert.deepEqual(filtered.json, [jr, null, t, "filtered", { probe: 40, seen_by: "lp40" }]);
 });
 
-test(`41: an idle session's GET → {"status":204,"token":T,"messages":[]} after ~the window (${W} ms)`, { timeout: W + 10_000 }, async (tc) => {
+test(`an idle session's GET → {"status":204,"token":T,"messages":[]} after ~the window (${W} ms) (item 41)`, { timeout: W + 10_000 }, async (tc) => {
   const lp = await RawLongPoll.open(server);
   const r = await lp.get();
   tc.diagnostic(`204 after ${r.elapsed} ms (window ${W} ms)`);
@@ -55,7 +55,7 @@ test(`41: an idle session's GET → {"status":204,"token":T,"messages":[]} after
   assert.equal(await sessionStatus(lp.token), 200);
 });
 
-test("43: a message for a session whose GET is parked → that GET answers 200 promptly, not at the window's end", { timeout: W + 10_000 }, async (tc) => {
+test("a message for a session whose GET is parked → that GET answers 200 promptly, not at the window's end (item 43)", { timeout: W + 10_000 }, async (tc) => {
   const lp = await RawLongPoll.open(server);
   const t = topic("lp43");
   assertPostStatus(await lp.post([frame(["1", "1", t, "phx_join", {}])]), 200, "join POST");
@@ -96,7 +96,7 @@ function middleOf(token: string): number {
   return at;
 }
 
-test("44: a POST with an invalid, forged or expired token → HTTP 200 {\"status\":410}", { timeout: 10_000 }, async () => {
+test("a POST with an invalid, forged or expired token → HTTP 200 {\"status\":410} (item 44)", { timeout: 10_000 }, async () => {
   const lp = await RawLongPoll.open(server);
   const hb = frame([null, "1", "phoenix", "heartbeat", {}]);
   // The token is opaque: forge it by changing one character at its end (the signature) or in
@@ -122,7 +122,7 @@ test("44: a POST with an invalid, forged or expired token → HTTP 200 {\"status
 // ---------------------------------------------------------------------------------------------
 // 45–47
 
-test("45 (raw): a session ended by a \"disconnect\" answers its parked GET 410; a GET with its token → 410 with a NEW token (a live session)", { timeout: W + 10_000 }, async (tc) => {
+test("raw: a session ended by a \"disconnect\" answers its parked GET 410; a GET with its token → 410 with a NEW token (a live session) (item 45)", { timeout: W + 10_000 }, async (tc) => {
   // raw: end a session through a "disconnect" on its socket id, from a websocket of the same user
   const user = uname("lp45");
   const lp = await RawLongPoll.open(server, { user });
@@ -142,7 +142,7 @@ test("45 (raw): a session ended by a \"disconnect\" answers its parked GET 410; 
   assert.equal(await sessionStatus(fresh), 200, "the new token is a live session");
 });
 
-test("46 (raw): a refused long-poll connect (token=bad, vsn=3.0.0, vsn=abc) → HTTP 200 {\"status\":403}", { timeout: 10_000 }, async () => {
+test("raw: a refused long-poll connect (token=bad, vsn=3.0.0, vsn=abc) → HTTP 200 {\"status\":403} (item 46)", { timeout: 10_000 }, async () => {
   for (const query of ["token=bad&vsn=2.0.0", "token=bad&vsn=2.0.0&", "user=x&token=bad", "vsn=3.0.0", "vsn=abc"]) {
     const r = await lpFetch(server, { query, headers: { accept: "application/json" } });
     assert.equal(r.http, 200, `${query}: HTTP 200`);
@@ -151,7 +151,7 @@ test("46 (raw): a refused long-poll connect (token=bad, vsn=3.0.0, vsn=abc) → 
   }
 });
 
-test("47: OPTIONS preflight → 200 with access-control-allow-* headers; other methods → HTTP 400", { timeout: 10_000 }, async () => {
+test("an OPTIONS preflight → 200 with access-control-allow-* headers; other methods → HTTP 400 (item 47)", { timeout: 10_000 }, async () => {
   const r = await lpFetch(server, {
     method: "OPTIONS",
     headers: {
@@ -178,7 +178,7 @@ test("47: OPTIONS preflight → 200 with access-control-allow-* headers; other m
 // ---------------------------------------------------------------------------------------------
 // 48–50
 
-test("48 (raw): the session token via X-Phoenix-Longpoll-Token or the LAST `token` query value, next to the user's own `token` param", { timeout: 10_000 }, async () => {
+test("raw: the session token via X-Phoenix-Longpoll-Token or the LAST `token` query value, next to the user's own `token` param (item 48)", { timeout: 10_000 }, async () => {
   const user = uname("lp48");
   const base = `token=mine&user=${user}&vsn=2.0.0`;
   // first GET with the user's own token: not a session token → a new session, connect accepts it
@@ -203,7 +203,7 @@ test("48 (raw): the session token via X-Phoenix-Longpoll-Token or the LAST `toke
   assertNewSession(g2, "GET, session token not last: a first GET", T);
 });
 
-test("49 (raw): a POST of 101 ndjson lines → only the first 100 are processed", { timeout: 15_000 }, async () => {
+test("raw: a POST of 101 ndjson lines → only the first 100 are processed (item 49)", { timeout: 15_000 }, async () => {
   const lp = await RawLongPoll.open(server);
   lp.startPolling();
   const t = topic("lp49");
@@ -221,7 +221,7 @@ test("49 (raw): a POST of 101 ndjson lines → only the first 100 are processed"
   assert.equal(got.has("p101"), false, "line 101 not processed");
 });
 
-test(`50 (raw): a session with no GET for longer than the reap time (1.5–3 windows = ${1.5 * W}–${3 * W} ms) → its channels end and its presences leave (seen by a ws client); the reaped session is gone`, { timeout: LONGPOLL_REAP_MAX_MS + 10_000 }, async (tc) => {
+test(`raw: a session with no GET for longer than the reap time (1.5–3 windows = ${1.5 * W}–${3 * W} ms) → its channels end and its presences leave (seen by a ws client); the reaped session is gone (item 50)`, { timeout: LONGPOLL_REAP_MAX_MS + 10_000 }, async (tc) => {
   const t = presTopic("lp50");
   const uo = uname("lp50-obs"), ur = uname("lp50-raw");
   const obs = await RawWebSocket.connect(server, { params: { user: uo } });

@@ -12,7 +12,7 @@ import {
 
 
 export function wireScenarios(client: Client): void {
-  test(`37 [${client.name}]: a push with an ArrayBuffer → kind 0 frame with join_ref/ref/topic/event; server gets the exact bytes`, { timeout: 10_000 }, async () => {
+  test(`a push with an ArrayBuffer → kind 0 frame with join_ref/ref/topic/event; the server gets the exact bytes [${client.name}] (item 37)`, { timeout: 10_000 }, async () => {
     const phx = phxSocket(server, { client });
     await connected(phx);
     const t = topic("bin-in");
@@ -35,7 +35,7 @@ export function wireScenarios(client: Client): void {
     assert.deepEqual([...new Uint8Array(o.response)], BYTES);
   });
 
-  test(`38 [${client.name}]: binary reply → receive("ok") gets an ArrayBuffer (kind 1 on the wire)`, { timeout: 10_000 }, async () => {
+  test(`a binary reply → receive("ok") gets an ArrayBuffer (kind 1 on the wire) [${client.name}] (item 38)`, { timeout: 10_000 }, async () => {
     const phx = phxSocket(server, { client });
     await connected(phx);
     const t = topic("bin-reply");
@@ -51,7 +51,7 @@ export function wireScenarios(client: Client): void {
       { joinRef: ch.joinRef(), ref: push.ref, topic: t, status: "ok" });
   });
 
-  test(`38 [${client.name}]: binary push → on(event) gets an ArrayBuffer; kind 0 frame without ref`, { timeout: 10_000 }, async () => {
+  test(`a binary push → on(event) gets an ArrayBuffer; kind 0 frame without ref [${client.name}] (item 38)`, { timeout: 10_000 }, async () => {
     const phx = phxSocket(server, { client });
     await connected(phx);
     const t = topic("bin-push");
@@ -72,7 +72,7 @@ export function wireScenarios(client: Client): void {
     assert.deepEqual([b[0], b[1], b[2], b[3]], [0, jr.length, t.length, 6]);
   });
 
-  test(`38 [${client.name}]: binary broadcast → every subscriber's on(event) gets an ArrayBuffer; kind 2 frame`, { timeout: 10_000 }, async () => {
+  test(`a binary broadcast → every subscriber's on(event) gets an ArrayBuffer; kind 2 frame [${client.name}] (item 38)`, { timeout: 10_000 }, async () => {
     const t = topic("bin-bcast");
     const a = phxSocket(server, { client }), b = phxSocket(server, { client });
     await connected(a); await connected(b);

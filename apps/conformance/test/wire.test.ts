@@ -33,7 +33,7 @@ test("V2 wire shapes: reply, push, broadcast as exact JSON arrays (text frames)"
   assert.deepEqual(extra, ["j1", "x6", t, "phx_reply", { status: "ok", response: { extra: true } }]);
 });
 
-test("37: raw kind 0 frame → binary reply echoing the exact bytes (kind 1 with join_ref, ref, topic, status)", { timeout: 10_000 }, async () => {
+test("a raw kind 0 frame → a binary reply echoing the exact bytes (kind 1 with join_ref, ref, topic, status) (item 37)", { timeout: 10_000 }, async () => {
   const c = await RawWebSocket.connect(server);
   const t = topic("bin-raw");
   await c.joinOk(t, {}, "7");
@@ -56,7 +56,7 @@ test("37: raw kind 0 frame → binary reply echoing the exact bytes (kind 1 with
   assert.ok(m3.kind === 1 && m3.joinRef === "7", "reply carries the channel's join_ref");
 });
 
-test("38 (raw): binary push → kind 0 frame without ref: [0][len jr][len topic][len event] jr topic event payload", { timeout: 10_000 }, async () => {
+test("raw: a binary push → kind 0 frame without ref: [0][len jr][len topic][len event] jr topic event payload (item 38)", { timeout: 10_000 }, async () => {
   const c = await RawWebSocket.connect(server);
   const t2 = topic("bin-push-raw");
   await c.joinOk(t2, {}, "5");
@@ -84,7 +84,7 @@ function assertNoMalformedBinary(c: RawWebSocket, from: number): void {
   }
 }
 
-test("39: 256-byte topic — text join/push work; binary frames that would need a >255-byte field are not sent malformed", { timeout: 15_000 }, async (tc) => {
+test("a 256-byte topic: text join/push work; binary frames that would need a >255-byte field are not sent malformed (item 39)", { timeout: 15_000 }, async (tc) => {
   assert.equal(Buffer.byteLength(LONG_TOPIC), 256);
   const c = await RawWebSocket.connect(server);
   const jr = await c.joinOk(LONG_TOPIC, {}, "1");
@@ -118,7 +118,7 @@ test("39: 256-byte topic — text join/push work; binary frames that would need 
   await assertServerHealthy(server);
 });
 
-test("39: binary push/broadcast on a 255-byte topic (the maximum) is still well-formed", { timeout: 10_000 }, async () => {
+test("a binary push/broadcast on a 255-byte topic (the maximum) is still well-formed (item 39)", { timeout: 10_000 }, async () => {
   const t = `echo:${"b".repeat(250)}`;
   assert.equal(Buffer.byteLength(t), 255);
   const c = await RawWebSocket.connect(server);

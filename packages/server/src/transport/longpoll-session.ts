@@ -3,6 +3,7 @@
  * the client polls, with at most one parked poll (answered as soon as something is buffered, or
  * with 204 when the window ends). It is the transport sink of its `SocketConnection`.
  */
+import type { PollAnswer } from "@cinder/protocol";
 import type { ServerResponse } from "node:http";
 import type { Logger } from "../logger.js";
 import type { Frame } from "../serializer/index.js";
@@ -31,12 +32,8 @@ export interface Responder {
   onGone(callback: () => void): void;
 }
 
-/** The JSON body of a long-poll answer. */
-export interface PollBody {
-  status: number;
-  token?: string;
-  messages?: string[];
-}
+/** The JSON body of a long-poll answer (the protocol's model). */
+export type PollBody = PollAnswer;
 
 interface ParkedPoll {
   responder: Responder;

@@ -16,7 +16,7 @@
  * land on a node that does not hold the session (no sticky routing needed): that node forwards
  * it over PubSub to the owner (topic `phx:lp:<node>`), which answers the same way.
  */
-import { decodeParams } from "@cinder/protocol";
+import { decodeParams, LONGPOLL_HEADERS, MAX_LINES_PER_POST, NDJSON_CONTENT_TYPE } from "@cinder/protocol";
 import { randomBytes } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "../logger.js";
@@ -27,6 +27,10 @@ import { authorize, SocketConnection, type SocketContext, type SocketDefinition 
 import { connectInfo } from "./http.js";
 import { httpError, httpResponder, respond, Session, type PollBody, type SessionHost } from "./longpoll-session.js";
 import type { ConnectionsPerIp } from "./per-ip.js";
+
+/** The long-poll headers as Node.js hands them over (lower-cased). */
+const AUTH_TOKEN_HEADER = LONGPOLL_HEADERS.authToken.toLowerCase();
+const SESSION_TOKEN_HEADER = LONGPOLL_HEADERS.sessionToken.toLowerCase();
 
 /** Long-poll options. */
 export interface LongPollOptions {
@@ -59,7 +63,7 @@ export interface LongPollTransportOptions extends Required<Omit<LongPollOptions,
 export const longPollDefaults = {
   windowMs: 10_000,
   maxBodySize: 8 * 1024 * 1024,
-  maxLinesPerPost: 100,
+  maxLinesPerPost: MAX_LINES_PER_POST,
   maxBufferSize: 8 * 1024 * 1024,
   tokenMaxAge: 14 * 24 * 60 * 60,
 } as const;
@@ -214,7 +218,7 @@ export class LongPollTransport implements Subscriber, SessionHost {
       refused();
       return;
     }
-    const header = request.headers["x-phoenix-authtoken"];
+    const header = request.headers[AUTH_TOKEN_HEADER];
     const authToken = typeof header === "string" ? header : undefined;
     const address = request.socket.remoteAddress ?? "";
     if (!this.options.perIp.acquire(address)) {
@@ -265,7 +269,7 @@ export class LongPollTransport implements Subscriber, SessionHost {
         return;
       }
       const body = Buffer.concat(chunks).toString("utf8");
-      const ndjson = (request.headers["content-type"] ?? "").startsWith("application/x-ndjson");
+      const ndjson = (request.headers["content-type"] ?? "").startsWith(NDJSON_CONTENT_TYPE);
       const lines = ndjson
         ? body.split(/\r?\n/).filter((line) => line.length > 0).slice(0, this.options.maxLinesPerPost)
         : [body];
@@ -305,7 +309,7 @@ export class LongPollTransport implements Subscriber, SessionHost {
   }
 
   private tokenOf(request: IncomingMessage, uri: URL): string | undefined {
-    const header = request.headers["x-phoenix-longpoll-token"];
+    const header = request.headers[SESSION_TOKEN_HEADER];
     if (typeof header === "string" && header.length > 0) return header;
     const values = uri.searchParams.getAll("token");
     const last = values[values.length - 1];
