@@ -47,4 +47,18 @@ export function hostileContract(engine: Engine): void {
     }
     assert.equal((await app.api("GET", "/api/videos/1", undefined, token)).status, 200, "a real id still works");
   });
+
+  test(`${engine}: a session cookie with broken percent-encoding counts as no cookie`, async (t) => {
+    const app = await setup(t);
+    if (app === undefined) return;
+    const headers = { cookie: "cinder_token=%E0%A4%A" };
+    for (const path of ["/", "/admin", "/retro/lobby"]) {
+      const page = await fetch(`${app.base}${path}`, { headers });
+      assert.equal(page.status, 200, path);
+      assert.match(await page.text(), /Sign in/, `${path} asks to sign in`);
+    }
+    const me = await fetch(`${app.base}/api/me`, { headers });
+    assert.equal(me.status, 401);
+    assert.equal(typeof ((await me.json()) as { error?: unknown }).error, "string");
+  });
 }
