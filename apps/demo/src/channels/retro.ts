@@ -13,6 +13,7 @@
  * `action:saved`, `action:deleted`, `board:stage`, `board:facilitator`).
  */
 import { z } from "zod";
+import { storable } from "../text.js";
 import { defineChannel, error, ok, type Presence } from "@cinder/server";
 import type { AppContext, UserSocket } from "./context.js";
 import {
@@ -26,9 +27,9 @@ type RetroSocket = UserSocket<{ roomId: number; room: string; presenceRef: strin
 export const HISTORY_PAGE = 50;
 
 const id = z.number().int("an id is an integer").positive("an id is positive");
-const messageBody = z.string().trim().min(1, "a message cannot be empty").max(2000, "at most 2000 characters");
-const ideaBody = z.string().trim().min(1, "an idea cannot be empty").max(500, "an idea has at most 500 characters");
-const actionBody = z.string().trim().min(1, "an action item cannot be empty").max(500, "an action item has at most 500 characters");
+const messageBody = storable(z.string().trim().min(1, "a message cannot be empty").max(2000, "at most 2000 characters"));
+const ideaBody = storable(z.string().trim().min(1, "an idea cannot be empty").max(500, "an idea has at most 500 characters"));
+const actionBody = storable(z.string().trim().min(1, "an action item cannot be empty").max(500, "an action item has at most 500 characters"));
 const owner = z.string().max(100).nullable();
 const column = z.enum(Object.keys(COLUMNS) as [Column, ...Column[]], "pick a column");
 const message = z.object({ id: z.number(), user: z.string(), body: z.string(), inserted_at: z.number() });

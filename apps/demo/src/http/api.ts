@@ -10,6 +10,7 @@ import type { Store, User } from "../db/store.js";
 import { ALL } from "../channels/notifications.js";
 import { partyCards } from "../channels/party.js";
 import { parseId } from "./ids.js";
+import { unstorable } from "../text.js";
 import { cookie, HttpError, json, readJson } from "./respond.js";
 import type { Router } from "./router.js";
 
@@ -49,6 +50,8 @@ function text(value: unknown, field: string, min: number, max: number): string {
   if (typeof value !== "string") throw new HttpError(400, `${field} must be a string`);
   const trimmed = value.trim();
   if (trimmed.length < min || trimmed.length > max) throw new HttpError(400, `${field} must be ${min}–${max} characters`);
+  const problem = unstorable(trimmed);
+  if (problem !== undefined) throw new HttpError(400, `${field}: ${problem}`);
   return trimmed;
 }
 

@@ -61,4 +61,36 @@ export function hostileContract(engine: Engine): void {
     assert.equal(me.status, 401);
     assert.equal(typeof ((await me.json()) as { error?: unknown }).error, "string");
   });
+
+  test(`${engine}: NUL and lone surrogates in messages, annotations and cards are refused with a clear error, and the channel keeps working`, async (t) => {
+    const app = await setup(t);
+    if (app === undefined) return;
+    const { token } = await app.signUp("text_user");
+    const client = connect(app, token);
+    const room = await client.join("room:hostile-text", {}, ["message:new"]);
+    const video = await client.join("videos:1");
+    assert.equal(room.reply.status, "ok");
+    assert.equal(video.reply.status, "ok");
+    for (const bad of ["a\u0000b", "\u0000", "lone \ud800 high", "lone \udc00 low"]) {
+      for (const [channel, event, payload] of [
+        [room.channel, "message:new", { body: bad }],
+        [video.channel, "new_annotation", { body: bad, at: 1000 }],
+      ] as const) {
+        const answer = await client.call(channel, event, payload);
+        assert.equal(answer.status, "error", `${event} ${JSON.stringify(bad)}`);
+        assert.equal(answer.response.reason, "invalid_payload");
+        const messages = (answer.response.errors as Array<{ message: string }>).map((e) => e.message).join(" ");
+        assert.match(messages, /NUL|surrogate/, `${event}: ${messages}`);
+      }
+      const card = await app.api("POST", "/api/parties/hostile-text/cards", { title: bad }, token);
+      assert.equal(card.status, 400, `card title ${JSON.stringify(bad)}`);
+      assert.match(String(card.body.error), /NUL|surrogate/);
+    }
+    const fine = "still fine \u{1F600}";
+    assert.equal((await client.call(room.channel, "message:new", { body: fine })).status, "ok", "the room channel still answers");
+    await client.next("room:hostile-text", "message:new", (p) => p.body === fine);
+    assert.equal((await client.call(video.channel, "new_annotation", { body: fine, at: 1000 })).status, "ok", "the video channel still answers");
+    const history = (await connect(app, token).join("room:hostile-text")).reply.response.messages as Array<{ body: string }>;
+    assert.deepEqual(history.map((m) => m.body), [fine], "only the storable message was stored, unaltered");
+  });
 }
