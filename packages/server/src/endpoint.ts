@@ -85,7 +85,8 @@ export interface Endpoint {
    */
   history(topic: string, query: HistoryQuery): Promise<HistoryRead | undefined>;
   /**
-   * Graceful shutdown: stops accepting connections, then closes the open ones with 1012 (service
+   * Graceful shutdown: stops accepting connections (closes the server's listener, which under
+   * `node:cluster` takes this worker out of the primary's rotation), then closes the open ones with 1012 (service
    * restart) in batches spread over `windowMs` (default 5 000) so clients do not all reconnect at
    * once, waits until every channel has ended (their `terminate` ran), and detaches. Stop the
    * presence (`presence.close()`) after it, so other nodes drop this node's members at once.
@@ -174,7 +175,13 @@ export function attach<A extends Assigns>(server: HttpServer | HttpsServer, opti
 
   const onUpgrade = (request: IncomingMessage, rawSocket: Duplex, head: Buffer): void => {
     const uri = requestUrl(request);
-    if (uri === null || uri.pathname !== websocketPath || closing) {
+    if (closing && uri !== null && uri.pathname === websocketPath) {
+      // Draining: the listener is closed, but a handshake may still arrive on a connection
+      // accepted just before; tell the client to come back (to another node) in a second.
+      rawSocket.end("HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+      return;
+    }
+    if (uri === null || uri.pathname !== websocketPath) {
       // Another upgrade listener may own this path; if there is none, refuse it ourselves.
       if (server.listenerCount("upgrade") <= 1) {
         rawSocket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
@@ -197,8 +204,9 @@ export function attach<A extends Assigns>(server: HttpServer | HttpsServer, opti
       response.end("this path expects a WebSocket upgrade");
       return;
     }
-    if (uri !== null && uri.pathname === longpollPath && longpoll !== undefined && !closing) {
-      longpoll.handle(request, response, uri);
+    if (uri !== null && uri.pathname === longpollPath && longpoll !== undefined) {
+      if (closing) response.writeHead(503, { "retry-after": "1", connection: "close" }).end();
+      else longpoll.handle(request, response, uri);
       return;
     }
     if (previous.length === 0) {
@@ -246,6 +254,9 @@ export function attach<A extends Assigns>(server: HttpServer | HttpsServer, opti
     async drain(windowMs = defaults.drainWindowMs) {
       if (closing) return;
       closing = true;
+      // Stop accepting first: under node:cluster this also takes the worker out of the
+      // primary's rotation, so reconnecting clients reach the other workers.
+      if (server.listening) server.close();
       logger.info({ connections: websocket.size + (longpoll?.size ?? 0), windowMs }, "draining connections");
       longpoll?.closeAll(1012, "server restarting");
       await websocket.closeGradually(1012, "server restarting", windowMs);
