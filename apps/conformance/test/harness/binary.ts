@@ -1,6 +1,7 @@
 // The V2 binary frame layout (docs/protocol.md §2.3), written here independently of
 // @cinder/protocol: the suite is an oracle, so it keeps a codec of its own.
 
+/** A server → client binary frame, decoded: kind 0 push (no ref), 1 reply, 2 broadcast. */
 export type BinaryMessage =
   | { kind: 0; joinRef: string; topic: string; event: string; payload: Buffer }
   | { kind: 1; joinRef: string; ref: string; topic: string; status: string; payload: Buffer }

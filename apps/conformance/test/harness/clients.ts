@@ -12,6 +12,17 @@ import { onCleanup, serverExit, useServer, type ServerInfo } from "./servers.js"
 import { short, waitUntil, within } from "./util.js";
 import { WireLog } from "./wire-log.js";
 
+/**
+ * The names listed in the environment variable `variable` (comma separated), in `all`'s order, or
+ * all of them when it is unset or empty. Throws on a name not in `all`.
+ */
+function selected<T extends string>(variable: string, all: readonly T[], what: string): readonly T[] {
+  const wanted = (process.env[variable] ?? "").split(",").map((s) => s.trim()).filter((s) => s !== "");
+  if (wanted.length === 0) return all;
+  for (const w of wanted) if (!all.includes(w as T)) throw new Error(`${variable}: unknown ${what} ${w} (${all.join(", ")})`);
+  return all.filter((v) => wanted.includes(v));
+}
+
 /** The transports the client-driven scenarios run over. */
 export type Via = "websocket" | "longpoll";
 
@@ -19,13 +30,7 @@ export type Via = "websocket" | "longpoll";
  * Every transport, or those listed in CINDER_CONFORMANCE_TRANSPORTS (comma separated, e.g.
  * `longpoll`). Scenarios that use a client loop over this list.
  */
-export const transports: readonly Via[] = (() => {
-  const all: Via[] = ["websocket", "longpoll"];
-  const wanted = (process.env.CINDER_CONFORMANCE_TRANSPORTS ?? "").split(",").map((s) => s.trim()).filter((s) => s !== "");
-  if (wanted.length === 0) return all;
-  for (const w of wanted) if (!all.includes(w as Via)) throw new Error(`CINDER_CONFORMANCE_TRANSPORTS: unknown transport ${w}`);
-  return all.filter((v) => wanted.includes(v));
-})();
+export const transports: readonly Via[] = selected("CINDER_CONFORMANCE_TRANSPORTS", ["websocket", "longpoll"], "transport");
 
 /**
  * Close codes a client reports when the server ends its connection through a `"disconnect"` on
@@ -52,6 +57,7 @@ export interface Client {
   readonly Presence: typeof phoenix.Presence;
 }
 
+/** The two clients under test, by name. */
 export const CLIENTS: Readonly<Record<ClientName, Client>> = {
   phoenix: { name: "phoenix", label: "phoenix.js", Socket: phoenix.Socket, LongPoll: phoenix.LongPoll, Presence: phoenix.Presence },
   cinder: {
@@ -67,13 +73,7 @@ export const CLIENTS: Readonly<Record<ClientName, Client>> = {
  * Every client, or those listed in CINDER_CONFORMANCE_CLIENTS (comma separated: `phoenix`,
  * `cinder`). The per-client test files of a client that is not listed register one skipped test.
  */
-export const clients: readonly ClientName[] = (() => {
-  const all: ClientName[] = ["phoenix", "cinder"];
-  const wanted = (process.env.CINDER_CONFORMANCE_CLIENTS ?? "").split(",").map((s) => s.trim()).filter((s) => s !== "");
-  if (wanted.length === 0) return all;
-  for (const w of wanted) if (!all.includes(w as ClientName)) throw new Error(`CINDER_CONFORMANCE_CLIENTS: unknown client ${w} (phoenix, cinder)`);
-  return all.filter((c) => wanted.includes(c));
-})();
+export const clients: readonly ClientName[] = selected("CINDER_CONFORMANCE_CLIENTS", ["phoenix", "cinder"], "client");
 
 /**
  * The body of a per-client test file (`<area>.<client>.test.ts`): when `name` is one of the
@@ -90,6 +90,7 @@ export function clientSuite(name: ClientName, scenarios: (client: Client) => voi
 }
 
 
+/** Options of phxSocket(): the client's Socket options plus which client, transport and whether to connect. */
 export interface PhxOptions extends SocketOptions {
   /** the client: phoenix.js or @cinder/client (CLIENTS.phoenix / CLIENTS.cinder) */
   client: Client;
@@ -99,6 +100,7 @@ export interface PhxOptions extends SocketOptions {
   via?: Via;
 }
 
+/** A client socket under test with its wire log. */
 export interface Phx {
   socket: phoenix.Socket;
   log: WireLog;
@@ -133,6 +135,7 @@ export async function connected(phx: Phx, ms = 3000): Promise<void> {
     () => { const exit = serverExit(); return `${phx.log.dump()}${exit ? `\n${exit}` : ""}`; });
 }
 
+/** The status that fired on a Push and its response. */
 export interface Outcome { status: string; response: any }
 
 /** Resolves with the first of the given statuses to fire on a Push. */

@@ -51,6 +51,15 @@ export abstract class RawClient {
     return jr;
   }
 
+  /** A health check: joins `topicName` and pings on it; throws (naming `what`) unless the ping echoes. */
+  async assertJoinAndPing(topicName: string, what: string): Promise<void> {
+    const jr = await this.joinOk(topicName);
+    const r = await this.call(jr, topicName, "ping", { alive: true });
+    if (JSON.stringify(r[4]) !== JSON.stringify({ status: "ok", response: { alive: true } })) {
+      throw new Error(`${what}: unexpected ping reply ${short(r)}`);
+    }
+  }
+
   /** Heartbeat round trip; returns the reply frame. */
   heartbeat(ms = 2000): Promise<V2> {
     return this.call(null, "phoenix", "heartbeat", {}, ms);

@@ -5,6 +5,7 @@ import { RawClient } from "./raw-client.js";
 import { onCleanup, serverAlive, type ServerInfo } from "./servers.js";
 import { short, topic } from "./util.js";
 
+/** One long-poll HTTP answer. */
 export interface LpResponse {
   /** the HTTP status */
   http: number;
@@ -16,6 +17,7 @@ export interface LpResponse {
   elapsed: number;
 }
 
+/** One long-poll HTTP request (GET unless `method`). */
 export interface LpRequest {
   method?: string;
   /** the raw query string (without "?"), sent as is (duplicates and a trailing "&" allowed) */
@@ -173,12 +175,7 @@ export async function assertLongPollHealthy(server: ServerInfo): Promise<void> {
   if (!serverAlive()) throw new Error(`server process died; output:\n${server.output()}`);
   const lp = await RawLongPoll.open(server);
   lp.startPolling();
-  const t = topic("lp-health");
-  const jr = await lp.joinOk(t);
-  const r = await lp.call(jr, t, "ping", { alive: true });
-  if (JSON.stringify(r[4]) !== JSON.stringify({ status: "ok", response: { alive: true } })) {
-    throw new Error(`fresh long-poll session: unexpected ping reply ${short(r)}`);
-  }
+  await lp.assertJoinAndPing(topic("lp-health"), "fresh long-poll session");
   await lp.stopPolling();
 }
 

@@ -6,6 +6,7 @@ import { RawClient } from "./raw-client.js";
 import { onCleanup, serverAlive, serverExit, type ServerInfo } from "./servers.js";
 import { short, topic, within } from "./util.js";
 
+/** The query and headers of a raw WebSocket handshake. */
 export interface RawOptions {
   /** vsn query param; null → omitted (V1). Default "2.0.0". */
   vsn?: string | null;
@@ -46,6 +47,7 @@ export function handshake(server: ServerInfo, opts: RawOptions & { protocols?: s
   }), ms, `handshake response from ${url}`);
 }
 
+/** How a raw WebSocket closed, and when. */
 export interface CloseInfo { code: number; reason: string; at: number }
 
 /** A RawClient over one WebSocket (conn 0 in its log). */
@@ -132,11 +134,6 @@ export async function assertServerHealthy(server: ServerInfo): Promise<void> {
   if (JSON.stringify(hb[4]) !== JSON.stringify({ status: "ok", response: {} })) {
     throw new Error(`fresh connection: unexpected heartbeat reply ${short(hb)}`);
   }
-  const t = topic("health");
-  const jr = await c.joinOk(t);
-  const r = await c.call(jr, t, "ping", { alive: true });
-  if (JSON.stringify(r[4]) !== JSON.stringify({ status: "ok", response: { alive: true } })) {
-    throw new Error(`fresh connection: unexpected ping reply ${short(r)}`);
-  }
+  await c.assertJoinAndPing(topic("health"), "fresh connection");
   c.close();
 }

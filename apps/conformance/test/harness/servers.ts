@@ -11,6 +11,7 @@ import { request } from "node:http";
 import { after, afterEach, before } from "node:test";
 import { within } from "./util.js";
 
+/** Where the server under test listens, and its long-poll window. */
 export interface ServerInfo {
   /** http base, e.g. http://127.0.0.1:4001 */
   readonly http: string;

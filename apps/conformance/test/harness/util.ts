@@ -1,5 +1,6 @@
 // Small utilities of the harness: bounded waits, unique topics, short renderings for messages.
 
+/** Resolves after `ms` milliseconds. */
 export const delay = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Polls `cond` every 5 ms until true, or throws after `ms` with `desc` (and `detail()` if given). */

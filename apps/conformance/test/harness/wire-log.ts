@@ -5,8 +5,10 @@ import assert from "node:assert/strict";
 import { decodeServerBinary, type BinaryMessage } from "./binary.js";
 import { delay, short } from "./util.js";
 
+/** A V2 message: [join_ref, ref, topic, event, payload]. */
 export type V2 = [string | null, string | null, string, string, unknown];
 
+/** One recorded frame (dir "in"/"out") or transport event (dir "event") of a test client. */
 export interface WireEntry {
   seq: number;
   at: number;
@@ -35,6 +37,7 @@ export interface WireEntry {
 }
 
 
+/** One line describing an entry, for failure messages. */
 export function describeEntry(e: WireEntry): string {
   const head = `#${e.seq} +${e.at}ms c${e.conn} ${e.dir.padEnd(5)}`;
   if (e.what === "request") return `${head} request ${e.method} ${short(e.url, 160)}${e.body !== undefined ? ` body=${short(e.body, 160)}` : ""}`;
@@ -53,6 +56,7 @@ export function describeEntry(e: WireEntry): string {
   return `${head} ${short(e.text)}`;
 }
 
+/** What a frame must be to match (absent fields match anything). */
 export interface Match {
   dir?: "in" | "out";
   conn?: number;
@@ -71,6 +75,7 @@ export function asV2(e: WireEntry): V2 | undefined {
   return undefined;
 }
 
+/** Whether an entry is a frame matching `m`. */
 export function matches(e: WireEntry, m: Match): boolean {
   if (e.dir === "event") return false;
   if (m.dir && e.dir !== m.dir) return false;
@@ -94,6 +99,7 @@ export function matches(e: WireEntry, m: Match): boolean {
 
 type Pred = (e: WireEntry) => boolean;
 
+/** The frames and events one test client saw, in order, with bounded waits on them. */
 export class WireLog {
   readonly entries: WireEntry[] = [];
   private readonly t0 = Date.now();

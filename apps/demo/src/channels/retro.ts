@@ -8,7 +8,7 @@
  * (one's own) while brainstorming; votes are cast within a per-person budget during the vote;
  * action items are written from the discussion on (edited or deleted by their author or the
  * facilitator). The facilitator — the first to join, handed over to whoever has been here
- * longest when they leave, or taken by anyone when they are gone — moves the stages for
+ * longest when they leave (not when the server shuts down), or taken by anyone when they are gone — moves the stages for
  * everyone. Every change is stored, then broadcast whole (`idea:saved`, `idea:deleted`,
  * `action:saved`, `action:deleted`, `board:stage`, `board:facilitator`).
  */
@@ -68,7 +68,7 @@ async function longestPresent(presence: Presence, topic: string, except: string)
 }
 
 /** The retro room channel. */
-export function retroChannel({ store, presence }: AppContext, options: RetroOptions = {}) {
+export function retroChannel({ store, presence, stopping }: AppContext, options: RetroOptions = {}) {
   const budget = options.voteBudget ?? DEFAULT_VOTE_BUDGET;
 
   /** Makes `to` (a username, or null) the facilitator if it still is `from`; tells the room. */
@@ -144,6 +144,8 @@ export function retroChannel({ store, presence }: AppContext, options: RetroOpti
 
     async terminate(_reason, socket: RetroSocket) {
       const { user, roomId, presenceRef } = socket.assigns;
+      // a server shutdown closes every socket: the facilitator stays who they were, for after the restart
+      if (stopping?.() === true) return;
       if (roomId === undefined || (await store.retro.facilitator(roomId)) !== user.id) return;
       if (await isPresent(socket.topic, user.username, presenceRef)) return; // another tab of theirs is still here
       const next = await longestPresent(presence, socket.topic, user.username);
