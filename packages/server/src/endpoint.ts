@@ -49,8 +49,12 @@ export interface EndpointOptions<A extends Assigns = Assigns> {
   joinRate?: Rate | false;
   /** Messages per connection, heartbeats and leaves aside (token bucket), or false. Default 100/s, bursts of 300. */
   messageRate?: Rate | false;
-  /** Rate-limit refusals in a row after which a connection is closed (1008). Default 100. */
+  /** Heartbeats per connection (token bucket), or false. Default 5/s, bursts of 20 (phoenix.js sends one per 30 s). */
+  heartbeatRate?: Rate | false;
+  /** Rate-limit refusals a connection may earn per `rateLimitWindowMs` (a bucket) before it is closed (1008). Default 100. */
   rateLimitDisconnectAfter?: number;
+  /** The window of `rateLimitDisconnectAfter`. Default 10 000 ms. */
+  rateLimitWindowMs?: number;
   /** Longest topic in UTF-8 bytes. Default 1 024. */
   maxTopicLength?: number;
   /** Most open connections per client address (WebSocket and long-poll); 0 for no limit. Default 0. */
@@ -113,7 +117,9 @@ export const defaults = {
   shutdownTimeoutMs: 5_000,
   joinRate: { perSecond: 20, burst: 100 },
   messageRate: { perSecond: 100, burst: 300 },
+  heartbeatRate: { perSecond: 5, burst: 20 },
   rateLimitDisconnectAfter: 100,
+  rateLimitWindowMs: 10_000,
   maxTopicLength: 1024,
   maxConnectionsPerIp: 0,
   maxBufferedBytes: 8 * 1024 * 1024,
@@ -148,7 +154,11 @@ export function attach<A extends Assigns>(server: HttpServer | HttpsServer, opti
     limits: {
       joinRate: options.joinRate === false ? null : options.joinRate ?? defaults.joinRate,
       messageRate: options.messageRate === false ? null : options.messageRate ?? defaults.messageRate,
-      disconnectAfter: options.rateLimitDisconnectAfter ?? defaults.rateLimitDisconnectAfter,
+      heartbeatRate: options.heartbeatRate === false ? null : options.heartbeatRate ?? defaults.heartbeatRate,
+      refusalWindow: {
+        refusals: options.rateLimitDisconnectAfter ?? defaults.rateLimitDisconnectAfter,
+        windowMs: options.rateLimitWindowMs ?? defaults.rateLimitWindowMs,
+      },
       maxTopicLength: options.maxTopicLength ?? defaults.maxTopicLength,
     },
     live: new DrainingMap(),
