@@ -8,8 +8,8 @@
  * (one's own) while brainstorming; votes are cast within a per-person budget during the vote;
  * action items are written from the discussion on (edited or deleted by their author or the
  * facilitator). The facilitator — the first to join, handed over to whoever has been here
- * longest when they leave (not when the server shuts down), or taken by anyone when they are gone — moves the stages for
- * everyone. Every change is stored, then broadcast whole (`idea:saved`, `idea:deleted`,
+ * longest when they leave (not when the server shuts down), or claimed by anyone while they are
+ * away — moves the stages for everyone. Every change is stored, then broadcast whole (`idea:saved`, `idea:deleted`,
  * `action:saved`, `action:deleted`, `board:stage`, `board:facilitator`).
  */
 import { z } from "zod";
@@ -132,14 +132,13 @@ export function retroChannel({ store, presence, stopping }: AppContext, options:
       if (info !== "after_join") return;
       socket.push("presence_state", await presence.list(socket.topic));
       const { user, roomId } = socket.assigns;
-      // the first one here facilitates; so does whoever joins when the facilitator is gone
+      // the first one here facilitates. A facilitator who is away (e.g. not yet back after a server
+      // restart, when pages rejoin in any order) keeps the role until someone takes it on purpose
+      // (`facilitator:claim`), so a restart ends with the same facilitator for everyone.
       const current = await store.retro.facilitator(roomId);
-      const currentName = current === null ? null : (await store.user(current))?.username ?? null;
       const presenceRef = presence.track(socket, user.username, { online_at: Date.now() });
       socket.assign({ presenceRef });
-      if (current !== user.id && (currentName === null || !(await isPresent(socket.topic, currentName)))) {
-        await handOver(socket, current, user.username);
-      }
+      if (current === null) await handOver(socket, null, user.username);
     },
 
     async terminate(_reason, socket: RetroSocket) {
