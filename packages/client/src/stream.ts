@@ -5,7 +5,7 @@
  * While connected, a position that jumps (a publication lost between server and client) or an
  * epoch that changes is a gap too: the follower asks for a rejoin, which recovers it.
  */
-import { formatPosition, parsePosition, type StreamPosition } from "@cinder/protocol";
+import { formatPosition, parsePosition, type StreamParam, type StreamPosition, type StreamReply } from "@cinder/protocol";
 
 /** The position and its wire form are the protocol's (shared with the server). */
 export { parsePosition, type StreamPosition } from "@cinder/protocol";
@@ -60,7 +60,7 @@ export class StreamFollower {
   }
 
   /** The join param: our position, or `true` for a first join. */
-  joinParam(): string | true {
+  joinParam(): StreamParam {
     return this.position ?? true;
   }
 
@@ -68,7 +68,7 @@ export class StreamFollower {
   joined(response: unknown): void {
     const stream = typeof response === "object" && response !== null ? (response as { stream?: unknown }).stream : undefined;
     if (typeof stream !== "object" || stream === null) return;
-    const { position, recovered } = stream as { position?: unknown; recovered?: unknown };
+    const { position, recovered } = stream as { readonly [K in keyof StreamReply]?: unknown };
     const from = this.position;
     this.#recovered = recovered === true;
     if (from !== null && recovered !== true) this.#gap({ reason: "rejoin", from, position: typeof position === "string" ? position : null });

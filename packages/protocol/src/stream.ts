@@ -34,3 +34,19 @@ export function parsePosition(value: unknown): StreamPosition | null {
   if (!Number.isSafeInteger(offset)) return null;
   return { epoch, offset };
 }
+
+/** The `stream` join param a client sends: `true` (tell me the position), a position (replay what follows it), or `{last: n}`. */
+export type StreamParam = true | string | { readonly last: number };
+
+/** The `stream` field of the reply to a join of a stream topic. */
+export interface StreamReply {
+  /**
+   * Where the reply leaves the client: the publications that follow it (the replay, then live
+   * ones) continue from this position, so a client that keeps the last position it saw never
+   * skips one, even when it is cut off in the middle of the replay. Null when the store could
+   * not be read.
+   */
+  readonly position: string | null;
+  /** True when every publication after the client's position follows the reply; false otherwise. */
+  readonly recovered: boolean;
+}
