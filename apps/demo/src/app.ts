@@ -73,7 +73,10 @@ export async function createApp(config: Config, options: { store?: Store; logger
     handleMetas: onlineCountsHook(() => presence, (topic, event, payload) => pubsub.localBroadcast(topic, event, payload)),
   });
   const metrics = createMetrics({ presence });
-  const context: AppContext = { store, presence, broadcast: (topic, event, payload) => endpoint.broadcast(topic, event, payload) };
+  let stopping = false;
+  const context: AppContext = {
+    store, presence, broadcast: (topic, event, payload) => endpoint.broadcast(topic, event, payload), stopping: () => stopping,
+  };
 
   const socket = defineSocket<UserAssigns>({
     async connect(params) {
@@ -163,10 +166,12 @@ export async function createApp(config: Config, options: { store?: Store; logger
   const app: App = {
     server, endpoint, store, presence, logger,
     async drain(windowMs) {
+      stopping = true;
       await endpoint.drain(windowMs);
       await app.close();
     },
     async close() {
+      stopping = true;
       metrics.close();
       await presence.close();
       await endpoint.close();

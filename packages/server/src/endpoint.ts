@@ -57,6 +57,14 @@ export interface EndpointOptions<A extends Assigns = Assigns> {
   maxConnectionsPerIp?: number;
   /** Unsent bytes a WebSocket may hold before the client is cut off as a slow consumer (1013). Default 8 MiB. */
   maxBufferedBytes?: number;
+  /** How long a slow consumer has to read up to its close frame before its TCP socket is destroyed. Default 1 000 ms. */
+  slowConsumerCloseTimeoutMs?: number;
+  /**
+   * Write broadcast frames (built once) straight to the TCP socket under `ws`, checked against
+   * `ws`'s internals at the first connection (falls back to `ws.send`, logged once); false:
+   * always `ws.send`. Default true.
+   */
+  directWrite?: boolean;
 }
 
 /** A mounted socket endpoint. */
@@ -108,6 +116,7 @@ export const defaults = {
   maxTopicLength: 1024,
   maxConnectionsPerIp: 0,
   maxBufferedBytes: 8 * 1024 * 1024,
+  slowConsumerCloseTimeoutMs: 1_000,
   drainWindowMs: 5_000,
 } as const;
 
@@ -153,7 +162,11 @@ export function attach<A extends Assigns>(server: HttpServer | HttpsServer, opti
     idleTimeoutMs: options.idleTimeoutMs ?? defaults.idleTimeoutMs,
     checkOrigin,
     perIp,
-    maxBufferedBytes: options.maxBufferedBytes ?? defaults.maxBufferedBytes,
+    slowConsumer: {
+      maxBufferedBytes: options.maxBufferedBytes ?? defaults.maxBufferedBytes,
+      closeTimeoutMs: options.slowConsumerCloseTimeoutMs ?? defaults.slowConsumerCloseTimeoutMs,
+    },
+    directWrite: options.directWrite ?? true,
     logger,
   });
   const websocketPath = `${path}/websocket`;

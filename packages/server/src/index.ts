@@ -26,7 +26,7 @@ export {
 } from "./history/index.js";
 export { readStreamRequest, type StreamReply, type StreamRequest } from "./channel/recovery.js";
 export {
-  V1Serializer, V2Serializer, negotiateSerializer, Frame, DecodeError, EncodeError, type Message, type Reply, type Serializer,
+  V1Serializer, V2Serializer, negotiateSerializer, Frame, EncodedJson, DecodeError, EncodeError, type Message, type Reply, type Serializer,
 } from "./serializer/index.js";
 export type { OriginCheck } from "./transport/origin.js";
 export { createLogger, silentLogger, type Logger, type LogLevel } from "./logger.js";

@@ -1,7 +1,8 @@
 /**
  * Video annotations, two users: a marker on the timeline for every annotation (click: seek),
  * replies, editing and deleting one's own (never another's), and the watcher list showing where
- * each watcher is in the video (from presence metas).
+ * each watcher is in the video (from presence metas), marked stale while disconnected, and a
+ * note posted while offline posted on reconnect.
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
@@ -64,5 +65,18 @@ test("video: timeline markers, replies, edit and delete one's own, where each wa
   await alice.page.locator("#annotations .annotation", { hasText: "Five already" }).locator(".annotation-delete").click();
   await countOf(bob.page.locator("#annotations .annotation"), 1);
   await countOf(bob.page.locator("#markers .marker"), 1);
+
+  // while the server is down the watcher list says it may be out of date; fresh again after the rejoin
+  await harness.restart(async () => {
+    await eventually(() => bob.page.evaluate<boolean>(`document.body.dataset.connection === "disconnected"`), 10_000, "bob offline");
+    assert.ok(await bob.page.locator("#watchers-stale").isVisible(), "the watcher list is marked stale");
+    // a note posted while offline waits, and says so
+    await bob.page.locator("#annotation-input").fill("Posted while offline");
+    await bob.page.locator("#annotation-input").press("Enter");
+    await textOf(bob.page.locator("#annotation-form + .form-status, .composer-panel .form-status"), "will be posted when the connection is back");
+  });
+  await alice.page.locator("#annotations .annotation", { hasText: "Posted while offline" }).waitFor({ state: "attached", timeout: 15_000 });
+  await eventually(() => bob.page.locator("#watchers-stale").isHidden(), 15_000, "the watcher list fresh again");
+  await bob.page.locator('#watchers [data-user="alice"]').waitFor();
   harness.assertNoPageErrors();
 });

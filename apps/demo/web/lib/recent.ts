@@ -2,6 +2,7 @@
  * The rooms and parties this browser visited lately (in `localStorage`, newest first, at most
  * ten per kind), for the home page's "recent" list, and invite links to copy.
  */
+import { toast } from "./toast.js";
 
 /** What can be remembered. */
 export type RecentKind = "retro" | "party";
@@ -59,4 +60,11 @@ export async function copyText(text: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/** Copies the invite link of `place` and says so in a toast (or shows the link when copying was refused). */
+export async function copyInvite(place: Pick<RecentPlace, "kind" | "name">): Promise<void> {
+  const link = inviteLink(place);
+  if (await copyText(link)) toast({ kind: "success", title: "Invite link copied", body: link, duration: 4000 });
+  else toast({ kind: "info", title: "Share this link", body: link, duration: 0 });
 }

@@ -109,7 +109,8 @@ export function startShell(): Shell | null {
   });
   socket.connect();
 
-  const notifications = socket.channel<NotificationsRoom>("notifications:all");
+  // Stream topics: a page back from a blip gets the notices it missed, once each (docs/recovery.md).
+  const notifications = socket.channel<NotificationsRoom>("notifications:all", {}).useStream();
   notifications.on("online", (counts) => {
     if (online !== null) online.textContent = onlineText(counts);
   });
@@ -118,7 +119,7 @@ export function startShell(): Shell | null {
   });
   notifications.join();
 
-  const personal = socket.channel<NotificationsRoom>(`notifications:user:${user.id}`);
+  const personal = socket.channel<NotificationsRoom>(`notifications:user:${user.id}`, {}).useStream();
   personal.on("new_msg", (note) => {
     toast({ kind: "personal", title: "A note for you", body: note.body, at: note.at, duration: 15_000 });
   });

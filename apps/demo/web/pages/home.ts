@@ -7,9 +7,8 @@ import { api, errorMessage, safeNext } from "../lib/api.js";
 import { FormStatus, field, focusOnDesktop, goForm, h, mainArea, pageHead, type Child } from "../lib/dom.js";
 import { pageString } from "../lib/globals.js";
 import { icon, type IconName } from "../lib/icons.js";
-import { copyText, inviteLink, placePath, recentPlaces, rememberPlace, type RecentPlace } from "../lib/recent.js";
+import { copyInvite, placePath, recentPlaces, rememberPlace, type RecentPlace } from "../lib/recent.js";
 import { startShell } from "../lib/shell.js";
-import { toast } from "../lib/toast.js";
 
 const main = mainArea();
 const shell = startShell();
@@ -125,11 +124,7 @@ function recentList(places: RecentPlace[]): HTMLElement {
         ? h("li", { class: "empty" }, "Rooms and parties you open show up here, with a link to invite others.")
         : places.map((place) => {
           const copy = h("button", { class: "button small ghost copy-invite", type: "button" }, "Copy invite link");
-          copy.addEventListener("click", async () => {
-            const link = inviteLink(place);
-            if (await copyText(link)) toast({ kind: "success", title: "Invite link copied", body: link, duration: 4000 });
-            else toast({ kind: "info", title: "Share this link", body: link, duration: 0 });
-          });
+          copy.addEventListener("click", () => void copyInvite(place));
           return h("li", { class: "recent-item", dataset: { kind: place.kind, name: place.name } },
             h("span", { class: "tag" }, label[place.kind]),
             h("a", { href: placePath(place) }, place.name),

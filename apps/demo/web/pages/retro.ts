@@ -13,7 +13,7 @@ import { avatar, FormStatus, focusOnDesktop, goForm, h, mainArea, notice, pageHe
 import { pageString } from "../lib/globals.js";
 import { Outbox } from "../lib/outbox.js";
 import { person, personRow, sortPeople } from "../lib/people.js";
-import { copyText, inviteLink, rememberPlace } from "../lib/recent.js";
+import { copyInvite, rememberPlace } from "../lib/recent.js";
 import { renderBoard, type Board, type BoardIntents, type BoardState } from "../lib/retro-board.js";
 import { startShell } from "../lib/shell.js";
 import { toast } from "../lib/toast.js";
@@ -45,8 +45,8 @@ if (shell !== null) {
   const people = h("ul", { id: "presence", class: "people", "aria-label": "People in this room" });
   const peopleCount = h("span", { class: "count", id: "presence-count" });
   const peoplePanel = h("section", { class: "panel side", id: "people-panel" },
-    h("h2", { class: "panel-title" }, "Here now ", peopleCount,
-      h("span", { class: "stale-note", id: "presence-stale", hidden: true }, " · reconnecting, may be out of date")),
+    h("h2", { class: "panel-title" }, "Here now ", peopleCount),
+    h("p", { class: "stale-note muted small", id: "presence-stale", hidden: true }, "Reconnecting: this list may be out of date."),
     people);
   const banner = h("div", { class: "banner-slot" });
   const boardRoot = h("div", { id: "board", class: "board", "aria-busy": "true" }, h("p", { class: "muted" }, "Loading the board…"));
@@ -64,11 +64,7 @@ if (shell !== null) {
       h("section", { class: "panel chat", "aria-label": "Chat" }, list, h("div", { class: "composer-wrap" }, composer, status.element)),
       h("aside", { class: "stack side" }, peoplePanel)));
 
-  invite.addEventListener("click", async () => {
-    const link = inviteLink({ kind: "retro", name: room });
-    if (await copyText(link)) toast({ kind: "success", title: "Invite link copied", body: link, duration: 4000 });
-    else toast({ kind: "info", title: "Share this link", body: link, duration: 0 });
-  });
+  invite.addEventListener("click", () => void copyInvite({ kind: "retro", name: room }));
 
   // ---- the chat ----
   const seen = new Map<number, HTMLLIElement>();

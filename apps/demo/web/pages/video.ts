@@ -8,6 +8,7 @@
 import { Presence, type IncomingPayload } from "@cinder/client";
 import { api, ApiError, errorMessage } from "../lib/api.js";
 import { replyError, TIMEOUT_MESSAGE } from "../lib/channels.js";
+import { Outbox } from "../lib/outbox.js";
 import type { VideoRoom } from "../lib/contracts.js";
 import { avatar, FormStatus, h, mainArea, notice, pageHead, playbackTime, plural, replace } from "../lib/dom.js";
 import { pageNumber } from "../lib/globals.js";
@@ -64,6 +65,7 @@ function watch(shell: Shell, video: Video, back: HTMLElement): void {
   const upcoming = h("p", { class: "muted small", id: "annotations-upcoming" });
   const watchers = h("ul", { id: "watchers", class: "chips", "aria-label": "Watching now" });
   const watcherCount = h("span", { class: "count" });
+  const staleNote = h("p", { class: "stale-note muted small", id: "watchers-stale", hidden: true }, "Reconnecting: this list may be out of date.");
   const annotationCount = h("span", { class: "count", id: "annotation-count" });
 
   const input = h("input", {
@@ -86,7 +88,8 @@ function watch(shell: Shell, video: Video, back: HTMLElement): void {
         playerNotice,
         h("div", { class: "panel composer-panel" }, composer, status.element)),
       h("aside", { class: "stack side video-side" },
-        h("section", { class: "panel watchers-panel" }, h("h2", { class: "panel-title" }, "Watching now ", watcherCount), watchers),
+        h("section", { class: "panel watchers-panel", id: "watchers-panel" },
+          h("h2", { class: "panel-title" }, "Watching now ", watcherCount), staleNote, watchers),
         h("section", { class: "panel annotations-panel" },
           h("h2", { class: "panel-title" }, "Annotations ", annotationCount),
           h("p", { class: "muted small panel-hint" }, "Notes show up as playback reaches them. Click one to jump to its moment."),
@@ -295,26 +298,37 @@ function watch(shell: Shell, video: Video, back: HTMLElement): void {
       // where they are: the most recently reported of their tabs
       const latest = [...p.metas].sort((a, b) => Number(b.reported_at ?? 0) - Number(a.reported_at ?? 0))[0];
       const where = typeof latest?.at === "number"
-        ? h("span", { class: "watcher-at", title: latest.playing === true ? "playing" : "paused" },
-          latest.playing === true ? "▶ " : "⏸ ", playbackTime(latest.at))
+        ? h("span", { class: `watcher-at${latest.playing === true ? " playing" : ""}`, title: `Where ${p.name} is in the video` },
+          `at ${playbackTime(latest.at)}`, latest.playing === true ? " · playing" : " · paused")
         : null;
       return h("li", { class: "chip", dataset: { user: p.name } },
         avatar(p.name, "sm"), p.name, p.name === me ? h("span", { class: "you" }, " (you)") : null, where,
         p.tabs > 1 ? h("span", { class: "badge" }, plural(p.tabs, "tab")) : null);
     }));
   });
+  const outbox = new Outbox(() => channel.canPush());
+  // while disconnected the list may be out of date: say so until the channel is joined again
+  const markStale = (stale: boolean): void => {
+    document.getElementById("watchers-panel")?.classList.toggle("stale", stale);
+    staleNote.hidden = !stale;
+  };
+  shell.onState((state) => { if (state === "disconnected") markStale(true); });
+  channel.onError(() => markStale(true));
   channel.join()
     .receive("ok", (response) => {
       replace(banner);
+      markStale(false);
       // `{annotations, changed, deleted, now}` (see src/channels/videos.ts; joins are not typed by the contract)
       const reply = response as { annotations: Annotation[]; changed?: Annotation[]; deleted?: number[]; now: number };
       for (const a of [...reply.annotations, ...(reply.changed ?? [])].sort((x, y) => x.id - y.id)) addAnnotation(a);
       if (reply.deleted !== undefined && reply.deleted.length > 0) removeAnnotations(reply.deleted);
       since = reply.now;
       tick();
+      outbox.flush();
     })
     .receive("error", (response) => {
-      replace(banner, notice("error", "Could not open this video's annotations", replyError(response)));
+      const retry = h("button", { class: "button small", type: "button", id: "retry-join", onclick: () => channel.rejoin() }, "Try again");
+      replace(banner, notice("error", "Could not open this video's annotations", [replyError(response), " ", retry]));
     });
 
   composer.addEventListener("submit", (event) => {
@@ -326,15 +340,17 @@ function watch(shell: Shell, video: Video, back: HTMLElement): void {
     }
     status.clear();
     input.value = "";
-    channel.push("new_annotation", { body, at: Math.max(0, player.currentMs()) })
-      .receive("error", (response) => {
-        status.error(replyError(response, "The note was not posted."));
+    const at = Math.max(0, player.currentMs());
+    // offline, the note waits (and says so) and is posted once the channel is joined again
+    if (!channel.canPush()) status.ok(`Offline: your note at ${playbackTime(at)} will be posted when the connection is back…`);
+    outbox.submit({
+      send: () => channel.push("new_annotation", { body, at }),
+      sent: () => status.clear(),
+      failed: (message) => {
+        status.error(`The note was not posted: ${message}`);
         if (input.value === "") input.value = body;
-      })
-      .receive("timeout", () => {
-        status.error(TIMEOUT_MESSAGE);
-        if (input.value === "") input.value = body;
-      });
+      },
+    });
   });
 }
 

@@ -12,8 +12,10 @@ import { PRESENCE_EVENTS } from "@cinder/protocol";
 import type * as protocol from "@cinder/protocol";
 import { createLogger, type Logger } from "../logger.js";
 import type { PubSub } from "../pubsub/index.js";
+import type { EncodedJson } from "../serializer/index.js";
 import { DiffWindow, type PendingDiff } from "./diff-window.js";
 import { newRef, stampMeta, userFields } from "./meta.js";
+import { StateCache } from "./state-cache.js";
 import type { Meta } from "./state.js";
 import { Tracker, type TrackerReads, type TrackerTiming } from "./tracker.js";
 
@@ -89,14 +91,26 @@ export class Presence {
   private readonly maxMetaSize: number;
   private readonly window: DiffWindow;
   private readonly watched = new Set<string>();
+  private readonly states: StateCache;
   private queue: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: PresenceOptions) {
     this.logger = options.logger ?? createLogger({ name: "presence" });
     this.maxMetaSize = options.maxMetaSize ?? 4096;
     this.window = new DiffWindow(options.diffWindowMs ?? 25, (batch) => this.send(batch));
-    this.tracker = new Tracker({ ...options, name: options.name ?? "presence", logger: this.logger, onDiff: (diff) => this.window.add(diff) });
+    this.tracker = new Tracker({
+      ...options, name: options.name ?? "presence", logger: this.logger,
+      onDiff: (diff) => {
+        this.states.invalidate(diff);
+        this.window.add(diff);
+      },
+    });
     this.state = this.tracker.reads;
+    this.states = new StateCache({
+      keys: (topic) => this.state.list(topic).keys(),
+      countKeys: (topic) => this.state.countKeys(topic),
+      decorate: (topic, keys) => this.decorate(topic, groupByKey(keys.flatMap((key) => this.state.entries(topic, key)))),
+    });
     this.tracker.start();
   }
 
@@ -148,6 +162,29 @@ export class Presence {
   /** The presences of `topic` (what `presence_state` carries), decorated by `fetch`. */
   async list(topic: string): Promise<PresenceMap> {
     return this.decorate(topic, groupByKey(this.state.entries(topic)));
+  }
+
+  /**
+   * The presences of `topic` encoded once per change: the same bytes for every caller until the
+   * topic changes (docs/presence.md "presence_state once per change"). Push it as the payload:
+   * `socket.push("presence_state", await presence.encodedList(topic))`, or use `pushState`.
+   */
+  encodedList(topic: string): Promise<EncodedJson> {
+    return this.states.encoded(topic);
+  }
+
+  /** Pushes the topic's `presence_state` (the cached encoded list) to a channel's client. */
+  async pushState(socket: { readonly topic: string; push(event: string, payload: unknown): void }): Promise<void> {
+    socket.push("presence_state", await this.states.encoded(socket.topic));
+  }
+
+  /**
+   * Drops the cached encoded list of `topic` (or of every topic): call it when what `fetch` adds
+   * changed without a presence change, so the next `presence_state` is decorated afresh.
+   */
+  refreshList(topic?: string): void {
+    if (topic === undefined) this.states.clear();
+    else this.states.forget(topic);
   }
 
   /** One key's presence on `topic`, decorated by `fetch`, or undefined. */

@@ -66,6 +66,19 @@ export class Frame {
     return new Frame(wire, header, false, json);
   }
 
+  /** A text frame of `head`, `body` (UTF-8 bytes, copied in) and `tail`: a pre-encoded payload spliced into a message. */
+  static textParts(head: string, body: Uint8Array, tail: string): Frame {
+    const headBytes = Buffer.byteLength(head, "utf8");
+    const length = headBytes + body.length + Buffer.byteLength(tail, "utf8");
+    const header = headerLength(length);
+    const wire = Buffer.allocUnsafe(header + length);
+    writeHeader(wire, header, length, false);
+    wire.write(head, header, "utf8");
+    wire.set(body, header + headBytes);
+    wire.write(tail, header + headBytes + body.length, "utf8");
+    return new Frame(wire, header, false, undefined);
+  }
+
   /** A binary frame carrying a copy of `payload`. */
   static binary(payload: Uint8Array): Frame {
     const header = headerLength(payload.length);

@@ -4,9 +4,11 @@
  * the protocol package's.
  */
 import { isBinary, type Broadcast, type Message, type Reply, type ServerCodec } from "@cinder/protocol";
+import { EncodedJson, encodedJsonFrame } from "./encoded-json.js";
 import { Frame } from "./frame.js";
 
 export { Frame } from "./frame.js";
+export { EncodedJson } from "./encoded-json.js";
 
 export { DecodeError, EncodeError, isBinary, type Broadcast, type Message, type Reply } from "@cinder/protocol";
 
@@ -16,7 +18,7 @@ export interface Serializer {
   readonly vsn: string;
   /** Decodes one client frame; a binary payload is a copy (a `Buffer`). Throws `DecodeError` for anything malformed. */
   decode(data: Buffer, binary: boolean): Message;
-  /** Encodes a push, `phx_close` or `phx_error`. Throws `EncodeError`. */
+  /** Encodes a push, `phx_close` or `phx_error` (an `EncodedJson` payload is spliced in as is). Throws `EncodeError`. */
   encode(message: Message): Frame;
   /** Encodes a `phx_reply`. Throws `EncodeError`. */
   encodeReply(reply: Reply): Frame;
@@ -34,7 +36,8 @@ export function serializerOf(codec: ServerCodec): Serializer {
       if (binary && isBinary(message.payload)) message.payload = Buffer.from(message.payload);
       return message;
     },
-    encode: (message) => Frame.of(codec.encode(message)),
+    encode: (message) =>
+      message.payload instanceof EncodedJson ? encodedJsonFrame(codec.vsn, message, message.payload) : Frame.of(codec.encode(message)),
     encodeReply: (reply) => Frame.of(codec.encodeReply(reply)),
     fastlane: (broadcast) => Frame.of(codec.fastlane(broadcast)),
   };

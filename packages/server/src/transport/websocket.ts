@@ -5,7 +5,6 @@
  * `SocketConnection`, and closes connections that stay silent longer than the idle timeout.
  */
 import type { IncomingMessage } from "node:http";
-import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { WebSocketServer, WebSocket } from "ws";
 import { PHOENIX_SUBPROTOCOL, decodeParams, readAuthToken } from "@cinder/protocol";
@@ -15,11 +14,20 @@ import { diagnostics, type TransportMessage } from "../diagnostics.js";
 import type { Frame } from "../serializer/index.js";
 import { authorize, SocketConnection, type SocketContext, type SocketDefinition, type TransportSink } from "../socket/index.js";
 import { connectInfo, refuseUpgrade } from "./http.js";
-import { CorkedWriter } from "./frame.js";
 import type { ConnectionsPerIp } from "./per-ip.js";
+import { WireFactory, type Wire } from "./ws-wire.js";
 
-/** Whether a connection sent anything since the idle sweeper last looked, and since when it is quiet. */
+/** The bound on what a connection has not read. */
+export interface SlowConsumerLimits {
+  /** A connection whose unsent data exceeds this many bytes is cut off (1013). */
+  readonly maxBufferedBytes: number;
+  /** How long a cut-off connection has to read up to its close frame before its TCP socket is destroyed. */
+  readonly closeTimeoutMs: number;
+}
+
+/** A connection's sink, whether it sent anything since the idle sweeper last looked, and since when it is quiet. */
 interface IdleState {
+  readonly sink: WebSocketSink;
   active: boolean;
   quietSince: number;
 }
@@ -38,13 +46,13 @@ export interface WebSocketTransportOptions {
   checkOrigin: (request: IncomingMessage) => boolean;
   /** Connections per client address. */
   perIp: ConnectionsPerIp;
-  /** A connection whose unsent data exceeds this many bytes is cut off (1013). */
-  maxBufferedBytes: number;
+  /** When a connection that does not read is cut off, and how long its close frame may take. */
+  slowConsumer: SlowConsumerLimits;
+  /** Write prebuilt frames straight to the TCP socket under `ws` when its internals allow (`ws-wire.ts`); false: always `ws.send`. */
+  directWrite: boolean;
   logger: Logger;
 }
 
-const TEXT = { binary: false } as const;
-const BINARY = { binary: true } as const;
 
 /** Parses offered subprotocols into the auth token (if any) and whether they are acceptable. */
 function readSubprotocols(header: string | undefined): { acceptable: boolean; authToken: string | undefined } {
@@ -54,56 +62,93 @@ function readSubprotocols(header: string | undefined): { acceptable: boolean; au
 }
 
 /**
- * One WebSocket connection: the sink a `SocketConnection` writes to. Its outgoing buffer is
- * bounded: a client that stops reading is sent one close frame (1013) once it is over the bound,
- * and its TCP socket is destroyed a second later, since a stalled reader never completes a
- * closing handshake; nothing more is queued for it meanwhile.
+ * One WebSocket connection: the sink a `SocketConnection` writes to. Frames go to the wire (see
+ * `ws-wire.ts`); when, after a flush, what the kernel did not take is over the socket's buffer
+ * mark, the sink holds further frames itself, in order, and hands them on once the wire has
+ * drained. So a slow reader's backlog sits here, where it can be dropped, past at most one
+ * flush's worth of frames in Node.js. Once the unsent data (the wire's and the
+ * sink's) exceeds `maxBufferedBytes`, the client is a slow consumer: the sink drops its own
+ * backlog, sends one close frame (1013) right behind the whole frames already handed to the
+ * wire, and destroys the TCP socket `closeTimeoutMs` later unless
+ * the client has closed by then. A client that resumes reading within that time reads complete
+ * frames and then the close frame; one that does not is cut off (it sees the connection drop).
  */
 class WebSocketSink implements TransportSink {
   private slow = false;
-  private readonly writer: CorkedWriter | undefined;
+  private readonly wire: Wire;
+  /** Frames held while the wire is over its buffer mark, and their bytes. */
+  private backlog: Frame[] = [];
+  private backlogBytes = 0;
+  private waiting = false;
+  private readonly drained = (): void => this.flushBacklog();
 
   constructor(
     private readonly ws: WebSocket,
-    private readonly maxBufferedBytes: number,
+    wires: WireFactory,
+    private readonly limits: SlowConsumerLimits,
     private readonly logger: Logger,
     /** This transport's message for transport-level diagnostics events (built once). */
     private readonly event: TransportMessage,
   ) {
-    // Without permessage-deflate (off here), ws writes each frame synchronously to its socket, so
-    // writing our prebuilt frames to the same socket keeps every frame in order.
-    const socket = (ws as unknown as { _socket?: Socket })._socket;
-    this.writer = socket === undefined ? undefined : new CorkedWriter(socket, () => this.checkBuffer());
+    this.wire = wires.open(ws, () => this.afterFlush());
   }
 
   send(frame: Frame): void {
     if (this.slow || this.ws.readyState !== WebSocket.OPEN) return;
-    if (this.writer === undefined) {
-      this.ws.send(frame.bytes, frame.binary ? BINARY : TEXT);
-    } else {
-      // The complete frame is built once per message and shared by every connection it goes to.
-      this.writer.write(frame.wire);
-      if (diagnostics.messageOut.hasSubscribers) diagnostics.messageOut.publish(this.event);
+    if (this.waiting) {
+      this.backlog.push(frame);
+      this.backlogBytes += frame.wire.length;
+      this.checkBuffer();
       return;
     }
-    if (diagnostics.messageOut.hasSubscribers) diagnostics.messageOut.publish(this.event);
-    this.checkBuffer();
+    this.write(frame);
   }
 
-  /** Cuts the client off when what it has not read exceeds the bound (checked after each flush). */
+  private write(frame: Frame): void {
+    if (diagnostics.messageOut.hasSubscribers) diagnostics.messageOut.publish(this.event);
+    this.wire.write(frame);
+  }
+
+  /** After the wire flushed: cut off over the bound; hold further frames while it is over its mark. */
+  private afterFlush(): void {
+    const unsent = this.wire.unsent;
+    if (unsent === 0 || this.slow) return;
+    if (unsent + this.backlogBytes > this.limits.maxBufferedBytes) this.cutOff();
+    else if (!this.waiting && unsent > this.wire.mark) {
+      this.waiting = true;
+      this.wire.onDrain(this.drained);
+    }
+  }
+
+  /** Hands the held frames to the wire (they leave as one flush). */
+  private flushBacklog(): void {
+    this.waiting = false;
+    if (this.slow || this.ws.readyState !== WebSocket.OPEN) return;
+    const frames = this.backlog;
+    this.backlog = [];
+    this.backlogBytes = 0;
+    for (const frame of frames) this.write(frame);
+  }
+
+  /** Cuts the client off when what it has not read exceeds the bound. */
   private checkBuffer(): void {
-    if (!this.slow && this.ws.bufferedAmount > this.maxBufferedBytes) this.cutOff();
+    if (!this.slow && this.wire.unsent + this.backlogBytes > this.limits.maxBufferedBytes) this.cutOff();
   }
 
   private cutOff(): void {
     this.slow = true;
     if (diagnostics.slowConsumer.hasSubscribers) diagnostics.slowConsumer.publish(this.event);
-    this.logger.warn({ buffered: this.ws.bufferedAmount, limit: this.maxBufferedBytes }, "slow consumer cut off");
+    this.logger.warn({ buffered: this.wire.unsent + this.backlogBytes, dropped: this.backlog.length, limit: this.limits.maxBufferedBytes },
+      "slow consumer cut off");
+    this.backlog = [];
+    this.backlogBytes = 0;
     this.ws.close(1013, "slow consumer");
-    setTimeout(() => this.ws.terminate(), 1_000).unref();
+    setTimeout(() => this.ws.terminate(), this.limits.closeTimeoutMs).unref();
   }
 
   close(code: number, reason: string): void {
+    // A close that is not a cut-off goes behind every frame sent before it, held ones included.
+    if (this.backlog.length > 0) this.flushBacklog();
     if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING) this.ws.close(code, reason);
   }
 }
@@ -116,9 +161,11 @@ export class WebSocketTransport {
   private readonly sweeper: NodeJS.Timeout;
   /** The message of this transport's transport-level diagnostics events. */
   private readonly event: TransportMessage;
+  private readonly wires: WireFactory;
 
   constructor(private readonly options: WebSocketTransportOptions) {
     this.event = { endpoint: options.context.endpointId, transport: "websocket" };
+    this.wires = new WireFactory(options.directWrite, options.logger);
     this.server = new WebSocketServer({
       noServer: true,
       maxPayload: options.maxFrameSize,
@@ -135,13 +182,13 @@ export class WebSocketTransport {
 
   private sweepIdle(): void {
     const now = Date.now();
-    for (const [ws, state] of this.sockets) {
+    for (const state of this.sockets.values()) {
       if (state.active) {
         state.active = false;
         state.quietSince = now;
       } else if (now - state.quietSince >= this.options.idleTimeoutMs) {
         this.options.logger.debug({ idleMs: now - state.quietSince }, "closing an idle connection");
-        ws.close(1001, "idle timeout");
+        state.sink.close(1001, "idle timeout");
         state.quietSince = Infinity;
       }
     }
@@ -191,9 +238,9 @@ export class WebSocketTransport {
         if (diagnostics.connect.hasSubscribers) {
           diagnostics.connect.publish({ endpoint, transport: "websocket", accepted: true, durationMs: performance.now() - started });
         }
-        const sink = new WebSocketSink(ws, this.options.maxBufferedBytes, logger, this.event);
+        const sink = new WebSocketSink(ws, this.wires, this.options.slowConsumer, logger, this.event);
         const connection = new SocketConnection(this.options.context, sink, outcome.serializer, outcome.assigns, outcome.id);
-        this.track(ws, connection, address);
+        this.track(ws, sink, connection, address);
       });
     } finally {
       if (!upgraded) this.options.perIp.release(address);
@@ -202,7 +249,7 @@ export class WebSocketTransport {
 
   /** Closes every connection with `code`. */
   closeAll(code: number, reason: string): void {
-    for (const ws of this.sockets.keys()) ws.close(code, reason);
+    for (const { sink } of this.sockets.values()) sink.close(code, reason);
   }
 
   /**
@@ -210,11 +257,11 @@ export class WebSocketTransport {
    * told to reconnect elsewhere do not all come back at once.
    */
   async closeGradually(code: number, reason: string, windowMs: number): Promise<void> {
-    const all = [...this.sockets.keys()];
+    const all = [...this.sockets.values()].map((state) => state.sink);
     const batches = Math.max(1, Math.min(all.length, Math.ceil(windowMs / 50)));
     const size = Math.ceil(all.length / batches);
     for (let i = 0; i < all.length; i += size) {
-      for (const ws of all.slice(i, i + size)) ws.close(code, reason);
+      for (const sink of all.slice(i, i + size)) sink.close(code, reason);
       if (i + size < all.length) await new Promise((resolve) => setTimeout(resolve, windowMs / batches));
     }
   }
@@ -226,10 +273,10 @@ export class WebSocketTransport {
     clearInterval(this.sweeper);
   }
 
-  private track(ws: WebSocket, connection: SocketConnection, address: string): void {
+  private track(ws: WebSocket, sink: WebSocketSink, connection: SocketConnection, address: string): void {
     const { logger } = this.options;
     const event = this.event;
-    const idle: IdleState = { active: false, quietSince: Date.now() };
+    const idle: IdleState = { sink, active: false, quietSince: Date.now() };
     this.sockets.set(ws, idle);
     ws.on("message", (data, isBinary) => {
       idle.active = true;
@@ -239,7 +286,7 @@ export class WebSocketTransport {
       } catch (error) {
         logger.error({ err: error }, "error while handling a frame; closing the connection");
         if (diagnostics.error.hasSubscribers) diagnostics.error.publish({ endpoint: event.endpoint, kind: "internal" });
-        ws.close(1011, "internal error");
+        sink.close(1011, "internal error");
       }
     });
     ws.on("error", (error) => {
