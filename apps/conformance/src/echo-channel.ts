@@ -75,3 +75,6 @@ export const EchoChannel = defineChannel({
     if (asObject(message).kind === "later") socket.push("later", {});
   },
 });
+
+/** The echo channel on stream topics (`stream:*`): broadcasts are recorded (1,000 for 5 minutes) and recoverable. */
+export const StreamChannel = defineChannel({ ...EchoChannel, history: { size: 1_000, ttlMs: 5 * 60_000 } });

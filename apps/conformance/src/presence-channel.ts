@@ -35,7 +35,7 @@ export function presenceChannel(presence: Presence) {
 
     async handleInfo(message: unknown, socket: Socket) {
       if (message !== "after_join") return;
-      socket.push("presence_state", await presence.list(socket.topic));
+      await presence.pushState(socket);
       const online_at = Date.now();
       socket.assign({ online_at });
       presence.track(socket, socket.assigns.user, { online_at, ...socket.assigns.meta });

@@ -19,9 +19,10 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { pino } from "pino";
-import { attach, createMetrics, createPresence, defineSocket, PubSub, refuse } from "@cinder/server";
+import { attach, createPresence, defineSocket, PubSub, refuse } from "@cinder/server";
+import { createMetrics } from "@cinder/metrics";
 import { forkWorkers, RedisAdapter, workersFromArgs } from "@cinder/redis";
-import { EchoChannel, type EchoAssigns } from "./echo-channel.js";
+import { EchoChannel, StreamChannel, type EchoAssigns } from "./echo-channel.js";
 import { conformanceFetch, presenceChannel } from "./presence-channel.js";
 
 const MAX_BODY = 1024 * 1024;
@@ -61,7 +62,11 @@ function start(workerId: number | undefined): void {
   const namespace = process.env.CINDER_REDIS_NAMESPACE;
   const adapter = redisUrl === undefined ? undefined
     : new RedisAdapter({ url: redisUrl, logger, ...(nodeName !== undefined ? { nodeName } : {}), ...(namespace ? { namespace } : {}) });
-  const pubsub = new PubSub({ adapter, onSubscriberError: (err, topic) => logger.error({ err, topic }, "subscriber failed") });
+  const pubsub = new PubSub({
+    adapter, onSubscriberError: (err, topic) => logger.error({ err, topic }, "subscriber failed"),
+    ...(adapter !== undefined ? { history: adapter.history() } : {}),
+    onHistoryError: (err, topic) => logger.error({ err, topic }, "stream publication not recorded; dropped"),
+  });
   const broadcastPeriodMs = numberFromEnv("CINDER_PRESENCE_BROADCAST_MS");
   const downPeriodMs = numberFromEnv("CINDER_PRESENCE_DOWN_MS");
   const presence = createPresence({
@@ -80,6 +85,7 @@ function start(workerId: number | undefined): void {
     },
     channels: {
       "echo:*": EchoChannel,
+      "stream:*": StreamChannel,
       "presence:*": presenceChannel(presence),
     },
   });
@@ -114,7 +120,7 @@ function start(workerId: number | undefined): void {
   const windowMs = numberFromEnv("CINDER_LONGPOLL_WINDOW_MS");
   const rateLimits = process.env.CINDER_RATE_LIMITS === "1" ? {} : { joinRate: false as const, messageRate: false as const };
   const endpoint = attach(server, {
-    path: "/socket", socket, pubsub, checkOrigin: false, logger, ...rateLimits, telemetry: metrics.telemetry,
+    path: "/socket", socket, pubsub, checkOrigin: false, logger, ...rateLimits,
     longpoll: { ...(secret !== undefined ? { secret } : {}), ...(windowMs !== undefined ? { windowMs } : {}) },
   });
 

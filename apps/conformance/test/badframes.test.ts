@@ -1,9 +1,9 @@
 // Robustness: malformed frames get an error reply or a closed connection (Phoenix itself closes the
 // connection for undecodable frames) — never a crashed server; a fresh connection still works.
-// Also §3.1: any other event on topic "phoenix" is treated like a message to an unjoined topic.
+// Also docs/protocol.md §3.1: any other event on topic "phoenix" is treated like a message to an unjoined topic.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { RawClient, assertServerHealthy, describeEntry, serverAlive, useServer, waitUntil, type WireEntry } from "./harness.js";
+import { RawWebSocket, assertServerHealthy, describeEntry, serverAlive, useServer, waitUntil, type WireEntry } from "./harness/index.js";
 
 const server = useServer();
 
@@ -20,7 +20,7 @@ function isErrorReply(e: WireEntry): boolean {
 
 /** Sends a bad frame and checks: error reply or close; the connection is usable if still open; the server is up. */
 async function sendBad(vsn: string | null, frame: string | Buffer): Promise<string> {
-  const c = await RawClient.connect(server, { vsn });
+  const c = await RawWebSocket.connect(server, { vsn });
   const from = c.log.nextSeq;
   if (typeof frame === "string") c.sendText(frame); else c.sendBinary(frame);
   try {
@@ -81,7 +81,7 @@ for (const [name, frame] of v2Text) {
 // Phoenix does not type-check refs (it echoes whatever JSON value it got), so a numeric ref may also
 // be accepted; then the reply must correlate (ref 2 or "2") and be well-formed.
 test("bad frame (V2, text): numeric ref → error reply, close, or a correlated reply; server stays up", { timeout: 10_000 }, async (t) => {
-  const c = await RawClient.connect(server);
+  const c = await RawWebSocket.connect(server);
   c.sendText(JSON.stringify(["1", 2, "echo:numref", "phx_join", {}]));
   await waitUntil(() => c.closeInfo !== null || c.log.find((e) => e.dir === "in") !== undefined, 1500,
     "a reply or a close", () => c.log.dump());
@@ -129,22 +129,22 @@ for (const [name, frame] of v1Frames) {
   });
 }
 
-test("§3.1: unknown event on topic \"phoenix\" → error reply (unmatched topic) or close; heartbeat still works", { timeout: 10_000 }, async () => {
-  const c = await RawClient.connect(server);
+test("an unknown event on topic \"phoenix\" → error reply (unmatched topic) or close; heartbeat still works", { timeout: 10_000 }, async () => {
+  const c = await RawWebSocket.connect(server);
   c.sendJson([null, "3", "phoenix", "foo", {}]);
   await waitUntil(() => c.closeInfo !== null || c.log.find({ dir: "in", ref: "3" }) !== undefined, 1500,
     "a reply to ref 3 or a close", () => c.log.dump());
   if (!c.closeInfo) {
     const reply = c.log.find({ dir: "in", ref: "3" })!;
     assert.deepEqual(reply.json, [null, "3", "phoenix", "phx_reply", { status: "error", response: { reason: "unmatched topic" } }],
-      "treated like a message to an unjoined topic (§3.1)");
+      "treated like a message to an unjoined topic (docs/protocol.md §3.1)");
     assert.deepEqual((await c.heartbeat())[4], { status: "ok", response: {} });
   }
   await assertServerHealthy(server);
 });
 
 test("a burst of mixed bad frames on several connections leaves the server healthy", { timeout: 15_000 }, async () => {
-  const clients = await Promise.all([0, 1, 2, 3].map(() => RawClient.connect(server)));
+  const clients = await Promise.all([0, 1, 2, 3].map(() => RawWebSocket.connect(server)));
   for (const c of clients) {
     for (const [, f] of v2Text) c.sendText(f);
     for (const [, f] of v2Binary) if (c.isOpen) c.sendBinary(f);

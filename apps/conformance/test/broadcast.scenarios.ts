@@ -1,14 +1,14 @@
-// §10 items 22–26, 35, 36: broadcasts, broadcast_from, intercept/handle_out, endpoint broadcast,
+// docs/protocol.md §10 items 22–26, 35, 36: broadcasts, broadcast_from, intercept/handle_out, endpoint broadcast,
 // socket-id disconnect, reconnect behaviour — driven by a client (phoenix.js or @cinder/client,
-// see harness.ts `clients`) over every transport (`[websocket]`, `[longpoll]`); raw ws clients take
+// see harness/clients.ts `clients`) over every transport (`[websocket]`, `[longpoll]`); raw ws clients take
 // part in some of them. Run by broadcast.phoenix.test.ts and broadcast.cinder.test.ts.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { Channel } from "phoenix";
 import {
-  RawClient, asV2, connected, delay, httpPost, joinOk, nextEvent, outcome, phxSocket, server, serverDropCodes, topic,
+  RawWebSocket, asV2, connected, delay, httpPost, joinOk, nextEvent, outcome, phxSocket, server, serverDropCodes, topic,
   transports, waitUntil, type Client, type Phx, type Via,
-} from "./harness.js";
+} from "./harness/index.js";
 
 async function joinedClients(client: Client, via: Via, t: string, users: string[]): Promise<Array<{ phx: Phx; ch: Channel; got: unknown[] }>> {
   return Promise.all(users.map(async (user) => {
@@ -23,7 +23,7 @@ async function joinedClients(client: Client, via: Via, t: string, users: string[
 
 export function broadcastScenarios(client: Client): void {
   for (const via of transports) {
-    test(`23 [${via}] [${client.name}]: broadcast reaches all three clients as [null,null,topic,event,payload]`, { timeout: 10_000 }, async () => {
+    test(`a broadcast reaches all three clients as [null,null,topic,event,payload] [${via}] [${client.name}] (item 23)`, { timeout: 10_000 }, async () => {
       const t = topic("bcast");
       const clients = await joinedClients(client, via, t, ["a1", "a2", "a3"]);
       for (const c of clients) c.ch.on("broadcasted", (p) => c.got.push(p));
@@ -42,7 +42,7 @@ export function broadcastScenarios(client: Client): void {
       for (const c of clients) assert.equal(c.got.length, 1, "exactly one delivery each");
     });
 
-    test(`24 [${via}] [${client.name}]: broadcast_from → the sender does not receive it, the other two do`, { timeout: 10_000 }, async () => {
+    test(`broadcastFrom → the sender does not receive it, the other two do [${via}] [${client.name}] (item 24)`, { timeout: 10_000 }, async () => {
       const t = topic("bcast-from");
       const clients = await joinedClients(client, via, t, ["b1", "b2", "b3"]);
       for (const c of clients) c.ch.on("broadcasted", (p) => c.got.push(p));
@@ -58,7 +58,7 @@ export function broadcastScenarios(client: Client): void {
       assert.equal(sender!.got.length, 0);
     });
 
-    test(`24 [${via}] [${client.name}]: broadcast_from excludes only the sending channel: another connection of the same user gets it`, { timeout: 10_000 }, async () => {
+    test(`broadcastFrom excludes only the sending channel: another connection of the same user gets it [${via}] [${client.name}] (item 24)`, { timeout: 10_000 }, async () => {
       const t = topic("bcast-from-same-user");
       const clients = await joinedClients(client, via, t, ["same", "same"]);
       for (const c of clients) c.ch.on("broadcasted", (p) => c.got.push(p));
@@ -68,7 +68,7 @@ export function broadcastScenarios(client: Client): void {
       assert.equal(clients[0]!.got.length, 0);
     });
 
-    test(`25 [${via}] [${client.name}]: intercepted event: handle_out skips one recipient, pushes to the others with join_ref set`, { timeout: 10_000 }, async () => {
+    test(`an intercepted event: handleOut skips one recipient, pushes to the others with join_ref set [${via}] [${client.name}] (item 25)`, { timeout: 10_000 }, async () => {
       const t = topic("intercept");
       const clients = await joinedClients(client, via, t, ["alice", "bob", "carol"]);
       for (const c of clients) c.ch.on("filtered", (p) => c.got.push(p));
@@ -91,14 +91,14 @@ export function broadcastScenarios(client: Client): void {
       assert.deepEqual(await got, { still: "bob" });
     });
 
-    test(`26 [${via}] [${client.name}]: POST /broadcast → 204, every joined client receives [null,null,topic,event,payload]`, { timeout: 10_000 }, async () => {
+    test(`POST /broadcast → 204, every joined client receives [null,null,topic,event,payload] [${via}] [${client.name}] (item 26)`, { timeout: 10_000 }, async () => {
       const t = topic("endpoint");
       const clients = await joinedClients(client, via, t, ["e1", "e2"]);
       for (const c of clients) c.ch.on("from_http", (p) => c.got.push(p));
-      const raw = await RawClient.connect(server);
+      const raw = await RawWebSocket.connect(server);
       const rawJr = await raw.joinOk(t, {}, "r1");
       assert.equal(rawJr, "r1");
-      const other = await RawClient.connect(server);
+      const other = await RawWebSocket.connect(server);
       const otherTopic = topic("endpoint-other");
       await other.joinOk(otherTopic);
       const res = await httpPost(server, "/broadcast", { topic: t, event: "from_http", payload: { via: "http", n: [1, 2] } });
@@ -112,7 +112,7 @@ export function broadcastScenarios(client: Client): void {
     });
 
 
-    test(`35 [${via}] [${client.name}]: "disconnect" on the socket id closes every connection of that id (websocket 1001, long-poll session gone → 3410); the client reconnects`, { timeout: 10_000 }, async () => {
+    test(`"disconnect" on the socket id closes every connection of that id (websocket 1001, long-poll session gone → 3410); the client reconnects [${via}] [${client.name}] (item 35)`, { timeout: 10_000 }, async () => {
       const user = `dave${process.pid}${Date.now()}`;
       const t = topic("disconnect");
       // a client and a raw client with socket id user_socket:<user>, one bystander
@@ -120,9 +120,9 @@ export function broadcastScenarios(client: Client): void {
       await connected(phx);
       const ch = phx.socket.channel(t);
       await joinOk(phx, ch);
-      const raw = await RawClient.connect(server, { params: { user } });
+      const raw = await RawWebSocket.connect(server, { params: { user } });
       const rawJr = await raw.joinOk(t);
-      const bystander = await RawClient.connect(server, { params: { user: `${user}-other` } });
+      const bystander = await RawWebSocket.connect(server, { params: { user: `${user}-other` } });
       const byJr = await bystander.joinOk(t);
 
       raw.push(rawJr, t, "disconnect_me", {});
@@ -152,7 +152,7 @@ export function broadcastScenarios(client: Client): void {
       assert.equal(phx.log.all({ dir: "in", topic: t, event: "broadcasted" }, from).length, 1);
     });
 
-    test(`36 [${via}] [${client.name}]: after a server close, the client reconnects after reconnectAfterMs(1) and errored channels rejoin on open`, { timeout: 10_000 }, async (tc) => {
+    test(`after a server close, the client reconnects after reconnectAfterMs(1) and errored channels rejoin on open [${via}] [${client.name}] (item 36)`, { timeout: 10_000 }, async (tc) => {
       // the same explicit backoff for both clients (their defaults differ by design, see below):
       // 100 ms is neither phoenix.js's default (10 ms) nor in @cinder/client's (150–450 ms)
       const FIRST_MS = 100;
@@ -194,7 +194,7 @@ export function broadcastScenarios(client: Client): void {
     const defaultBackoff = client.name === "phoenix"
       ? { what: "phoenix.js's default first reconnect comes after ~10 ms", drops: 1 }
       : { what: "@cinder/client's default first reconnect is jittered within 150–450 ms", drops: 4 };
-    test(`36 (default backoff) [${via}] [${client.name}]: ${defaultBackoff.what}`, { timeout: 15_000 }, async (tc) => {
+    test(`default backoff: ${defaultBackoff.what} [${via}] [${client.name}] (item 36)`, { timeout: 15_000 }, async (tc) => {
       const user = `rcd${process.pid}${Date.now()}`;
       const phx = phxSocket(server, { client, params: { user }, via });
       await connected(phx);
@@ -224,7 +224,7 @@ export function broadcastScenarios(client: Client): void {
       }
     });
 
-    test(`22 [${via}] [${client.name}]: socket params function is re-evaluated on reconnect after a server-side disconnect`, { timeout: 10_000 }, async () => {
+    test(`socket params given as a function are re-evaluated on reconnect after a server-side disconnect [${via}] [${client.name}] (item 22)`, { timeout: 10_000 }, async () => {
       const base = `p${process.pid}${Date.now()}`;
       let n = 0;
       const phx = phxSocket(server, { client, via, params: () => { n += 1; return { user: `${base}-${n}` }; } });

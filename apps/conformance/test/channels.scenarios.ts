@@ -1,17 +1,17 @@
-// §10 items 10–14, 17–21, 29, 31, 32, 34 and `after` (sendAfter), driven by a client (phoenix.js
-// or @cinder/client, see harness.ts `clients`) over every transport (`[websocket]`, `[longpoll]`).
+// docs/protocol.md §10 items 10–14, 17–21, 29, 31, 32, 34 and `after` (sendAfter), driven by a client (phoenix.js
+// or @cinder/client, see harness/clients.ts `clients`) over every transport (`[websocket]`, `[longpoll]`).
 // Run by channels.phoenix.test.ts and channels.cinder.test.ts; the raw-frame scenarios are in
 // channels.test.ts.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
   asV2, connected, delay, joinOk, nextEvent, outcome, phxSocket, server, topic, transports, waitUntil, type Client,
-} from "./harness.js";
+} from "./harness/index.js";
 
 export function channelScenarios(client: Client): void {
   for (const via of transports) {
 
-    test(`10 [${via}] [${client.name}]: join ok → receive("ok"), state joined, reply join_ref equals its ref`, { timeout: 10_000 }, async () => {
+    test(`join ok → receive("ok"), state joined, reply join_ref equals its ref [${via}] [${client.name}] (item 10)`, { timeout: 10_000 }, async () => {
       const phx = phxSocket(server, { client, via });
       await connected(phx);
       const t = topic("join");
@@ -28,7 +28,7 @@ export function channelScenarios(client: Client): void {
       assert.deepEqual(reply.json, [sent[0], sent[1], t, "phx_reply", { status: "ok", response: { topic: t, params: {} } }]);
     });
 
-    test(`11 [${via}] [${client.name}]: join returning a reply map → receive("ok") gets that map`, { timeout: 10_000 }, async () => {
+    test(`a join answering a map → receive("ok") gets that map [${via}] [${client.name}] (item 11)`, { timeout: 10_000 }, async () => {
       const phx = phxSocket(server, { client, via });
       await connected(phx);
       const t = topic("join-map");
@@ -37,7 +37,7 @@ export function channelScenarios(client: Client): void {
       assert.deepEqual(response, { topic: t, params: { a: 1, nested: { b: [1, 2] } } });
     });
 
-    test(`12 [${via}] [${client.name}]: join rejected → receive("error") {reason}, then phx_join re-sent with a new ref ~1 s later, then ~2 s after that`, { timeout: 15_000 }, async (tc) => {
+    test(`join refused → receive("error") {reason}, then phx_join re-sent with a new ref ~1 s later, then ~2 s after that [${via}] [${client.name}] (item 12)`, { timeout: 15_000 }, async (tc) => {
       const phx = phxSocket(server, { client, via });
       await connected(phx);
       const t = topic("reject");
@@ -66,7 +66,7 @@ export function channelScenarios(client: Client): void {
       ch.leave();
     });
 
-    test(`13 [${via}] [${client.name}]: unrouted topic → receive("error") {reason:"unmatched topic"}, reply join_ref null`, { timeout: 10_000 }, async () => {
+    test(`joining an unrouted topic → receive("error") {reason:"unmatched topic"}, reply join_ref null [${via}] [${client.name}] (item 13)`, { timeout: 10_000 }, async () => {
       const phx = phxSocket(server, { client, via });
       await connected(phx);
       const t = `nope:${Date.now()}`;
@@ -79,7 +79,7 @@ export function channelScenarios(client: Client): void {
       ch.leave();
     });
 
-    test(`14 [${via}] [${client.name}]: join callback throws → receive("error") {reason:"join crashed"}, join_ref echoed`, { timeout: 10_000 }, async () => {
+    test(`a join callback that throws → receive("error") {reason:"join crashed"}, join_ref echoed [${via}] [${client.name}] (item 14)`, { timeout: 10_000 }, async () => {
       const phx = phxSocket(server, { client, via });
       await connected(phx);
       const t = topic("join-crash");
@@ -96,7 +96,7 @@ export function channelScenarios(client: Client): void {
       assert.deepEqual(await outcome(ok.push("ping", { alive: 1 })), { status: "ok", response: { alive: 1 } });
     });
 
-    test(`17 [${via}] [${client.name}]: handle_in reply {:ok, map} → receive("ok", map)`, { timeout: 10_000 }, async () => {
+    test(`handleIn replies ok with a map → receive("ok", map) [${via}] [${client.name}] (item 17)`, { timeout: 10_000 }, async () => {
       const phx = phxSocket(server, { client, via });
       await connected(phx);
       const ch = phx.socket.channel(topic("ping"));
@@ -109,7 +109,7 @@ export function channelScenarios(client: Client): void {
       assert.deepEqual(reply?.json, [ch.joinRef(), sent[1], ch.topic, "phx_reply", { status: "ok", response: { hello: "world", n: [1, { x: null }] } }]);
     });
 
-    test(`18 [${via}] [${client.name}]: handle_in reply {:error, map} → receive("error"); custom status "queued" → receive("queued")`, { timeout: 10_000 }, async () => {
+    test(`handleIn replies error with a map → receive("error"); a custom status "queued" → receive("queued") [${via}] [${client.name}] (item 18)`, { timeout: 10_000 }, async () => {
       const phx = phxSocket(server, { client, via });
       await connected(phx);
       const ch = phx.socket.channel(topic("statuses"));
@@ -121,7 +121,7 @@ export function channelScenarios(client: Client): void {
       assert.deepEqual(reply?.json, [ch.joinRef(), sent[1], ch.topic, "phx_reply", { status: "queued", response: { pos: 3 } }]);
     });
 
-    test(`19 [${via}] [${client.name}]: handle_in noreply → receive("timeout") with a 300 ms push timeout, nothing else arrives`, { timeout: 10_000 }, async () => {
+    test(`handleIn does not reply → receive("timeout") with a 300 ms push timeout, nothing else arrives [${via}] [${client.name}] (item 19)`, { timeout: 10_000 }, async () => {
       const phx = phxSocket(server, { client, via });
       await connected(phx);
       const ch = phx.socket.channel(topic("noreply"));
@@ -135,7 +135,7 @@ export function channelScenarios(client: Client): void {
       assert.equal(ch.state, "joined");
     });
 
-    test(`20 [${via}] [${client.name}]: channel push → channel.on(event) gets the payload; on the wire join_ref set, ref null`, { timeout: 10_000 }, async () => {
+    test(`a channel push → channel.on(event) gets the payload; on the wire join_ref set, ref null [${via}] [${client.name}] (item 20)`, { timeout: 10_000 }, async () => {
       const phx = phxSocket(server, { client, via });
       await connected(phx);
       const ch = phx.socket.channel(topic("push"));
@@ -147,7 +147,7 @@ export function channelScenarios(client: Client): void {
       assert.deepEqual(wire?.json, [ch.joinRef(), null, ch.topic, "pushed", { k: "v", n: 7 }]);
     });
 
-    test(`21 [${via}] [${client.name}]: channel params function is re-evaluated on rejoin after a crash (seen in the join reply)`, { timeout: 10_000 }, async () => {
+    test(`channel params given as a function are re-evaluated on rejoin after a crash (seen in the join reply) [${via}] [${client.name}] (item 21)`, { timeout: 10_000 }, async () => {
       const phx = phxSocket(server, { client, via });
       await connected(phx);
       const t = topic("last-seen");
@@ -167,7 +167,7 @@ export function channelScenarios(client: Client): void {
       await waitUntil(() => ch.state === "joined", 1000, "channel joined again");
     });
 
-    test(`29 [${via}] [${client.name}]: channel.leave() → receive("ok"), onClose, wire phx_reply before phx_close with the same join_ref`, { timeout: 10_000 }, async () => {
+    test(`channel.leave() → receive("ok"), onClose, on the wire phx_reply before phx_close with the same join_ref [${via}] [${client.name}] (item 29)`, { timeout: 10_000 }, async () => {
       const phx = phxSocket(server, { client, via });
       await connected(phx);
       const t = topic("leave");
@@ -189,7 +189,7 @@ export function channelScenarios(client: Client): void {
       assert.ok(reply.seq < close.seq, "phx_reply precedes phx_close");
     });
 
-    test(`31 [${via}] [${client.name}]: handle_in stop → phx_close (ref = join_ref), onClose, state closed, no rejoin`, { timeout: 10_000 }, async () => {
+    test(`handleIn stops the channel → phx_close (ref = join_ref), onClose, state closed, no rejoin [${via}] [${client.name}] (item 31)`, { timeout: 10_000 }, async () => {
       const phx = phxSocket(server, { client, via });
       await connected(phx);
       const t = topic("stop");
@@ -211,7 +211,7 @@ export function channelScenarios(client: Client): void {
       assert.equal(phx.log.find({ dir: "in", topic: t, event: "phx_error" }, from), undefined);
     });
 
-    test(`32 [${via}] [${client.name}]: handle_in throws → phx_error {reason:"channel_crash"} (ref = join_ref), onError, rejoin ~1 s later with a new join_ref`, { timeout: 10_000 }, async (tc) => {
+    test(`handleIn throws → phx_error {reason:"channel_crash"} (ref = join_ref), onError, rejoin ~1 s later with a new join_ref [${via}] [${client.name}] (item 32)`, { timeout: 10_000 }, async (tc) => {
       const phx = phxSocket(server, { client, via });
       await connected(phx);
       const t = topic("crash");
@@ -240,7 +240,7 @@ export function channelScenarios(client: Client): void {
       assert.equal(phx.log.find({ dir: "in", topic: t, event: "phx_close" }, from), undefined, "no phx_close for a crash");
     });
 
-    test(`34 [${via}] [${client.name}]: two Channel objects for one topic: the second join leaves the first; client and server stay consistent`, { timeout: 10_000 }, async () => {
+    test(`two Channel objects for one topic: the second join leaves the first; client and server stay consistent [${via}] [${client.name}] (item 34)`, { timeout: 10_000 }, async () => {
       const phx = phxSocket(server, { client, via });
       await connected(phx);
       const t = topic("two-objects");
@@ -273,7 +273,7 @@ export function channelScenarios(client: Client): void {
       assert.equal(c2.state, "joined", "a stale phx_close for the first join does not close the second");
     });
 
-    test(`contract [${via}] [${client.name}]: sendAfter — \`after\` {ms} → push \`later\` arrives after ~ms (handle_info push carries join_ref)`, { timeout: 10_000 }, async (tc) => {
+    test(`sendAfter: \`after\` {ms} → push \`later\` arrives after ~ms (a handleInfo push carries join_ref) [${via}] [${client.name}]`, { timeout: 10_000 }, async (tc) => {
       const phx = phxSocket(server, { client, via });
       await connected(phx);
       const ch = phx.socket.channel(topic("after"));

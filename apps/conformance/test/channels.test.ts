@@ -1,23 +1,23 @@
-// §10 items 13–15, 27, 28, 30, 33: unrouted topics, crashing joins, the channel limit, unjoined
+// docs/protocol.md §10 items 13–15, 27, 28, 30, 33: unrouted topics, crashing joins, the channel limit, unjoined
 // topics, stale join_refs, duplicate joins — with a hand-written ws client (raw frames, WebSocket
 // only). The client-driven scenarios (10–14, 17–21, 29–34 over both transports) are in
 // channels.scenarios.ts.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { RawClient, delay, topic, useServer } from "./harness.js";
+import { RawWebSocket, delay, topic, useServer } from "./harness/index.js";
 
 const server = useServer();
 
-test("13 (raw ws): unrouted topics, including ones sharing a prefix with the route → error {reason:\"unmatched topic\"}, join_ref null", { timeout: 10_000 }, async () => {
-  const c = await RawClient.connect(server);
+test("raw: joining unrouted topics, including ones sharing a prefix with the route → error {reason:\"unmatched topic\"}, join_ref null (item 13)", { timeout: 10_000 }, async () => {
+  const c = await RawWebSocket.connect(server);
   for (const raw of ["room:x", "echo", "ECHO:x", "xecho:x"]) {
     const { reply: r } = await c.join(raw, {}, "11");
     assert.deepEqual(r, [null, r[1], raw, "phx_reply", { status: "error", response: { reason: "unmatched topic" } }], `topic ${raw}`);
   }
 });
 
-test("14 (raw ws): join callback throws → error {reason:\"join crashed\"} with the join_ref echoed; the connection survives", { timeout: 10_000 }, async () => {
-  const c = await RawClient.connect(server);
+test("raw: a join callback that throws → error {reason:\"join crashed\"} with the join_ref echoed; the connection survives (item 14)", { timeout: 10_000 }, async () => {
+  const c = await RawWebSocket.connect(server);
   const t2 = topic("join-crash-raw");
   const { reply } = await c.join(t2, { crash: true }, "42");
   assert.deepEqual(reply, ["42", reply[1], t2, "phx_reply", { status: "error", response: { reason: "join crashed" } }]);
@@ -26,8 +26,8 @@ test("14 (raw ws): join callback throws → error {reason:\"join crashed\"} with
   assert.equal(jr, "43");
 });
 
-test("15: 100 channels joined → 101st join errors {reason:\"too many channels joined\"} with its join_ref", { timeout: 15_000 }, async () => {
-  const c = await RawClient.connect(server);
+test("100 channels joined → the 101st join errors {reason:\"too many channels joined\"} with its join_ref (item 15)", { timeout: 15_000 }, async () => {
+  const c = await RawWebSocket.connect(server);
   const base = topic("many");
   const refs: string[] = [];
   for (let i = 0; i < 100; i++) {
@@ -49,8 +49,8 @@ test("15: 100 channels joined → 101st join errors {reason:\"too many channels 
   assert.equal(jr, "jr-101b");
 });
 
-test("27: push to a topic never joined → error {reason:\"unmatched topic\"}, join_ref null", { timeout: 10_000 }, async () => {
-  const c = await RawClient.connect(server);
+test("a push to a topic never joined → error {reason:\"unmatched topic\"}, join_ref null (item 27)", { timeout: 10_000 }, async () => {
+  const c = await RawWebSocket.connect(server);
   for (const [t, jr] of [["room:x", null], [topic("never"), null], [topic("never"), "7"]] as const) {
     const r = await c.call(jr, t, "ping", { a: 1 });
     assert.deepEqual(r, [null, r[1], t, "phx_reply", { status: "error", response: { reason: "unmatched topic" } }], `topic ${t} join_ref ${jr}`);
@@ -58,8 +58,8 @@ test("27: push to a topic never joined → error {reason:\"unmatched topic\"}, j
   assert.ok(c.isOpen);
 });
 
-test("28: stale join_ref → dropped silently; null join_ref → delivered", { timeout: 10_000 }, async () => {
-  const c = await RawClient.connect(server);
+test("a push with a stale join_ref → dropped silently; with a null join_ref → delivered (item 28)", { timeout: 10_000 }, async () => {
+  const c = await RawWebSocket.connect(server);
   const t = topic("stale");
   assert.equal(await c.joinOk(t, {}, "1"), "1");
   const from = c.log.nextSeq;
@@ -73,8 +73,8 @@ test("28: stale join_ref → dropped silently; null join_ref → delivered", { t
   assert.deepEqual(r2, ["1", r2[1], t, "phx_reply", { status: "ok", response: { current: true } }]);
 });
 
-test("30: phx_leave for a topic never joined → ok {} with join_ref echoed", { timeout: 10_000 }, async () => {
-  const c = await RawClient.connect(server);
+test("phx_leave for a topic never joined → ok {} with join_ref echoed (item 30)", { timeout: 10_000 }, async () => {
+  const c = await RawWebSocket.connect(server);
   const t = topic("leave-unjoined");
   const r = await c.call("9", t, "phx_leave", {});
   assert.deepEqual(r, ["9", r[1], t, "phx_reply", { status: "ok", response: {} }]);
@@ -82,8 +82,8 @@ test("30: phx_leave for a topic never joined → ok {} with join_ref echoed", { 
   assert.deepEqual(r2, ["9", r2[1], "room:x", "phx_reply", { status: "ok", response: {} }]);
 });
 
-test("33: duplicate join on one connection → ok for the new join_ref and phx_close for the old one", { timeout: 10_000 }, async () => {
-  const c = await RawClient.connect(server);
+test("joining a joined topic again on one connection → ok for the new join_ref and phx_close for the old one (item 33)", { timeout: 10_000 }, async () => {
+  const c = await RawWebSocket.connect(server);
   const t = topic("dup");
   assert.equal(await c.joinOk(t, {}, "1"), "1");
   const from = c.log.nextSeq;

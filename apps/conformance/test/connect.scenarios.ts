@@ -1,15 +1,15 @@
-// §10 items 1, 2, 7 (partial), 8, driven by a client (phoenix.js or @cinder/client, see
-// harness.ts `clients`) over every transport (`[websocket]`, `[longpoll]`). Run by
+// docs/protocol.md §10 items 1, 2, 7 (partial), 8, driven by a client (phoenix.js or @cinder/client, see
+// harness/clients.ts `clients`) over every transport (`[websocket]`, `[longpoll]`). Run by
 // connect.phoenix.test.ts and connect.cinder.test.ts; the raw handshake checks are in connect.test.ts.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
   asV2, connected, delay, handshake, joinOk, nextEvent, phxSocket, server, topic, transports, waitUntil, type Client,
-} from "./harness.js";
+} from "./harness/index.js";
 
 export function connectScenarios(client: Client): void {
   for (const via of transports) {
-    test(`1 [${via}] [${client.name}]: the client connects to /socket/${via}?vsn=2.0.0 and connect params reach connect`, { timeout: 10_000 }, async () => {
+    test(`the client connects to /socket/${via}?vsn=2.0.0 and connect params reach connect [${via}] [${client.name}] (item 1)`, { timeout: 10_000 }, async () => {
       const phx = phxSocket(server, { client, via, params: { user: "alice" } });
       await connected(phx);
       assert.equal(phx.socket.isConnected(), true);
@@ -29,7 +29,7 @@ export function connectScenarios(client: Client): void {
       assert.deepEqual(await filtered, { probe: 1, seen_by: "alice" });
     });
 
-    test(`1 [${via}] [${client.name}]: without a user param the connect callback assigns the default user "anon"`, { timeout: 10_000 }, async () => {
+    test(`without a user param the connect callback assigns the default user "anon" [${via}] [${client.name}] (item 1)`, { timeout: 10_000 }, async () => {
       const phx = phxSocket(server, { client, via });
       await connected(phx);
       const t = topic("anon");
@@ -40,7 +40,7 @@ export function connectScenarios(client: Client): void {
       assert.deepEqual(await filtered, { seen_by: "anon" });
     });
 
-    test(`2 [${via}] [${client.name}]: the client against a refusing connect: onError fires and it keeps retrying per reconnectAfterMs`, { timeout: 10_000 }, async (tc) => {
+    test(`the client against a refusing connect: onError fires and it keeps retrying per reconnectAfterMs [${via}] [${client.name}] (item 2)`, { timeout: 10_000 }, async (tc) => {
       const tries: number[] = [];
       let errors = 0;
       const phx = phxSocket(server, { client, via,
@@ -65,7 +65,7 @@ export function connectScenarios(client: Client): void {
       assert.ok(fourth.at - first.at < 1500, `4 attempts took ${fourth.at - first.at} ms`);
     });
 
-    test(`7 (partial) [${via}] [${client.name}]: the client with authToken: websocket offers [phoenix, base64url.bearer.phx.<T>] and the server selects "phoenix"; long-poll sends X-Phoenix-AuthToken`, { timeout: 10_000 }, async () => {
+    test(`the client with authToken: websocket offers [phoenix, base64url.bearer.phx.<T>] and the server selects "phoenix"; long-poll sends X-Phoenix-AuthToken [${via}] [${client.name}] (item 7, partial)`, { timeout: 10_000 }, async () => {
       const phx = phxSocket(server, { client, via, authToken: "s3cret" });
       await connected(phx);
       const construct = phx.log.find((e) => e.what === "construct");
@@ -81,7 +81,7 @@ export function connectScenarios(client: Client): void {
       // (that connect sees auth_token == "s3cret" is not observable through the conformance contract)
     });
 
-    test(`8 [${via}] [${client.name}]: socket.ping(cb) yields an RTT`, { timeout: 10_000 }, async () => {
+    test(`socket.ping(cb) yields a round-trip time [${via}] [${client.name}] (item 8)`, { timeout: 10_000 }, async () => {
       const phx = phxSocket(server, { client, via });
       await connected(phx);
       const rtt = await new Promise<number>((resolveP, reject) => {

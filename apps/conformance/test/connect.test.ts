@@ -1,19 +1,19 @@
-// §10 items 2, 4, 5, 6 (partial), 8, §1.4: handshake, serializer negotiation, heartbeat, with raw
+// docs/protocol.md §10 items 2, 4, 5, 6 (partial), 8, §1.4: handshake, serializer negotiation, heartbeat, with raw
 // `ws` clients (WebSocket only; long-poll's own are in longpoll.test.ts). The client-driven
 // scenarios (1, 2, 7, 8 over both transports) are in connect.scenarios.ts.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { RawClient, handshake, handshakeStatus, topic, useServer, type WireEntry } from "./harness.js";
+import { RawWebSocket, handshake, handshakeStatus, topic, useServer, type WireEntry } from "./harness/index.js";
 
 const server = useServer();
 
-test("2: refused connect (token=bad) → HTTP 403 before the upgrade", { timeout: 10_000 }, async () => {
+test("a refused connect (token=bad) → HTTP 403 before the upgrade (item 2)", { timeout: 10_000 }, async () => {
   assert.equal(await handshakeStatus(server, { params: { token: "bad" } }), 403);
   assert.equal(await handshakeStatus(server, { params: { token: "good" } }), 101, "a non-bad token is accepted");
   assert.equal(await handshakeStatus(server, { params: { token: "bad", user: "x" }, vsn: null }), 403, "refused with V1 as well");
 });
 
-test("4: vsn=3.0.0 and vsn=abc → HTTP 403; 1.0.0, 2.0.0 and a missing vsn upgrade", { timeout: 10_000 }, async () => {
+test("vsn=3.0.0 and vsn=abc → HTTP 403; 1.0.0, 2.0.0 and a missing vsn upgrade (item 4)", { timeout: 10_000 }, async () => {
   assert.equal(await handshakeStatus(server, { vsn: "3.0.0" }), 403, "vsn=3.0.0");
   assert.equal(await handshakeStatus(server, { vsn: "abc" }), 403, "vsn=abc");
   assert.equal(await handshakeStatus(server, { vsn: "2.0.0" }), 101, "vsn=2.0.0");
@@ -25,8 +25,8 @@ function v1Keys(e: WireEntry): string[] {
   return Object.keys(e.json as object).sort();
 }
 
-test("5: no vsn → V1 JSON: join reply is a V1 object with exactly topic/event/payload/ref (no join_ref)", { timeout: 10_000 }, async () => {
-  const c = await RawClient.connect(server, { vsn: null });
+test("no vsn → V1 JSON: the join reply is a V1 object with exactly topic/event/payload/ref (no join_ref) (item 5)", { timeout: 10_000 }, async () => {
+  const c = await RawWebSocket.connect(server, { vsn: null });
   const t = topic("v1");
   c.sendJson({ topic: t, event: "phx_join", payload: { hello: "v1" }, ref: "1" });
   const join = await c.log.wait({ dir: "in", v1: true, topic: t, event: "phx_reply", ref: "1" }, "V1 join reply");
@@ -62,22 +62,22 @@ test("5: no vsn → V1 JSON: join reply is a V1 object with exactly topic/event/
   assert.equal(c.log.find((e) => e.dir === "in" && Array.isArray(e.json)), undefined, "no V2 arrays on a V1 connection");
 });
 
-test("6 (partial): a handshake with an Origin header succeeds (origin check off); without Origin too", { timeout: 10_000 }, async () => {
+test("a handshake with an Origin header succeeds (origin check off); without Origin too (item 6, partial)", { timeout: 10_000 }, async () => {
   assert.equal(await handshakeStatus(server, { headers: { Origin: "https://evil.example.com" } }), 101);
   assert.equal(await handshakeStatus(server, { headers: { Origin: "null" } }), 101);
   assert.equal(await handshakeStatus(server), 101);
-  const c = await RawClient.connect(server, { headers: { Origin: "http://other.example:8080" } });
+  const c = await RawWebSocket.connect(server, { headers: { Origin: "http://other.example:8080" } });
   const hb = await c.heartbeat();
   assert.deepEqual(hb[4], { status: "ok", response: {} });
 });
 
-test("§1.4: subprotocols offered but none acceptable → HTTP 403; [\"phoenix\"] alone → 101 selecting phoenix", { timeout: 10_000 }, async () => {
+test("subprotocols offered but none acceptable → HTTP 403; [\"phoenix\"] alone → 101 selecting phoenix", { timeout: 10_000 }, async () => {
   assert.equal((await handshake(server, { protocols: ["foo"] })).status, 403);
   assert.deepEqual(await handshake(server, { protocols: ["phoenix"] }), { status: 101, protocol: "phoenix" });
 });
 
-test("8: heartbeat on a connection with no channels → [null,\"5\",\"phoenix\",\"phx_reply\",{status ok, response {}}]", { timeout: 10_000 }, async () => {
-  const c = await RawClient.connect(server);
+test("a heartbeat on a connection with no channels → [null,\"5\",\"phoenix\",\"phx_reply\",{status ok, response {}}] (item 8)", { timeout: 10_000 }, async () => {
+  const c = await RawWebSocket.connect(server);
   c.sendJson([null, "5", "phoenix", "heartbeat", {}]);
   const reply = await c.log.wait({ dir: "in", ref: "5" }, "heartbeat reply ref 5");
   assert.equal(reply.text !== undefined, true, "text frame");

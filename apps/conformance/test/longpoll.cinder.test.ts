@@ -1,5 +1,5 @@
-// longpoll.scenarios.ts with `@cinder/client` (see harness.ts `clientSuite`).
-import { clientSuite } from "./harness.js";
+// longpoll.scenarios.ts with `@cinder/client` (see harness/clients.ts `clientSuite`).
+import { clientSuite } from "./harness/index.js";
 import { longpollScenarios } from "./longpoll.scenarios.js";
 
 clientSuite("cinder", longpollScenarios);

@@ -5,7 +5,7 @@ import type { PresenceDiffPayload as PresenceDiff } from "phoenix";
 import {
   LONGPOLL_WINDOW_MS, asV2, assertLongPollHealthy, assertServerHealthy, lpFetch, server, serverAlive, topic,
   type LpResponse, type V2, type WireEntry,
-} from "./harness.js";
+} from "./harness/index.js";
 
 /** The server's long-poll window (ms). */
 export const W = LONGPOLL_WINDOW_MS;
@@ -20,7 +20,7 @@ export function presTopic(name: string): string {
   return `presence:${topic(name).slice("echo:".length)}`;
 }
 
-/** The headers every JSON long-poll answer carries (§4.2). */
+/** The headers every JSON long-poll answer carries (docs/protocol.md §4.2). */
 export function assertJsonHeaders(r: LpResponse, what: string): void {
   assert.match(r.headers.get("content-type") ?? "", /^application\/json/, `${what}: JSON content-type`);
   assert.equal(r.headers.get("cache-control"), "no-store", `${what}: cache-control`);

@@ -1,5 +1,5 @@
-// longpoll.scenarios.ts with the official `phoenix` client (see harness.ts `clientSuite`).
-import { clientSuite } from "./harness.js";
+// longpoll.scenarios.ts with the official `phoenix` client (see harness/clients.ts `clientSuite`).
+import { clientSuite } from "./harness/index.js";
 import { longpollScenarios } from "./longpoll.scenarios.js";
 
 clientSuite("phoenix", longpollScenarios);

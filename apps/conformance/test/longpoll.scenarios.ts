@@ -1,5 +1,5 @@
-// §10 items 42, 45, 46, 48–51 driven by a client's own LongPoll (phoenix.js's or @cinder/client's,
-// see harness.ts `clients`; a recording subclass, see harness.ts `recordingLongPoll`): ndjson
+// docs/protocol.md §10 items 42, 45, 46, 48–51 driven by a client's own LongPoll (phoenix.js's or @cinder/client's,
+// see harness/clients.ts `clients`; a recording subclass, see harness/recording.ts `recordingLongPoll`): ndjson
 // batches, lost sessions, refused connects, the user's own `token` param, the 100-line limit,
 // reaping, and the WebSocket → long-poll fallback. Run by longpoll.phoenix.test.ts and
 // longpoll.cinder.test.ts; the raw HTTP checks are in longpoll.test.ts.
@@ -12,8 +12,8 @@ import { createServer, type Server, type Socket as NetSocket } from "node:net";
 import WebSocket from "ws";
 import type { Channel, LongPoll } from "phoenix";
 import {
-  LONGPOLL_REAP_MAX_MS, RawClient, asV2, connected, joinOk, onCleanup, outcome, phxSocket, server, topic, waitUntil, type Client,
-} from "./harness.js";
+  LONGPOLL_REAP_MAX_MS, RawWebSocket, asV2, connected, joinOk, onCleanup, outcome, phxSocket, server, topic, waitUntil, type Client,
+} from "./harness/index.js";
 import { W, diffOf, presTopic, responseOf, sessionStatus, uname } from "./longpoll.helpers.js";
 
 /** A TCP server that accepts connections and never answers (a WebSocket path that hangs). */
@@ -35,7 +35,7 @@ async function closedPort(): Promise<number> {
 }
 
 export function longpollScenarios(client: Client): void {
-  test(`42 [${client.name}]: the client joins and pushes → ndjson POSTs of V2 arrays answered {"status":200}; replies come in later GETs as {"status":200,"messages":[strings]}`, { timeout: 10_000 }, async () => {
+  test(`the client joins and pushes → ndjson POSTs of V2 arrays answered {"status":200}; replies come in later GETs as {"status":200,"messages":[strings]} [${client.name}] (item 42)`, { timeout: 10_000 }, async () => {
     const phx = phxSocket(server, { client, via: "longpoll", params: { user: "lp42" } });
     await connected(phx);
     const token = (phx.socket.conn as LongPoll).token;
@@ -87,10 +87,10 @@ export function longpollScenarios(client: Client): void {
     assert.ok(reply.seq > postReq.seq, "the reply arrives by a GET after the POST");
   });
 
-  test(`42 (binary upstream) [${client.name}]: the client sends an ArrayBuffer push as a base64 ndjson line; the server decodes the exact bytes`, { timeout: 10_000 }, async () => {
+  test(`the client sends an ArrayBuffer push as a base64 ndjson line; the server decodes the exact bytes [${client.name}] (item 42, binary upstream)`, { timeout: 10_000 }, async () => {
     // (binary frames are not sent down to long-poll clients, so the bytes are observed by a ws client)
     const t = topic("lp42bin");
-    const ws = await RawClient.connect(server);
+    const ws = await RawWebSocket.connect(server);
     const wsJr = await ws.joinOk(t);
     assert.ok(wsJr);
     const phx = phxSocket(server, { client, via: "longpoll" });
@@ -113,7 +113,7 @@ export function longpollScenarios(client: Client): void {
     assert.deepEqual(answer.response, { status: 200 });
   });
 
-  test(`45 [${client.name}]: a GET with a dead session's token (→ 410 with a new token) is a lost session: the client closes 3410, opens a new LongPoll with no token and rejoins`, { timeout: W + 10_000 }, async (tc) => {
+  test(`a GET with a dead session's token (→ 410 with a new token) is a lost session: the client closes 3410, opens a new LongPoll with no token and rejoins [${client.name}] (item 45)`, { timeout: W + 10_000 }, async (tc) => {
     // hold the client's polls so that no GET is parked when the session dies; its next GET then
     // carries the dead session's token
     const u2 = uname("lp45phx");
@@ -128,7 +128,7 @@ export function longpollScenarios(client: Client): void {
     // a reply answers the parked GET at once; the next poll is then held
     assert.deepEqual(await outcome(ch.push("ping", { before: true })), { status: "ok", response: { before: true } });
     await waitUntil(() => phx.polls.waiting, W + 2000, "the client's next poll held", () => phx.log.dump());
-    const ws2 = await RawClient.connect(server, { params: { user: u2 } });
+    const ws2 = await RawWebSocket.connect(server, { params: { user: u2 } });
     const wt2 = topic("lp45-ws2");
     ws2.push(await ws2.joinOk(wt2), wt2, "disconnect_me", {});
     await ws2.waitClose();
@@ -159,7 +159,7 @@ export function longpollScenarios(client: Client): void {
     tc.diagnostic(`tokens: old session …${oldToken.slice(-8)}, 410 answer …${String(body.token).slice(-8)}, new session …${newToken!.slice(-8)}`);
   });
 
-  test(`46 [${client.name}]: a refused long-poll connect ({"status":403}) → onError gets 403, close 1008 "forbidden", never open`, { timeout: 10_000 }, async () => {
+  test(`a refused long-poll connect ({"status":403}) → onError gets 403, close 1008 "forbidden", never open [${client.name}] (item 46)`, { timeout: 10_000 }, async () => {
     const errors: unknown[] = [];
     const phx = phxSocket(server, { client, via: "longpoll", connect: false, params: { token: "bad" }, reconnectAfterMs: () => 60_000 });
     phx.socket.onError((e) => { errors.push(e); });
@@ -173,7 +173,7 @@ export function longpollScenarios(client: Client): void {
     assert.equal(phx.socket.isConnected(), false);
   });
 
-  test(`48 [${client.name}]: a client with its own \`token\` param: every request after the first carries token=<user's>&…&token=<session>`, { timeout: 10_000 }, async () => {
+  test(`a client with its own \`token\` param: every request after the first carries token=<user's>&…&token=<session> [${client.name}] (item 48)`, { timeout: 10_000 }, async () => {
     const user = uname("lp48c");
     const phx = phxSocket(server, { client, via: "longpoll", params: { token: "mine", user } });
     await connected(phx);
@@ -188,7 +188,7 @@ export function longpollScenarios(client: Client): void {
     }
   });
 
-  test(`49 [${client.name}]: 150 pushes in one tick → POSTs of at most 100 lines, every push answered`, { timeout: 15_000 }, async () => {
+  test(`150 pushes in one tick → POSTs of at most 100 lines, every push answered [${client.name}] (item 49)`, { timeout: 15_000 }, async () => {
     const phx = phxSocket(server, { client, via: "longpoll" });
     await connected(phx);
     const ch = phx.socket.channel(topic("lp49phx"));
@@ -202,10 +202,10 @@ export function longpollScenarios(client: Client): void {
     assert.equal(sizes.reduce((a, b) => a + b, 0), 150, `POST sizes ${JSON.stringify(sizes)}`);
   });
 
-  test(`50 [${client.name}]: a LongPoll that disconnected (stopped polling) is reaped 1.5–3 windows (${1.5 * W}–${3 * W} ms) after its last GET — its presence leaves (seen by a ws client); a polling one on the same topic stays`, { timeout: LONGPOLL_REAP_MAX_MS + 10_000 }, async (tc) => {
+  test(`a LongPoll that disconnected (stopped polling) is reaped 1.5–3 windows (${1.5 * W}–${3 * W} ms) after its last GET — its presence leaves (seen by a ws client); a polling one on the same topic stays [${client.name}] (item 50)`, { timeout: LONGPOLL_REAP_MAX_MS + 10_000 }, async (tc) => {
     const t = presTopic("lp50c");
     const uo = uname("lp50-obs"), up = uname("lp50-phx"), uk = uname("lp50-keep");
-    const obs = await RawClient.connect(server, { params: { user: uo } });
+    const obs = await RawWebSocket.connect(server, { params: { user: uo } });
     const ojr = await obs.joinOk(t);
     await obs.log.wait({ dir: "in", topic: t, event: "presence_state", joinRef: ojr }, "observer presence_state");
     const joinedDiff = (user: string) => obs.log.wait((e) => Object.hasOwn(diffOf(e)?.joins ?? {}, user), `${user} tracked`, 3000);
@@ -236,7 +236,7 @@ export function longpollScenarios(client: Client): void {
     assert.equal(obs.log.find((e) => Object.hasOwn(diffOf(e)?.leaves ?? {}, uk), from), undefined, "the polling session stays");
     assert.deepEqual(await outcome(kch.push("update", { still: "here" })), { status: "ok", response: {} });
     // truth: a fresh presence_state lists the observer and the keeper only
-    const probe = await RawClient.connect(server, { params: { user: uname("lp50-probe") } });
+    const probe = await RawWebSocket.connect(server, { params: { user: uname("lp50-probe") } });
     const pjr = await probe.joinOk(t);
     const st = asV2(await probe.log.wait({ dir: "in", topic: t, event: "presence_state", joinRef: pjr }, "probe presence_state"))![4] as Record<string, unknown>;
     assert.deepEqual(Object.keys(st).sort(), [uo, uk].sort());
@@ -246,7 +246,7 @@ export function longpollScenarios(client: Client): void {
     ["refused (errors at once)", async () => `127.0.0.1:${await closedPort()}`],
     ["hanging (never opens)", async () => `127.0.0.1:${(await blackHole()).port}`],
   ] as const) {
-    test(`51 [${client.name}]: longPollFallbackMs 500 with the WebSocket path unusable — ${how} → the client falls back to its LongPoll and joins succeed`, { timeout: 10_000 }, async (tc) => {
+    test(`longPollFallbackMs 500 with the WebSocket path unusable — ${how} → the client falls back to its LongPoll and joins succeed [${client.name}] (item 51)`, { timeout: 10_000 }, async (tc) => {
       const host = await makeHost();
       const attempts: string[] = [];
       // the transport option: a ws WebSocket whose connection goes to the unusable host

@@ -1,4 +1,4 @@
-// §10 items 40–51: the long-poll transport at /socket/longpoll (PROTOCOL.md §4, §5.6), driven by
+// docs/protocol.md §10 items 40–51: the long-poll transport at /socket/longpoll (docs/protocol.md §4, §5.6), driven by
 // raw HTTP requests (fetch): the HTTP shapes of 40–50 and malformed requests (bad JSON, bad base64,
 // oversized bodies, unknown tokens, other methods), each answered with its documented status and
 // followed by a check that the server still answers. The client-driven long-poll scenarios (the
@@ -11,8 +11,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { request } from "node:http";
 import {
-  LONGPOLL_REAP_MAX_MS, RawClient, RawLongPoll, asV2, delay, httpPost, lpFetch, topic, useServer, waitUntil,
-} from "./harness.js";
+  LONGPOLL_REAP_MAX_MS, RawWebSocket, RawLongPoll, asV2, delay, httpPost, lpFetch, topic, useServer, waitUntil,
+} from "./harness/index.js";
 import {
   W, assertJsonHeaders, assertNewSession, assertPostStatus, assertStillAnswers, diffOf, frame, postWith, presTopic,
   sessionStatus, uname,
@@ -23,7 +23,7 @@ const server = useServer();
 // ---------------------------------------------------------------------------------------------
 // 40–44
 
-test("40: the first GET → HTTP 200 {\"status\":410,\"token\":T,\"messages\":[]} (JSON, no-store, CORS *); connect params reach connect", { timeout: 10_000 }, async () => {
+test("the first GET → HTTP 200 {\"status\":410,\"token\":T,\"messages\":[]} (JSON, no-store, CORS *); connect params reach connect (item 40)", { timeout: 10_000 }, async () => {
   // exactly as phoenix.js 1.8.16 sends it: user params, vsn, and an empty segment for the null token
   const r = await lpFetch(server, { query: "user=lp40&vsn=2.0.0&", headers: { accept: "application/json" } });
   const t1 = assertNewSession(r, "first GET");
@@ -42,7 +42,7 @@ test("40: the first GET → HTTP 200 {\"status\":410,\"token\":T,\"messages\":[]
   assert.deepEqual(filtered.json, [jr, null, t, "filtered", { probe: 40, seen_by: "lp40" }]);
 });
 
-test(`41: an idle session's GET → {"status":204,"token":T,"messages":[]} after ~the window (${W} ms)`, { timeout: W + 10_000 }, async (tc) => {
+test(`an idle session's GET → {"status":204,"token":T,"messages":[]} after ~the window (${W} ms) (item 41)`, { timeout: W + 10_000 }, async (tc) => {
   const lp = await RawLongPoll.open(server);
   const r = await lp.get();
   tc.diagnostic(`204 after ${r.elapsed} ms (window ${W} ms)`);
@@ -55,7 +55,7 @@ test(`41: an idle session's GET → {"status":204,"token":T,"messages":[]} after
   assert.equal(await sessionStatus(lp.token), 200);
 });
 
-test("43: a message for a session whose GET is parked → that GET answers 200 promptly, not at the window's end", { timeout: W + 10_000 }, async (tc) => {
+test("a message for a session whose GET is parked → that GET answers 200 promptly, not at the window's end (item 43)", { timeout: W + 10_000 }, async (tc) => {
   const lp = await RawLongPoll.open(server);
   const t = topic("lp43");
   assertPostStatus(await lp.post([frame(["1", "1", t, "phx_join", {}])]), 200, "join POST");
@@ -84,18 +84,31 @@ test("43: a message for a session whose GET is parked → that GET answers 200 p
   assert.ok(dt1 < limit && dt2 < limit, `answered promptly (${dt1} / ${dt2} ms, limit ${limit} ms)`);
 });
 
-test("44: a POST with an invalid, forged or expired token → HTTP 200 {\"status\":410}", { timeout: 10_000 }, async () => {
+/** `text` with the character at `at` changed. */
+function flipAt(text: string, at: number): string {
+  return `${text.slice(0, at)}${text[at] === "A" ? "B" : "A"}${text.slice(at + 1)}`;
+}
+
+/** A position near the middle of `token` that is not a dot. */
+function middleOf(token: string): number {
+  let at = Math.floor(token.length / 2);
+  while (token[at] === ".") at++;
+  return at;
+}
+
+test("a POST with an invalid, forged or expired token → HTTP 200 {\"status\":410} (item 44)", { timeout: 10_000 }, async () => {
   const lp = await RawLongPoll.open(server);
   const hb = frame([null, "1", "phoenix", "heartbeat", {}]);
-  const [id, mac] = lp.token.split(".") as [string, string];
-  const flip = (s: string): string => `${s.slice(0, -1)}${s.endsWith("A") ? "B" : "A"}`;
+  // The token is opaque: forge it by changing one character at its end (the signature) or in
+  // its middle (the signed data), or by cutting off what comes before its first dot.
+  const token = lp.token;
   const cases: Array<[string, string | null]> = [
     ["no token", null],
     ["garbage", "nope"],
-    ["empty id", `.${mac}`],
-    ["forged MAC", `${id}.${flip(mac)}`],
-    ["forged session id", `${flip(id)}.${mac}`],
-    ["over-long", `${id}.${mac}${"x".repeat(600)}`],
+    ["empty first part", token.slice(token.indexOf("."))],
+    ["forged signature", flipAt(token, token.length - 1)],
+    ["forged data", flipAt(token, middleOf(token))],
+    ["over-long", `${token}${"x".repeat(2100)}`],
   ];
   for (const [what, token] of cases) assertPostStatus(await postWith(token, hb), 410, `POST, ${what} token`);
   // an expired one: a session that ended (an undecodable frame closes it)
@@ -109,14 +122,14 @@ test("44: a POST with an invalid, forged or expired token → HTTP 200 {\"status
 // ---------------------------------------------------------------------------------------------
 // 45–47
 
-test("45 (raw): a session ended by a \"disconnect\" answers its parked GET 410; a GET with its token → 410 with a NEW token (a live session)", { timeout: W + 10_000 }, async (tc) => {
+test("raw: a session ended by a \"disconnect\" answers its parked GET 410; a GET with its token → 410 with a NEW token (a live session) (item 45)", { timeout: W + 10_000 }, async (tc) => {
   // raw: end a session through a "disconnect" on its socket id, from a websocket of the same user
   const user = uname("lp45");
   const lp = await RawLongPoll.open(server, { user });
   lp.startPolling();
   const t = topic("lp45");
   await lp.joinOk(t);
-  const ws = await RawClient.connect(server, { params: { user } });
+  const ws = await RawWebSocket.connect(server, { params: { user } });
   const wt = topic("lp45-ws");
   ws.push(await ws.joinOk(wt), wt, "disconnect_me", {});
   assert.equal((await ws.waitClose()).code, 1001);
@@ -129,7 +142,7 @@ test("45 (raw): a session ended by a \"disconnect\" answers its parked GET 410; 
   assert.equal(await sessionStatus(fresh), 200, "the new token is a live session");
 });
 
-test("46 (raw): a refused long-poll connect (token=bad, vsn=3.0.0, vsn=abc) → HTTP 200 {\"status\":403}", { timeout: 10_000 }, async () => {
+test("raw: a refused long-poll connect (token=bad, vsn=3.0.0, vsn=abc) → HTTP 200 {\"status\":403} (item 46)", { timeout: 10_000 }, async () => {
   for (const query of ["token=bad&vsn=2.0.0", "token=bad&vsn=2.0.0&", "user=x&token=bad", "vsn=3.0.0", "vsn=abc"]) {
     const r = await lpFetch(server, { query, headers: { accept: "application/json" } });
     assert.equal(r.http, 200, `${query}: HTTP 200`);
@@ -138,7 +151,7 @@ test("46 (raw): a refused long-poll connect (token=bad, vsn=3.0.0, vsn=abc) → 
   }
 });
 
-test("47: OPTIONS preflight → 200 with access-control-allow-* headers; other methods → HTTP 400", { timeout: 10_000 }, async () => {
+test("an OPTIONS preflight → 200 with access-control-allow-* headers; other methods → HTTP 400 (item 47)", { timeout: 10_000 }, async () => {
   const r = await lpFetch(server, {
     method: "OPTIONS",
     headers: {
@@ -165,7 +178,7 @@ test("47: OPTIONS preflight → 200 with access-control-allow-* headers; other m
 // ---------------------------------------------------------------------------------------------
 // 48–50
 
-test("48 (raw): the session token via X-Phoenix-Longpoll-Token or the LAST `token` query value, next to the user's own `token` param", { timeout: 10_000 }, async () => {
+test("raw: the session token via X-Phoenix-Longpoll-Token or the LAST `token` query value, next to the user's own `token` param (item 48)", { timeout: 10_000 }, async () => {
   const user = uname("lp48");
   const base = `token=mine&user=${user}&vsn=2.0.0`;
   // first GET with the user's own token: not a session token → a new session, connect accepts it
@@ -190,7 +203,7 @@ test("48 (raw): the session token via X-Phoenix-Longpoll-Token or the LAST `toke
   assertNewSession(g2, "GET, session token not last: a first GET", T);
 });
 
-test("49 (raw): a POST of 101 ndjson lines → only the first 100 are processed", { timeout: 15_000 }, async () => {
+test("raw: a POST of 101 ndjson lines → only the first 100 are processed (item 49)", { timeout: 15_000 }, async () => {
   const lp = await RawLongPoll.open(server);
   lp.startPolling();
   const t = topic("lp49");
@@ -208,10 +221,10 @@ test("49 (raw): a POST of 101 ndjson lines → only the first 100 are processed"
   assert.equal(got.has("p101"), false, "line 101 not processed");
 });
 
-test(`50 (raw): a session with no GET for longer than the reap time (1.5–3 windows = ${1.5 * W}–${3 * W} ms) → its channels end and its presences leave (seen by a ws client); the reaped session is gone`, { timeout: LONGPOLL_REAP_MAX_MS + 10_000 }, async (tc) => {
+test(`raw: a session with no GET for longer than the reap time (1.5–3 windows = ${1.5 * W}–${3 * W} ms) → its channels end and its presences leave (seen by a ws client); the reaped session is gone (item 50)`, { timeout: LONGPOLL_REAP_MAX_MS + 10_000 }, async (tc) => {
   const t = presTopic("lp50");
   const uo = uname("lp50-obs"), ur = uname("lp50-raw");
-  const obs = await RawClient.connect(server, { params: { user: uo } });
+  const obs = await RawWebSocket.connect(server, { params: { user: uo } });
   const ojr = await obs.joinOk(t);
   await obs.log.wait({ dir: "in", topic: t, event: "presence_state", joinRef: ojr }, "observer presence_state");
   const joinedDiff = (user: string) => obs.log.wait((e) => Object.hasOwn(diffOf(e)?.joins ?? {}, user), `${user} tracked`, 3000);
@@ -238,7 +251,7 @@ test(`50 (raw): a session with no GET for longer than the reap time (1.5–3 win
   assertPostStatus(await postWith(raw.token, frame(["2", "3", et, "ping", {}])), 410, "POST to the reaped session");
   assertNewSession(await lpFetch(server, { query: raw.query() }), "GET to the reaped session", raw.token);
   // truth: a fresh presence_state lists the observer only
-  const probe = await RawClient.connect(server, { params: { user: uname("lp50-probe") } });
+  const probe = await RawWebSocket.connect(server, { params: { user: uname("lp50-probe") } });
   const pjr = await probe.joinOk(t);
   const st = asV2(await probe.log.wait({ dir: "in", topic: t, event: "presence_state", joinRef: pjr }, "probe presence_state"))![4] as Record<string, unknown>;
   assert.deepEqual(Object.keys(st), [uo]);
@@ -348,10 +361,10 @@ test("malformed: a body over 8 MiB → HTTP 413 (live, dead or no token); the se
 
 test("malformed: unknown, forged or over-long tokens on GET → a new session (410 + new token), never an error", { timeout: 10_000 }, async () => {
   const lp = await RawLongPoll.open(server);
-  const [id, mac] = lp.token.split(".") as [string, string];
   for (const [what, query, headers] of [
     ["garbage query token", "vsn=2.0.0&token=garbage", {}],
-    ["forged MAC", `vsn=2.0.0&token=${encodeURIComponent(`${id}.${mac.slice(0, -2)}xx`)}`, {}],
+    ["forged signature", `vsn=2.0.0&token=${encodeURIComponent(`${lp.token.slice(0, -2)}${lp.token.endsWith("xx") ? "yy" : "xx"}`)}`, {}],
+    ["forged data", `vsn=2.0.0&token=${encodeURIComponent(flipAt(lp.token, middleOf(lp.token)))}`, {}],
     ["over-long token", `vsn=2.0.0&token=${"a".repeat(2000)}.${"b".repeat(50)}`, {}],
     ["garbage header token", "vsn=2.0.0", { "x-phoenix-longpoll-token": "garbage" }],
     ["dotless token", "vsn=2.0.0&token=.", {}],

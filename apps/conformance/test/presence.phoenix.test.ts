@@ -1,5 +1,5 @@
-// presence.scenarios.ts with the official `phoenix` client (see harness.ts `clientSuite`).
-import { clientSuite } from "./harness.js";
+// presence.scenarios.ts with the official `phoenix` client (see harness/clients.ts `clientSuite`).
+import { clientSuite } from "./harness/index.js";
 import { presenceScenarios } from "./presence.scenarios.js";
 
 clientSuite("phoenix", presenceScenarios);

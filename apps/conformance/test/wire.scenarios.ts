@@ -1,4 +1,4 @@
-// §10 items 37, 38 driven by a client (phoenix.js or @cinder/client, see harness.ts `clients`):
+// docs/protocol.md §10 items 37, 38 driven by a client (phoenix.js or @cinder/client, see harness/clients.ts `clients`):
 // binary pushes, replies, pushes and broadcasts over the WebSocket (binary frames are not sent to
 // long-poll clients). Run by wire.phoenix.test.ts and wire.cinder.test.ts; the raw-frame checks
 // (exact V2 shapes, raw kind 0/1/2 frames, 39) are in wire.test.ts.
@@ -6,13 +6,13 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
   BYTES, bin,
-  RawClient, arrayBuffer, connected, joinOk, nextEvent, outcome, phxSocket, server, topic, type BinaryMessage, type Client,
+  RawWebSocket, arrayBuffer, connected, joinOk, nextEvent, outcome, phxSocket, server, topic, type BinaryMessage, type Client,
   type WireEntry,
-} from "./harness.js";
+} from "./harness/index.js";
 
 
 export function wireScenarios(client: Client): void {
-  test(`37 [${client.name}]: a push with an ArrayBuffer → kind 0 frame with join_ref/ref/topic/event; server gets the exact bytes`, { timeout: 10_000 }, async () => {
+  test(`a push with an ArrayBuffer → kind 0 frame with join_ref/ref/topic/event; the server gets the exact bytes [${client.name}] (item 37)`, { timeout: 10_000 }, async () => {
     const phx = phxSocket(server, { client });
     await connected(phx);
     const t = topic("bin-in");
@@ -35,7 +35,7 @@ export function wireScenarios(client: Client): void {
     assert.deepEqual([...new Uint8Array(o.response)], BYTES);
   });
 
-  test(`38 [${client.name}]: binary reply → receive("ok") gets an ArrayBuffer (kind 1 on the wire)`, { timeout: 10_000 }, async () => {
+  test(`a binary reply → receive("ok") gets an ArrayBuffer (kind 1 on the wire) [${client.name}] (item 38)`, { timeout: 10_000 }, async () => {
     const phx = phxSocket(server, { client });
     await connected(phx);
     const t = topic("bin-reply");
@@ -51,7 +51,7 @@ export function wireScenarios(client: Client): void {
       { joinRef: ch.joinRef(), ref: push.ref, topic: t, status: "ok" });
   });
 
-  test(`38 [${client.name}]: binary push → on(event) gets an ArrayBuffer; kind 0 frame without ref`, { timeout: 10_000 }, async () => {
+  test(`a binary push → on(event) gets an ArrayBuffer; kind 0 frame without ref [${client.name}] (item 38)`, { timeout: 10_000 }, async () => {
     const phx = phxSocket(server, { client });
     await connected(phx);
     const t = topic("bin-push");
@@ -72,13 +72,13 @@ export function wireScenarios(client: Client): void {
     assert.deepEqual([b[0], b[1], b[2], b[3]], [0, jr.length, t.length, 6]);
   });
 
-  test(`38 [${client.name}]: binary broadcast → every subscriber's on(event) gets an ArrayBuffer; kind 2 frame`, { timeout: 10_000 }, async () => {
+  test(`a binary broadcast → every subscriber's on(event) gets an ArrayBuffer; kind 2 frame [${client.name}] (item 38)`, { timeout: 10_000 }, async () => {
     const t = topic("bin-bcast");
     const a = phxSocket(server, { client }), b = phxSocket(server, { client });
     await connected(a); await connected(b);
     const chA = a.socket.channel(t), chB = b.socket.channel(t);
     await joinOk(a, chA); await joinOk(b, chB);
-    const raw = await RawClient.connect(server);
+    const raw = await RawWebSocket.connect(server);
     await raw.joinOk(t, {}, "3");
     const gotA = nextEvent(a, chA, "broadcasted"), gotB = nextEvent(b, chB, "broadcasted");
     chA.push("broadcast", arrayBuffer(BYTES));

@@ -1,17 +1,17 @@
-// §10 items 37, 38, 39 and exact V2 frame shapes (§2.2, §2.3, §3.7), with raw `ws` clients. The
+// docs/protocol.md §10 items 37, 38, 39 and exact V2 frame shapes (§2.2, §2.3, §3.7), with raw `ws` clients. The
 // client-driven binary scenarios (37, 38) are in wire.scenarios.ts.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
   BYTES, bin,
-  RawClient, assertServerHealthy, delay, encodeClientPush, topic, useServer, waitUntil, type BinaryMessage, type WireEntry,
-} from "./harness.js";
+  RawWebSocket, assertServerHealthy, delay, encodeClientPush, topic, useServer, waitUntil, type BinaryMessage, type WireEntry,
+} from "./harness/index.js";
 
 const server = useServer();
 
 
 test("V2 wire shapes: reply, push, broadcast as exact JSON arrays (text frames)", { timeout: 10_000 }, async () => {
-  const c = await RawClient.connect(server);
+  const c = await RawWebSocket.connect(server);
   const t = topic("shapes");
   const { joinRef, reply } = await c.join(t, { p: 1 }, "j1");
   assert.equal(joinRef, "j1");
@@ -33,8 +33,8 @@ test("V2 wire shapes: reply, push, broadcast as exact JSON arrays (text frames)"
   assert.deepEqual(extra, ["j1", "x6", t, "phx_reply", { status: "ok", response: { extra: true } }]);
 });
 
-test("37: raw kind 0 frame → binary reply echoing the exact bytes (kind 1 with join_ref, ref, topic, status)", { timeout: 10_000 }, async () => {
-  const c = await RawClient.connect(server);
+test("a raw kind 0 frame → a binary reply echoing the exact bytes (kind 1 with join_ref, ref, topic, status) (item 37)", { timeout: 10_000 }, async () => {
+  const c = await RawWebSocket.connect(server);
   const t = topic("bin-raw");
   await c.joinOk(t, {}, "7");
   const payload = Buffer.from([...BYTES, ...Buffer.from("ünïcödé", "utf8")]);
@@ -56,8 +56,8 @@ test("37: raw kind 0 frame → binary reply echoing the exact bytes (kind 1 with
   assert.ok(m3.kind === 1 && m3.joinRef === "7", "reply carries the channel's join_ref");
 });
 
-test("38 (raw): binary push → kind 0 frame without ref: [0][len jr][len topic][len event] jr topic event payload", { timeout: 10_000 }, async () => {
-  const c = await RawClient.connect(server);
+test("raw: a binary push → kind 0 frame without ref: [0][len jr][len topic][len event] jr topic event payload (item 38)", { timeout: 10_000 }, async () => {
+  const c = await RawWebSocket.connect(server);
   const t2 = topic("bin-push-raw");
   await c.joinOk(t2, {}, "5");
   c.sendBinary(encodeClientPush("5", "6", t2, "push", Buffer.from(BYTES)));
@@ -75,7 +75,7 @@ test("38 (raw): binary push → kind 0 frame without ref: [0][len jr][len topic]
 //   (c) at exactly 255 bytes everything still works.
 const LONG_TOPIC = `echo:${"a".repeat(251)}`;
 
-function assertNoMalformedBinary(c: RawClient, from: number): void {
+function assertNoMalformedBinary(c: RawWebSocket, from: number): void {
   for (const e of c.log.all((x) => x.dir === "in" && x.bin !== undefined, from)) {
     const m = e.binMsg;
     assert.ok(m !== undefined && typeof m !== "string", `malformed binary frame from the server: ${m} (hex ${e.bin!.subarray(0, 16).toString("hex")}…, ${e.bin!.length} bytes)`);
@@ -84,9 +84,9 @@ function assertNoMalformedBinary(c: RawClient, from: number): void {
   }
 }
 
-test("39: 256-byte topic — text join/push work; binary frames that would need a >255-byte field are not sent malformed", { timeout: 15_000 }, async (tc) => {
+test("a 256-byte topic: text join/push work; binary frames that would need a >255-byte field are not sent malformed (item 39)", { timeout: 15_000 }, async (tc) => {
   assert.equal(Buffer.byteLength(LONG_TOPIC), 256);
-  const c = await RawClient.connect(server);
+  const c = await RawWebSocket.connect(server);
   const jr = await c.joinOk(LONG_TOPIC, {}, "1");
   const r = await c.call(jr, LONG_TOPIC, "ping", { long: true });
   assert.deepEqual(r, ["1", r[1], LONG_TOPIC, "phx_reply", { status: "ok", response: { long: true } }]);
@@ -97,7 +97,7 @@ test("39: 256-byte topic — text join/push work; binary frames that would need 
   assert.deepEqual(p.json, ["1", null, LONG_TOPIC, "pushed", { t: 1 }]);
 
   // (b) channel whose join_ref is 256 bytes; binary frames addressed with a null join_ref
-  const c2 = await RawClient.connect(server);
+  const c2 = await RawWebSocket.connect(server);
   const t = topic("longref");
   const longRef = "r".repeat(256);
   await c2.joinOk(t, {}, longRef);
@@ -118,10 +118,10 @@ test("39: 256-byte topic — text join/push work; binary frames that would need 
   await assertServerHealthy(server);
 });
 
-test("39: binary push/broadcast on a 255-byte topic (the maximum) is still well-formed", { timeout: 10_000 }, async () => {
+test("a binary push/broadcast on a 255-byte topic (the maximum) is still well-formed (item 39)", { timeout: 10_000 }, async () => {
   const t = `echo:${"b".repeat(250)}`;
   assert.equal(Buffer.byteLength(t), 255);
-  const c = await RawClient.connect(server);
+  const c = await RawWebSocket.connect(server);
   await c.joinOk(t, {}, "2");
   const from = c.log.nextSeq;
   c.sendBinary(encodeClientPush("2", "3", t, "push", Buffer.from([7])));

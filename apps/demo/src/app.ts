@@ -6,7 +6,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { fileURLToPath } from "node:url";
 import { pino } from "pino";
-import { attach, createMetrics, createPresence, defineSocket, PubSub, refuse, type Endpoint, type Logger, type Presence } from "@cinder/server";
+import { attach, createPresence, defineSocket, PubSub, refuse, type Endpoint, type Logger, type Presence } from "@cinder/server";
+import { createMetrics } from "@cinder/metrics";
 import { RedisAdapter } from "@cinder/redis";
 import { verifyUserToken } from "./accounts.js";
 import type { Config } from "./config.js";
@@ -84,7 +85,10 @@ export async function createApp(config: Config, options: { store?: Store; logger
     handleMetas: onlineCountsHook(() => presence, (topic, event, payload) => pubsub.localBroadcast(topic, event, payload)),
   });
   const metrics = createMetrics({ presence });
-  const context: AppContext = { store, presence, broadcast: (topic, event, payload) => endpoint.broadcast(topic, event, payload) };
+  let stopping = false;
+  const context: AppContext = {
+    store, presence, broadcast: (topic, event, payload) => endpoint.broadcast(topic, event, payload), stopping: () => stopping,
+  };
 
   const socket = defineSocket<UserAssigns>({
     async connect(params) {
@@ -183,15 +187,18 @@ export async function createApp(config: Config, options: { store?: Store; logger
     });
   });
 
-  endpoint = attach(server, { path: "/socket", socket, pubsub, logger, longpoll: true, telemetry: metrics.telemetry });
+  endpoint = attach(server, { path: "/socket", socket, pubsub, logger, longpoll: true });
   metrics.observe(endpoint);
   const app: App = {
     server, endpoint, store, presence, logger,
     async drain(windowMs) {
+      stopping = true;
       await endpoint.drain(windowMs);
       await app.close();
     },
     async close() {
+      stopping = true;
+      metrics.close();
       await presence.close();
       await endpoint.close();
       await pubsub.close();

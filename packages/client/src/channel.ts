@@ -12,6 +12,7 @@ import { isBinaryPayload, utf8Encode } from "./encoding.js";
 import { ChannelClosedError, PushError, PushTimeout } from "./errors.js";
 import { Push, type PushHost } from "./push.js";
 import type { Socket } from "./socket.js";
+import { StreamFollower, type StreamGap, type StreamOptions } from "./stream.js";
 
 /** A callback bound with `channel.on`: the payload, the message ref and its join_ref. */
 export type BindingCallback<P = unknown> = (payload: P, ref: string | null | undefined, joinRef: string | null) => void;
@@ -60,6 +61,7 @@ export class Channel<C extends ChannelContract = AnyContract> {
   readonly #host: PushHost;
   #joinResponse: unknown = undefined;
   #joinWaiters: JoinWaiter[] = [];
+  #stream: StreamFollower | undefined;
 
   /** Use `socket.channel(topic, params)` rather than this constructor. */
   constructor(topic: string, params: unknown, socket: Socket) {
@@ -75,7 +77,7 @@ export class Channel<C extends ChannelContract = AnyContract> {
       awaitReply: (ref, push) => { this.#replies.set(ref, push); },
       cancelReply: (ref) => { this.#replies.delete(ref); },
     };
-    this.joinPush = new Push(this.#host, CHANNEL_EVENTS.join, () => this.params(), this.timeout);
+    this.joinPush = new Push(this.#host, CHANNEL_EVENTS.join, () => this.#joinParams(), this.timeout);
     this.#rejoinTimer = new RetryTimer(() => {
       if (this.socket.isConnected()) this.rejoin();
     }, (tries) => this.socket.rejoinAfterMs(tries));
@@ -87,6 +89,7 @@ export class Channel<C extends ChannelContract = AnyContract> {
     }));
 
     this.joinPush.receive("ok", (response) => {
+      this.#stream?.joined(response);
       this.#state = "joined";
       this.#rejoinTimer.reset();
       this.#joinResponse = response;
@@ -126,6 +129,43 @@ export class Channel<C extends ChannelContract = AnyContract> {
     this.listen(CHANNEL_EVENTS.reply, (payload, ref) => {
       if (typeof ref === "string") this.#replies.get(ref)?.handleReply(payload);
     });
+  }
+
+  /**
+   * Follows the topic's stream (a server channel with `history`): every rejoin asks the server
+   * for what was missed since the last position seen, duplicates are dropped, and (with
+   * `detectGaps`) a position that jumps while connected triggers a rejoin that recovers it. Call before `join()`; the
+   * join params must be an object (a `stream` key is added). See `position`, `recovered`, `onGap`.
+   */
+  useStream(options: StreamOptions = {}): this {
+    if (this.#joinedOnce) throw new Error("useStream() must be called before join()");
+    this.#stream = new StreamFollower(options);
+    return this;
+  }
+
+  /** The last stream position seen (`"<epoch>:<offset>"`), or null; see `useStream`. */
+  get position(): string | null {
+    return this.#stream?.position ?? null;
+  }
+
+  /** Whether the last join replayed everything missed (undefined before a join or without `useStream`). */
+  get recovered(): boolean | undefined {
+    return this.#stream?.recovered;
+  }
+
+  /** Calls `callback` when publications may have been missed (the app may refetch); see `useStream`. */
+  onGap(callback: (gap: StreamGap) => void): void {
+    if (this.#stream === undefined) throw new Error("onGap() needs useStream() first");
+    this.#stream.onGap(callback);
+  }
+
+  #joinParams(): unknown {
+    const params = this.params();
+    if (this.#stream === undefined) return params;
+    if (typeof params !== "object" || params === null || Array.isArray(params)) {
+      throw new TypeError("a channel that follows a stream needs object join params");
+    }
+    return { ...(params as Record<string, unknown>), stream: this.#stream.joinParam() };
   }
 
   /** The channel's state: "closed", "joining", "joined", "errored" or "leaving". */
@@ -285,6 +325,15 @@ export class Channel<C extends ChannelContract = AnyContract> {
 
   /** Dispatches an incoming event to this channel's bindings. */
   trigger(event: string, payload: unknown, ref?: string | null, joinRef?: string | null): void {
+    if (this.#stream !== undefined && typeof ref === "string" && !event.startsWith("phx_")) {
+      const verdict = this.#stream.receive(ref);
+      if (verdict === "duplicate") return;
+      if (verdict === "recover") {
+        // Not delivered now: the rejoin from our position replays it, in order, after the missing ones.
+        if (this.isJoined()) this.rejoin();
+        return;
+      }
+    }
     const handled = this.onMessage(event, payload, ref, joinRef);
     if (payload && !handled) throw new Error("channel onMessage callbacks must return the payload, modified or unmodified");
     const bindings = this.#bindings.filter((b) => b.event === event);

@@ -3,7 +3,7 @@
 /** The states of a channel, as `channel.state` reports them. */
 export type ChannelState = "closed" | "errored" | "joined" | "joining" | "leaving";
 
-export { AUTH_TOKEN_PREFIX, CHANNEL_EVENTS, HEARTBEAT_EVENT, PHOENIX_TOPIC, type ControlEvent } from "@cinder/protocol";
+export { AUTH_TOKEN_PREFIX, CHANNEL_EVENTS, HEARTBEAT_EVENT, PHOENIX_TOPIC, TRANSPORT_PATHS, type ControlEvent } from "@cinder/protocol";
 
 /** WebSocket ready states (the long-poll transport uses the same numbers). */
 export const READY_STATE = { connecting: 0, open: 1, closing: 2, closed: 3 } as const;
@@ -20,8 +20,4 @@ export const DEFAULT_HEARTBEAT_INTERVAL = 30_000;
 /** Default timeout of one long-poll request, in ms (twice the server's 10 s poll window). */
 export const DEFAULT_LONGPOLLER_TIMEOUT = 20_000;
 
-/** The most lines one long-poll POST carries. */
-export const MAX_LONGPOLL_BATCH = 100;
 
-/** Transport path suffixes. */
-export const TRANSPORT_PATHS = { websocket: "websocket", longpoll: "longpoll" } as const;

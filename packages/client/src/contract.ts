@@ -8,6 +8,7 @@
  * server pushes and metas by their output type. Without a type argument every payload is
  * `unknown` and every event name allowed, as in phoenix.js.
  */
+import type { PRESENCE_EVENTS } from "@cinder/protocol";
 import type { StandardSchemaV1 } from "@standard-schema/spec";
 import type { ControlEvent } from "./constants.js";
 import type { Params } from "./types.js";
@@ -57,7 +58,7 @@ export type ReplyPayload<C, E extends string> =
   E extends keyof MapOf<C, "replies"> ? OutputOf<MapOf<C, "replies">[E]> : unknown;
 
 /** The presence events a channel carries. */
-export type PresenceEvent = "presence_state" | "presence_diff";
+export type PresenceEvent = (typeof PRESENCE_EVENTS)[keyof typeof PRESENCE_EVENTS];
 
 /** Event names `channel.on` accepts: the declared `pushes` plus control and presence events, or any string. */
 export type IncomingEvent<C> = IsEmpty<MapOf<C, "pushes">> extends true

@@ -15,6 +15,7 @@
  */
 export { Socket, type ConnectionState, type SocketChannel, type SocketErrorCallback } from "./socket.js";
 export { Channel, type BindingCallback, type ChannelErrorReason } from "./channel.js";
+export { StreamFollower, parsePosition, type StreamGap, type StreamOptions, type StreamPosition, type StreamVerdict } from "./stream.js";
 export { Push, type Reply } from "./push.js";
 export {
   Presence, type PresenceDiff, type PresenceEntry, type PresenceJoinCallback, type PresenceLeaveCallback,

@@ -1,23 +1,19 @@
 /**
- * `LongPoll`: the HTTP long-poll transport (PROTOCOL §4) behind a WebSocket-like interface, built
+ * `LongPoll`: the HTTP long-poll transport (docs/protocol.md §4) behind a WebSocket-like interface, built
  * on `fetch` (browsers and Node 18+). GETs open a session (status 410 + token) and then poll
  * (200 messages / 204 nothing); sends are batched per tick into ndjson POSTs of at most 100
  * lines (binary frames as base64), one POST in flight at a time. The session token goes in the
  * `X-Phoenix-Longpoll-Token` header and the `token` query param. A lost session (410 while
  * holding a token), a failed request or a timeout closes the transport so the socket reconnects.
  */
-import { readAuthToken } from "@cinder/protocol";
-import { DEFAULT_LONGPOLLER_TIMEOUT, MAX_LONGPOLL_BATCH, READY_STATE, TRANSPORT_PATHS } from "./constants.js";
+import { LONGPOLL_HEADERS, MAX_LINES_PER_POST, NDJSON_CONTENT_TYPE, readAuthToken, type PollAnswer } from "@cinder/protocol";
+import { DEFAULT_LONGPOLLER_TIMEOUT, READY_STATE, TRANSPORT_PATHS } from "./constants.js";
 import { base64ToBytes, bytesToBase64, toArrayBuffer, utf8Decode } from "./encoding.js";
 import type { TransportCloseEvent, TransportLike, TransportMessageEvent } from "./types.js";
 import { appendParams } from "./url.js";
 
-/** A long-poll response body. */
-export interface PollResponse {
-  readonly status?: unknown;
-  readonly token?: unknown;
-  readonly messages?: unknown;
-}
+/** A long-poll response body as it arrives: the protocol's `PollAnswer`, not yet checked. */
+export type PollResponse = { readonly [K in keyof PollAnswer]?: unknown };
 
 interface PendingRequest {
   readonly controller: AbortController;
@@ -129,7 +125,7 @@ export class LongPoll implements TransportLike {
   poll(): void {
     if (!this.#isActive()) return;
     const headers: Record<string, string> = { Accept: "application/json" };
-    if (this.#authToken !== undefined) headers["X-Phoenix-AuthToken"] = this.#authToken;
+    if (this.#authToken !== undefined) headers[LONGPOLL_HEADERS.authToken] = this.#authToken;
     this.ajax("GET", headers, null, () => this.ontimeout(), (response) => {
       const status = response === null ? 0 : Number(response.status);
       if (response !== null) {
@@ -178,9 +174,9 @@ export class LongPoll implements TransportLike {
 
   #batchSend(messages: string[], offset = 0): void {
     this.#awaitingAck = true;
-    const next = offset + MAX_LONGPOLL_BATCH;
+    const next = offset + MAX_LINES_PER_POST;
     const batch = messages.slice(offset, next);
-    this.ajax("POST", { "Content-Type": "application/x-ndjson" }, batch.join("\n"), () => this.ontimeout(), (response) => {
+    this.ajax("POST", { "Content-Type": NDJSON_CONTENT_TYPE }, batch.join("\n"), () => this.ontimeout(), (response) => {
       if (response === null || response.status !== 200) {
         this.#closeAndRetry(response?.status ?? 0, 1011, "internal server error");
       } else if (next < messages.length) {
@@ -232,7 +228,7 @@ export class LongPoll implements TransportLike {
     if (fetchFn === undefined) throw new Error("LongPoll needs a global fetch (browsers, Node 18+)");
     const request: PendingRequest = { controller: new AbortController(), timedOut: false };
     this.#requests.add(request);
-    if (this.token !== null) headers["X-Phoenix-Longpoll-Token"] = this.token;
+    if (this.token !== null) headers[LONGPOLL_HEADERS.sessionToken] = this.token;
     const timer = this.timeout > 0
       ? setTimeout(() => { request.timedOut = true; request.controller.abort(); }, this.timeout)
       : undefined;

@@ -1,40 +1,17 @@
 /**
- * `Presence`: the client side of presence (PROTOCOL §6.3). It keeps the presence state of a
+ * `Presence`: the client side of presence (docs/protocol.md §6.3). It keeps the presence state of a
  * channel from `presence_state` pushes and `presence_diff` broadcasts; diffs arriving before the
  * first state of the current join (after a rejoin too: state is keyed by join_ref) are held and
  * replayed once the fresh state arrives. `onJoin`/`onLeave` report changes per key, `onSync`
  * fires after every applied state or diff. State objects have no prototype, so keys such as
  * `__proto__` are safe.
  */
-import { PRESENCE_EVENTS } from "@cinder/protocol";
+import { PRESENCE_EVENTS, type PresenceDiff, type PresenceEntry, type PresenceMeta, type PresenceState } from "@cinder/protocol";
 import type { Channel } from "./channel.js";
 import type { AnyContract, ChannelContract, MetaOf } from "./contract.js";
 
-/** The fields the server adds to every meta. */
-export interface PresenceMetaFields {
-  /** A unique ref of this meta. */
-  phx_ref: string;
-  /** After an update, the ref of the meta it replaced. */
-  phx_ref_prev?: string;
-}
-
-/** One meta of a presence: the user's meta (`M`) plus `phx_ref`. */
-export type PresenceMeta<M = Record<string, unknown>> = M & PresenceMetaFields;
-
-/** One key's presence: its metas, plus whatever fields the server's `fetch` added. */
-export interface PresenceEntry<M = Record<string, unknown>> {
-  metas: Array<PresenceMeta<M>>;
-  [field: string]: unknown;
-}
-
-/** Presences by key. */
-export type PresenceState<M = Record<string, unknown>> = Record<string, PresenceEntry<M>>;
-
-/** A `presence_diff` payload. */
-export interface PresenceDiff<M = Record<string, unknown>> {
-  joins: PresenceState<M>;
-  leaves: PresenceState<M>;
-}
+/** The presence payloads: the protocol's model. */
+export type { PresenceDiff, PresenceEntry, PresenceMeta, PresenceMetaFields, PresenceState } from "@cinder/protocol";
 
 /** `onJoin(key, current, joined)`: `current` is undefined for a key new to the state. */
 export type PresenceJoinCallback<M = Record<string, unknown>> =

@@ -15,4 +15,6 @@ export { V1 } from "./v1.js";
 export { V2, V2Client, decodeV2Text, encodeV2Text } from "./v2.js";
 export { BINARY_KIND, encodeBinary, decodeClientBinary, decodeServerBinary, type BinaryFrame } from "./binary.js";
 export * from "./params.js";
+export * from "./longpoll.js";
+export * from "./presence.js";
 export * from "./bytes.js";

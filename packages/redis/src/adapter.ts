@@ -15,6 +15,7 @@ import { randomBytes } from "node:crypto";
 import { Redis, type RedisOptions } from "ioredis";
 import { createLogger, type Logger, type PubSubAdapter, type RemoteBroadcast } from "@cinder/server";
 import { decodeEnvelope, encodeEnvelope } from "./codec.js";
+import { RedisHistory } from "./history.js";
 
 /** Options of a `RedisAdapter`. */
 export interface RedisAdapterOptions {
@@ -67,6 +68,14 @@ export class RedisAdapter implements PubSubAdapter {
     }
   }
 
+  /**
+   * A history store in this Redis for stream topics, shared by the cluster:
+   * `new PubSub({ adapter, history: adapter.history() })`.
+   */
+  history(): RedisHistory {
+    return new RedisHistory({ redis: this.publisher, namespace: this.namespace, broadcastChannel: this.broadcastChannel });
+  }
+
   private get broadcastChannel(): string {
     return `${this.namespace}:all`;
   }
@@ -85,6 +94,7 @@ export class RedisAdapter implements PubSubAdapter {
         this.logger.warn({ err: (error as Error).message }, "redis: malformed message ignored");
         return;
       }
+      // Stream publications (origin "") come back to every node, this one included: Redis orders them.
       if (envelope.origin === this.nodeName) return;
       onRemote(envelope.message);
     });

@@ -1,4 +1,5 @@
 /** `@cinder/redis`: a Redis PubSub adapter joining Cinder nodes into a cluster. */
 export { RedisAdapter, type RedisAdapterOptions } from "./adapter.js";
-export { encodeEnvelope, decodeEnvelope, ENVELOPE_VERSION, type Envelope } from "./codec.js";
+export { encodeEnvelope, decodeEnvelope, ENVELOPE_VERSION, STREAM_ENVELOPE_VERSION, type Envelope } from "./codec.js";
+export { RedisHistory, type RedisHistoryLink } from "./history.js";
 export { forkWorkers, workersFromArgs, type WorkerRole } from "./workers.js";

@@ -7,10 +7,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { spawn, type ChildProcess } from "node:child_process";
-import { createServer } from "node:net";
 import { call, connect, startNode, until, type Client, type Node } from "./support/cluster.js";
-import { missing, reachable, redisServerBinary, REDIS_URL } from "./support/services.js";
+import { freePort, missing, reachable, redisServerBinary, startRedis, REDIS_URL } from "./support/services.js";
 
 test("three nodes: broadcasts, broadcastFrom, disconnect and presence cross nodes; a killed node's members leave", { timeout: 60_000 }, async (t) => {
   if (!(await reachable(REDIS_URL))) { missing(t, `Redis at ${REDIS_URL}`); return; }
@@ -62,25 +60,6 @@ test("three nodes: broadcasts, broadcastFrom, disconnect and presence cross node
   }
 });
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.listen(0, "127.0.0.1", () => {
-      const port = (server.address() as { port: number }).port;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-async function startRedis(binary: string, port: number): Promise<ChildProcess> {
-  const child = spawn(binary, ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdio: "ignore" });
-  const deadline = Date.now() + 5000;
-  while (!(await reachable(`redis://127.0.0.1:${port}`, 200))) {
-    if (Date.now() > deadline) throw new Error("redis-server did not start");
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  return child;
-}
 
 test("Redis restarts: nodes keep serving their own sockets, then converge again", { timeout: 60_000 }, async (t) => {
   const binary = redisServerBinary();

@@ -10,7 +10,8 @@ import type { Server as HttpsServer } from "node:https";
 import type { Duplex } from "node:stream";
 import { ChannelRouter } from "./channel/index.js";
 import { createLogger, type Logger } from "./logger.js";
-import { PubSub } from "./pubsub/index.js";
+import { PubSub, type HistoryQuery } from "./pubsub/index.js";
+import { defaultStreamLimits, type HistoryRead } from "./history/index.js";
 import type { SocketContext, SocketDefinition } from "./socket/index.js";
 import { compileOriginCheck, type OriginCheck } from "./transport/origin.js";
 import { requestUrl } from "./transport/http.js";
@@ -20,7 +21,6 @@ import { ConnectionsPerIp } from "./transport/per-ip.js";
 import type { Rate } from "./socket/index.js";
 import { randomBytes } from "node:crypto";
 import type { Assigns } from "./channel/index.js";
-import type { Telemetry } from "./telemetry.js";
 import { DrainingMap, within } from "./draining.js";
 
 /** Endpoint options; every limit has a default. */
@@ -57,12 +57,20 @@ export interface EndpointOptions<A extends Assigns = Assigns> {
   maxConnectionsPerIp?: number;
   /** Unsent bytes a WebSocket may hold before the client is cut off as a slow consumer (1013). Default 8 MiB. */
   maxBufferedBytes?: number;
-  /** Telemetry hooks (connect, join, handleIn, broadcast, errors, limits); see `createMetrics`. */
-  telemetry?: Telemetry;
+  /** How long a slow consumer has to read up to its close frame before its TCP socket is destroyed. Default 1 000 ms. */
+  slowConsumerCloseTimeoutMs?: number;
+  /**
+   * Write broadcast frames (built once) straight to the TCP socket under `ws`, checked against
+   * `ws`'s internals at the first connection (falls back to `ws.send`, logged once); false:
+   * always `ws.send`. Default true.
+   */
+  directWrite?: boolean;
 }
 
 /** A mounted socket endpoint. */
 export interface Endpoint {
+  /** Identifies this endpoint in its diagnostics events (`endpoint` in each message; see `diagnostics.ts`). */
+  readonly id: string;
   /** The PubSub that channels and `broadcast` use. */
   readonly pubsub: PubSub;
   /** The logger. */
@@ -79,6 +87,11 @@ export interface Endpoint {
   disconnect(socketId: string): void;
   /** The channel route pattern that matches `topic` (e.g. `"room:*"`), or undefined. */
   patternOf(topic: string): string | undefined;
+  /**
+   * A stream topic's history: `{ last: n }` or `{ since: position }` (docs/recovery.md);
+   * undefined for a topic without history.
+   */
+  history(topic: string, query: HistoryQuery): Promise<HistoryRead | undefined>;
   /**
    * Graceful shutdown: stops accepting connections, then closes the open ones with 1012 (service
    * restart) in batches spread over `windowMs` (default 5 000) so clients do not all reconnect at
@@ -103,8 +116,11 @@ export const defaults = {
   maxTopicLength: 1024,
   maxConnectionsPerIp: 0,
   maxBufferedBytes: 8 * 1024 * 1024,
+  slowConsumerCloseTimeoutMs: 1_000,
   drainWindowMs: 5_000,
 } as const;
+
+let endpointCount = 0;
 
 /** Mounts a socket endpoint on an HTTP(S) server. Call it after creating the server with its request handler. */
 export function attach<A extends Assigns>(server: HttpServer | HttpsServer, options: EndpointOptions<A>): Endpoint {
@@ -114,17 +130,14 @@ export function attach<A extends Assigns>(server: HttpServer | HttpsServer, opti
     onSubscriberError: (error, topic) => logger.error({ err: error, topic }, "subscriber failed on a broadcast"),
   });
   const ownsPubSub = options.pubsub === undefined;
-  const telemetry = options.telemetry ?? {};
-  if (telemetry.broadcast !== undefined) {
-    const onBroadcast = telemetry.broadcast;
-    const previousDispatch = pubsub.onDispatch;
-    pubsub.onDispatch = (topic, event, subscribers) => {
-      previousDispatch?.(topic, event, subscribers);
-      onBroadcast({ topic, event, subscribers });
-    };
-  }
+  const id = `${pubsub.nodeName}${path}#${++endpointCount}`;
   void pubsub.start();
   const socket = options.socket as unknown as SocketDefinition;
+  for (const [pattern, channel] of Object.entries(socket.channels)) {
+    if (channel.history !== undefined) {
+      pubsub.enableHistory(pattern, { ...defaultStreamLimits, ...(channel.history === true ? {} : channel.history) });
+    }
+  }
   const context: SocketContext = {
     router: new ChannelRouter(socket.channels),
     pubsub,
@@ -138,7 +151,7 @@ export function attach<A extends Assigns>(server: HttpServer | HttpsServer, opti
       maxTopicLength: options.maxTopicLength ?? defaults.maxTopicLength,
     },
     live: new DrainingMap(),
-    telemetry,
+    endpointId: id,
   };
   const perIp = new ConnectionsPerIp(options.maxConnectionsPerIp ?? defaults.maxConnectionsPerIp);
   const checkOrigin = compileOriginCheck(options.checkOrigin ?? true);
@@ -149,9 +162,12 @@ export function attach<A extends Assigns>(server: HttpServer | HttpsServer, opti
     idleTimeoutMs: options.idleTimeoutMs ?? defaults.idleTimeoutMs,
     checkOrigin,
     perIp,
-    maxBufferedBytes: options.maxBufferedBytes ?? defaults.maxBufferedBytes,
+    slowConsumer: {
+      maxBufferedBytes: options.maxBufferedBytes ?? defaults.maxBufferedBytes,
+      closeTimeoutMs: options.slowConsumerCloseTimeoutMs ?? defaults.slowConsumerCloseTimeoutMs,
+    },
+    directWrite: options.directWrite ?? true,
     logger,
-    telemetry,
   });
   const websocketPath = `${path}/websocket`;
   const longpollPath = `${path}/longpoll`;
@@ -166,7 +182,6 @@ export function attach<A extends Assigns>(server: HttpServer | HttpsServer, opti
     checkOrigin,
     perIp,
     logger,
-    telemetry,
   });
   let closing = false;
 
@@ -219,6 +234,7 @@ export function attach<A extends Assigns>(server: HttpServer | HttpsServer, opti
   };
 
   return {
+    id,
     pubsub,
     logger,
     path,
@@ -236,6 +252,9 @@ export function attach<A extends Assigns>(server: HttpServer | HttpsServer, opti
     },
     patternOf(topic) {
       return context.router.patternOf(topic);
+    },
+    history(topic, query) {
+      return pubsub.readHistory(topic, query);
     },
     async drain(windowMs = defaults.drainWindowMs) {
       if (closing) return;

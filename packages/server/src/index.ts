@@ -18,9 +18,15 @@ export {
 } from "./socket/index.js";
 export {
   PubSub, LocalAdapter, type BroadcastMessage, type PubSubAdapter, type PubSubOptions, type RemoteBroadcast, type Subscriber,
+  type HistoryQuery,
 } from "./pubsub/index.js";
 export {
-  V1Serializer, V2Serializer, negotiateSerializer, Frame, DecodeError, EncodeError, type Message, type Reply, type Serializer,
+  MemoryHistory, defaultStreamLimits, formatPosition, parsePosition, newEpoch,
+  type HistoryRead, type HistoryStore, type MemoryHistoryOptions, type Publication, type StreamLimits, type StreamPosition,
+} from "./history/index.js";
+export { readStreamRequest, type StreamReply, type StreamRequest } from "./channel/recovery.js";
+export {
+  V1Serializer, V2Serializer, negotiateSerializer, Frame, EncodedJson, DecodeError, EncodeError, type Message, type Reply, type Serializer,
 } from "./serializer/index.js";
 export type { OriginCheck } from "./transport/origin.js";
 export { createLogger, silentLogger, type Logger, type LogLevel } from "./logger.js";
@@ -31,5 +37,9 @@ export {
 } from "./presence/index.js";
 export type { LongPollOptions } from "./transport/longpoll.js";
 export type { Rate } from "./socket/index.js";
-export type { Telemetry, ErrorKind } from "./telemetry.js";
-export { createMetrics, type Metrics, type MetricsOptions } from "./metrics.js";
+export {
+  diagnosticsChannels, subscribeDiagnostics,
+  type DiagnosticsMessages, type DiagnosticsChannelName, type ErrorKind, type TransportName, type SocketConnectMessage,
+  type TransportMessage, type RateLimitedMessage, type ChannelJoinMessage, type ChannelLeaveMessage, type ChannelHandleInMessage,
+  type PubSubBroadcastMessage, type ErrorMessage,
+} from "./diagnostics.js";

@@ -5,7 +5,9 @@
  */
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
-import { createPresence, defineChannel, defineSocket, ok, PubSub, refuse, silentLogger, type ChannelSocket } from "../src/index.js";
+import { attach, createPresence, defineChannel, defineSocket, ok, PubSub, refuse, silentLogger, Token, type ChannelSocket } from "../src/index.js";
+import { createServer } from "node:http";
+import { SESSION_TOKEN_SALT } from "../src/transport/longpoll.js";
 import { startServer, type TestServer } from "./support/server.js";
 import { RawClient, sleep } from "./support/raw-client.js";
 
@@ -131,6 +133,64 @@ test("44/45: forged, invalid or dead tokens: POST answers 410, GET starts a new 
   assert.deepEqual((await post(token, [JSON.stringify([null, "1", "phoenix", "heartbeat", {}])])).body, { status: 410 }, "a disconnected session is gone");
 });
 
+test("session tokens are Tokens with their own salt: tampered, wrongly salted and expired ones get POST 410 and, on GET, a new session", async () => {
+  const secret = "the long-poll secret of this test server";
+  const tokens = await startServer({ socket, pubsub: new PubSub(), longpoll: { windowMs, secret, tokenMaxAge: 60 } });
+  try {
+    const url = `http://127.0.0.1:${tokens.port}/socket/longpoll`;
+    const request = async (method: "GET" | "POST", token: string, body?: string): Promise<Body> => {
+      const response = await fetch(`${url}?vsn=2.0.0&user=tok&token=${encodeURIComponent(token)}`, {
+        method, ...(body !== undefined ? { body, headers: { "content-type": "application/x-ndjson" } } : {}),
+      });
+      return await response.json() as Body;
+    };
+    const created = await (await fetch(`${url}?vsn=2.0.0&user=tok`)).json() as Body;
+    assert.equal(created.status, 410);
+    const token = created.token!;
+    // A Phoenix.Token over the session id (which names the node), signed with the long-poll salt.
+    const id = Token.verify<string>(secret, SESSION_TOKEN_SALT, token);
+    assert.ok(id.startsWith(`${tokens.endpoint.pubsub.nodeName}~`), id);
+    assert.throws(() => Token.verify(secret, "user socket", token), /bad token signature/, "another salt does not verify it");
+    const join = JSON.stringify(["1", "1", "room:tok", "phx_join", {}]);
+    assert.deepEqual(await request("POST", token, join), { status: 200 });
+    assert.equal(tokens.endpoint.connectionCount, 1);
+
+    const [header, payload, signature] = token.split(".") as [string, string, string];
+    const flip = (text: string, at: number): string => text.slice(0, at) + (text[at] === "A" ? "B" : "A") + text.slice(at + 1);
+    const refused = {
+      "a tampered payload": `${header}.${flip(payload, 10)}.${signature}`,
+      "a tampered signature": `${header}.${payload}.${flip(signature, 5)}`,
+      "the same session id under another salt": Token.sign(secret, "user socket", id),
+      "the same session id under another secret": Token.sign("some other secret, long enough", SESSION_TOKEN_SALT, id),
+      "a token older than tokenMaxAge (60 s)": Token.sign(secret, SESSION_TOKEN_SALT, id, { signedAt: Date.now() / 1000 - 61, maxAge: 86_400 }),
+      "not a token": "garbage",
+    };
+    for (const [what, bad] of Object.entries(refused)) {
+      assert.deepEqual(await request("POST", bad, "[]"), { status: 410 }, `POST with ${what}`);
+      const fresh = await request("GET", bad);
+      assert.equal(fresh.status, 410, `GET with ${what} creates a new session`);
+      assert.deepEqual(fresh.messages, []);
+      assert.notEqual(fresh.token, token);
+      assert.notEqual(Token.verify<string>(secret, SESSION_TOKEN_SALT, fresh.token!), id, "a new session, not the old one");
+    }
+    assert.equal(tokens.endpoint.connectionCount, 1 + Object.keys(refused).length, "the original session plus one new session per bad GET");
+    // A token for the same session signed afresh with the right secret and salt is accepted.
+    const resigned = Token.sign(secret, SESSION_TOKEN_SALT, id, { signedAt: Date.now() / 1000 - 30 });
+    assert.deepEqual(await request("POST", resigned, JSON.stringify(["1", "2", "room:tok", "ping", {}])), { status: 200 });
+    const polled = await request("GET", token);
+    assert.equal(polled.status, 200, "the original session is untouched");
+    assert.equal(polled.token, token);
+  } finally {
+    await tokens.close();
+  }
+});
+
+test("a long-poll secret shorter than 20 bytes, or a bad tokenMaxAge, is refused when attaching", () => {
+  const http = createServer();
+  assert.throws(() => attach(http, { socket, logger: silentLogger, longpoll: { secret: "too short" } }), /longpoll\.secret must be at least 20 bytes/);
+  assert.throws(() => attach(http, { socket, logger: silentLogger, longpoll: { tokenMaxAge: 0 } }), /longpoll\.tokenMaxAge must be a positive number/);
+});
+
 test("46: a refused connect answers {status:403} with HTTP 200", async () => {
   await setup();
   const refused = await get("vsn=2.0.0&user=refused");
@@ -210,7 +270,7 @@ test("cluster: polls and POSTs that reach a node without the session are forward
   const nodes = await Promise.all(["lp-a", "lp-b"].map(async (name) => {
     const nodePubsub = new PubSub({ adapter: bus.adapter(name) });
     await nodePubsub.start();
-    return startServer({ socket, pubsub: nodePubsub, longpoll: { windowMs, secret: "shared secret" } });
+    return startServer({ socket, pubsub: nodePubsub, longpoll: { windowMs, secret: "a secret shared by the cluster nodes" } });
   }));
   const [a, b] = nodes as [TestServer, TestServer];
   try {

@@ -1,7 +1,7 @@
 /** The serializers: exact V1 / V2 / binary wire shapes, negotiation, and refusal of bad frames. */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { DecodeError, EncodeError, V1Serializer, V2Serializer, negotiateSerializer } from "../src/index.js";
+import { DecodeError, EncodeError, Frame, V1Serializer, V2Serializer, negotiateSerializer } from "../src/index.js";
 
 const text = (value: unknown): Buffer => Buffer.from(JSON.stringify(value));
 
@@ -24,7 +24,7 @@ test("V2 text frames decode and encode as [join_ref, ref, topic, event, payload]
     '["1","3","t","phx_reply",{"status":"queued","response":[1]}]');
 });
 
-test("V2 binary: client kind 0 decodes; server kinds 0, 1 and 2 encode as PROTOCOL.md §2.3", () => {
+test("V2 binary: client kind 0 decodes; server kinds 0, 1 and 2 encode as docs/protocol.md §2.3", () => {
   const frame = Buffer.concat([Buffer.from([0, 1, 2, 3, 4]), Buffer.from("1"), Buffer.from("12"), Buffer.from("a:b"), Buffer.from("evnt"), Buffer.from([9, 8])]);
   const message = V2Serializer.decode(frame, true);
   assert.deepEqual({ ...message, payload: [...(message.payload as Uint8Array)] },
@@ -71,4 +71,22 @@ test("__proto__ keys in payloads stay data and never touch prototypes", () => {
   assert.equal(({} as Record<string, unknown>).polluted, undefined);
   assert.equal(Object.getPrototypeOf(message.payload), Object.prototype);
   assert.deepEqual(Object.keys(message.payload as object), ["__proto__"]);
+});
+
+test("a Frame is one complete unmasked WebSocket frame; bytes is its payload (RFC 6455 §5.2 lengths)", () => {
+  for (const length of [0, 2, 124, 126, 65_534, 65_536, 70_000]) {
+    const json = JSON.stringify("é".repeat(length / 2));
+    for (const frame of [Frame.text(json), Frame.binary(new Uint8Array(length).fill(7))]) {
+      const { wire, bytes } = frame;
+      const size = bytes.length;
+      assert.equal(wire[0], 0x80 | (frame.binary ? 2 : 1), "FIN and opcode");
+      const header = size < 126 ? 2 : size < 65_536 ? 4 : 10;
+      const declared = header === 2 ? wire[1] : header === 4 ? wire.readUInt16BE(2) : Number(wire.readBigUInt64BE(2));
+      assert.equal(declared, size, `length ${size}`);
+      assert.equal(wire[1]! & 0x80, 0, "unmasked");
+      assert.equal(wire.length, header + size);
+      assert.ok(wire.subarray(header).equals(bytes));
+      if (!frame.binary) assert.equal(bytes.toString("utf8"), json);
+    }
+  }
 });

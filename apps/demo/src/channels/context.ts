@@ -16,6 +16,8 @@ export interface AppContext {
   presence: Presence;
   /** Broadcasts from outside any channel (cluster-wide). */
   broadcast(topic: string, event: string, payload: unknown): void;
+  /** True once the server is shutting down (channels then end without handing roles over). */
+  stopping?(): boolean;
 }
 
 /** The first validation message of a Standard Schema failure, for logs. */

@@ -8,8 +8,8 @@
  * (one's own) while brainstorming; votes are cast within a per-person budget during the vote;
  * action items are written from the discussion on (edited or deleted by their author or the
  * facilitator). The facilitator — the first to join, handed over to whoever has been here
- * longest when they leave, or taken by anyone when they are gone — moves the stages for
- * everyone. Every change is stored, then broadcast whole (`idea:saved`, `idea:deleted`,
+ * longest when they leave (not when the server shuts down), or claimed by anyone while they are
+ * away — moves the stages for everyone. Every change is stored, then broadcast whole (`idea:saved`, `idea:deleted`,
  * `action:saved`, `action:deleted`, `board:stage`, `board:facilitator`).
  */
 import { z } from "zod";
@@ -69,7 +69,7 @@ async function longestPresent(presence: Presence, topic: string, except: string)
 }
 
 /** The retro room channel. */
-export function retroChannel({ store, presence }: AppContext, options: RetroOptions = {}) {
+export function retroChannel({ store, presence, stopping }: AppContext, options: RetroOptions = {}) {
   const budget = options.voteBudget ?? DEFAULT_VOTE_BUDGET;
 
   /** Makes `to` (a username, or null) the facilitator if it still is `from`; tells the room. */
@@ -133,18 +133,19 @@ export function retroChannel({ store, presence }: AppContext, options: RetroOpti
       if (info !== "after_join") return;
       socket.push("presence_state", await presence.list(socket.topic));
       const { user, roomId } = socket.assigns;
-      // the first one here facilitates; so does whoever joins when the facilitator is gone
+      // the first one here facilitates. A facilitator who is away (e.g. not yet back after a server
+      // restart, when pages rejoin in any order) keeps the role until someone takes it on purpose
+      // (`facilitator:claim`), so a restart ends with the same facilitator for everyone.
       const current = await store.retro.facilitator(roomId);
-      const currentName = current === null ? null : (await store.user(current))?.username ?? null;
       const presenceRef = presence.track(socket, user.username, { online_at: Date.now() });
       socket.assign({ presenceRef });
-      if (current !== user.id && (currentName === null || !(await isPresent(socket.topic, currentName)))) {
-        await handOver(socket, current, user.username);
-      }
+      if (current === null) await handOver(socket, null, user.username);
     },
 
     async terminate(_reason, socket: RetroSocket) {
       const { user, roomId, presenceRef } = socket.assigns;
+      // a server shutdown closes every socket: the facilitator stays who they were, for after the restart
+      if (stopping?.() === true) return;
       if (roomId === undefined || (await store.retro.facilitator(roomId)) !== user.id) return;
       if (await isPresent(socket.topic, user.username, presenceRef)) return; // another tab of theirs is still here
       const next = await longestPresent(presence, socket.topic, user.username);

@@ -111,3 +111,24 @@ test("admin: counts, broadcast and notes as toasts, form errors, force-disconnec
 
   harness.assertNoPageErrors();
 });
+
+test("notices sent while a page was cut off reach it once it is back, once each (stream topics)", { timeout: 60_000 }, async (t) => {
+  if (skipWithoutChromium(t) || h === undefined) return;
+  const harness = h;
+  const dora = await harness.signUp("dora");
+  const connection = (): Promise<string> => dora.page.evaluate<string>("document.body.dataset.connection ?? ''");
+  await eventually(async () => (await connection()) === "online", 8000, "dora online");
+  const user = await harness.app.store.userByName("dora");
+  assert.ok(user !== undefined);
+  // The server drops dora's connection, and an admin broadcast (what POST /api/admin/broadcast
+  // sends) goes out before her page is back: only the stream's replay can bring it.
+  harness.app.endpoint.disconnect(`user_socket:${user.id}`);
+  await eventually(async () => (await connection()) === "disconnected", 8000, "dora's page cut off");
+  harness.app.endpoint.broadcast("notifications:all", "new_msg", { body: "Missed while away", at: Date.now() });
+  const missed = dora.page.locator(".toast-announcement", { hasText: "Missed while away" });
+  await missed.first().waitFor({ timeout: 15_000 });
+  await eventually(async () => (await connection()) === "online", 8000, "dora back");
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  await countOf(missed, 1);
+  await harness.screenshot(dora.page, "notice-after-blip");
+});

@@ -72,6 +72,8 @@ export interface Harness {
   signUp(name: string): Promise<User>;
   /** Saves a screenshot of `page` as `screenshots/<name>.png`. */
   screenshot(page: Page, name: string): Promise<string>;
+  /** Stops the server and starts it again on the same port and data (pages reconnect on their own); `whileDown` runs in between. */
+  restart(whileDown?: () => Promise<void>): Promise<void>;
   /** Asserts no page threw, across every context. */
   assertNoPageErrors(): void;
   close(): Promise<void>;
@@ -122,12 +124,17 @@ export async function countOf(locator: Locator, count: number, ms = 8000): Promi
 /** Starts the apps server and Chromium. */
 export async function startHarness(): Promise<Harness> {
   const dataDir = mkdtempSync(join(tmpdir(), "cinder-browser-"));
-  const app = await createApp({
-    port: 0, host: "127.0.0.1", dataDir, databaseUrl: undefined, secretKeyBase: "x".repeat(40),
-    admins: new Set(["admin"]), redisUrl: undefined,
-  }, { logger: createLogger({ level: "warn", name: "apps" }) });
-  await new Promise<void>((resolve) => app.server.listen(0, "127.0.0.1", resolve));
-  const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+  const start = async (port: number): Promise<App> => {
+    const started = await createApp({
+      port, host: "127.0.0.1", dataDir, databaseUrl: undefined, secretKeyBase: "x".repeat(40),
+      admins: new Set(["admin"]), redisUrl: undefined,
+    }, { logger: createLogger({ level: "warn", name: "apps" }) });
+    await new Promise<void>((resolve) => started.server.listen(port, "127.0.0.1", resolve));
+    return started;
+  };
+  let app = await start(0);
+  const port = (app.server.address() as AddressInfo).port;
+  const url = `http://127.0.0.1:${port}`;
   let browser: Browser;
   try {
     browser = await within(chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS, timeout: 20_000 }), 25_000, "Chromium to start");
@@ -172,7 +179,7 @@ export async function startHarness(): Promise<Harness> {
     return user;
   };
 
-  return {
+  const harness: Harness = {
     app, url, browser, newUser,
     async signUp(name) {
       const user = await newUser(name);
@@ -193,6 +200,12 @@ export async function startHarness(): Promise<Harness> {
       console.log(`# screenshot saved: ${path} (${statSync(path).size} bytes)`);
       return path;
     },
+    async restart(whileDown) {
+      await app.close();
+      await whileDown?.();
+      app = await start(port);
+      harness.app = app;
+    },
     assertNoPageErrors() {
       const errors = users.flatMap((u) => u.errors);
       assert.deepEqual(errors, [], `page errors (console: ${users.flatMap((u) => u.console).join(" | ") || "none"})`);
@@ -203,5 +216,6 @@ export async function startHarness(): Promise<Harness> {
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+  return harness;
 }
 

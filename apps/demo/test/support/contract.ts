@@ -75,6 +75,26 @@ export function appContract(engine: Engine): void {
     assert.equal(await status(`&token=${encodeURIComponent(old)}`), 403, "older than two weeks");
   });
 
+  test(`${engine}: GET /metrics from this machine answers Prometheus metrics that count real sockets and joins`, async (t) => {
+    const app = await setup(t);
+    if (app === undefined) return;
+    const sample = async (name: string): Promise<number> => {
+      const response = await fetch(`${app.base}/metrics`);
+      assert.equal(response.status, 200);
+      const line = (await response.text()).split("\n").find((l) => l.split(" ")[0] === name);
+      return line === undefined ? 0 : Number(line.split(" ").at(-1));
+    };
+    const joins = 'cinder_joins_total{pattern="room:*",status="ok"}';
+    const joinsBefore = await sample(joins);
+    const { token } = await app.signUp("metrics_mo");
+    const c = connect(app, token);
+    assert.equal((await c.join("room:metrics")).reply.status, "ok");
+    assert.ok(await sample('cinder_connections{transport="websocket"}') >= 1, "the open socket is counted");
+    assert.ok(await sample(joins) >= joinsBefore + 1, "the join is counted");
+    assert.ok(await sample('cinder_channels_joined{pattern="room:*"}') >= 1, "the joined channel is counted");
+    c.close();
+  });
+
   test(`${engine}: retro rooms — history, messages both ways, bad payloads, presence`, async (t) => {
     const app = await setup(t);
     if (app === undefined) return;

@@ -6,9 +6,16 @@
  */
 import type { retroChannel } from "../../src/channels/retro.js";
 import type { videoChannel } from "../../src/channels/videos.js";
+import type { notificationsChannel } from "../../src/channels/notifications.js";
 
 /** The retro room channel (`room:<name>`). */
 export type RetroRoom = ReturnType<typeof retroChannel>;
 
+/** The notifications channels (`notifications:all`, `notifications:user:<id>`). */
+export type NotificationsRoom = ReturnType<typeof notificationsChannel>;
+
 /** The video annotations channel (`videos:<id>`). */
 export type VideoRoom = ReturnType<typeof videoChannel>;
+
+/** The retro board as a join carries it (the server's own type). */
+export type { ActionItem, Board, Column, Idea, Stage } from "../../src/retro/board.js";

@@ -15,6 +15,10 @@ export interface Player {
   currentMs(): number;
   /** Seeks to `ms`. */
   seek(ms: number): void;
+  /** The video's length in ms (0 while unknown). */
+  durationMs(): number;
+  /** True while playing. */
+  isPlaying(): boolean;
   /** Calls `callback` when the position jumps or changes (in addition to polling). */
   onTimeChange(callback: () => void): void;
 }
@@ -76,6 +80,8 @@ function html5Player(url: string, title: string): Player {
     ready,
     currentMs: () => Math.floor(video.currentTime * 1000),
     seek: (ms) => { video.currentTime = ms / 1000; },
+    durationMs: () => (Number.isFinite(video.duration) ? Math.floor(video.duration * 1000) : 0),
+    isPlaying: () => !video.paused && !video.ended,
     onTimeChange: (callback) => {
       for (const event of ["timeupdate", "seeking", "seeked", "play", "pause"]) video.addEventListener(event, callback);
     },
@@ -86,6 +92,9 @@ function html5Player(url: string, title: string): Player {
 interface YouTubePlayer {
   getCurrentTime(): number;
   seekTo(seconds: number, allowSeekAhead: boolean): void;
+  getDuration(): number;
+  /** 1 while playing. */
+  getPlayerState(): number;
 }
 
 interface YouTubeNamespace {
@@ -173,6 +182,8 @@ function youtubePlayer(videoId: string, title: string): Player {
     ready,
     currentMs: () => Math.floor((player?.getCurrentTime() ?? 0) * 1000),
     seek: (ms) => player?.seekTo(ms / 1000, true),
+    durationMs: () => Math.floor((player?.getDuration() ?? 0) * 1000),
+    isPlaying: () => player?.getPlayerState() === 1,
     onTimeChange: (callback) => { callbacks.push(callback); },
   };
 }

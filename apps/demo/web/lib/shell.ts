@@ -8,6 +8,7 @@ import { Socket, type Channel } from "@cinder/client";
 import { api, errorMessage } from "./api.js";
 import { h, plural } from "./dom.js";
 import { brandMark } from "./icons.js";
+import type { NotificationsRoom } from "./contracts.js";
 import type { CurrentUser } from "./globals.js";
 import { toast } from "./toast.js";
 
@@ -23,7 +24,7 @@ export interface Shell {
   /** Calls `callback` on every connection state change. */
   onState(callback: (state: ConnectionState) => void): void;
   /** The `notifications:all` channel (its `online` events carry the counts). */
-  notifications: Channel;
+  notifications: Channel<NotificationsRoom>;
 }
 
 /** The online counts pushed on `notifications:all`. */
@@ -60,20 +61,6 @@ function markCurrentNav(): void {
 /** "2 users online, 3 connections". */
 export function onlineText(counts: OnlineCounts): string {
   return `${plural(counts.users, "user")} online, ${plural(counts.connections, "connection")}`;
-}
-
-/** Reads `{users, connections}` from an `online` payload. */
-export function readCounts(payload: unknown): OnlineCounts | undefined {
-  if (typeof payload !== "object" || payload === null) return undefined;
-  const { users, connections } = payload as Record<string, unknown>;
-  return typeof users === "number" && typeof connections === "number" ? { users, connections } : undefined;
-}
-
-/** Reads `{body, at}` from a `new_msg` payload. */
-function readNote(payload: unknown): { body: string; at: number | undefined } | undefined {
-  if (typeof payload !== "object" || payload === null) return undefined;
-  const { body, at } = payload as Record<string, unknown>;
-  return typeof body === "string" ? { body, at: typeof at === "number" ? at : undefined } : undefined;
 }
 
 /** Starts the shared parts of a signed-in page; null when nobody is signed in. */
@@ -122,21 +109,19 @@ export function startShell(): Shell | null {
   });
   socket.connect();
 
-  const notifications = socket.channel("notifications:all");
-  notifications.on("online", (payload) => {
-    const counts = readCounts(payload);
-    if (counts !== undefined && online !== null) online.textContent = onlineText(counts);
+  // Stream topics: a page back from a blip gets the notices it missed, once each (docs/recovery.md).
+  const notifications = socket.channel<NotificationsRoom>("notifications:all", {}).useStream();
+  notifications.on("online", (counts) => {
+    if (online !== null) online.textContent = onlineText(counts);
   });
-  notifications.on("new_msg", (payload) => {
-    const note = readNote(payload);
-    if (note !== undefined) toast({ kind: "announcement", title: "Announcement", body: note.body, at: note.at, duration: 12_000 });
+  notifications.on("new_msg", (note) => {
+    toast({ kind: "announcement", title: "Announcement", body: note.body, at: note.at, duration: 12_000 });
   });
   notifications.join();
 
-  const personal = socket.channel(`notifications:user:${user.id}`);
-  personal.on("new_msg", (payload) => {
-    const note = readNote(payload);
-    if (note !== undefined) toast({ kind: "personal", title: "A note for you", body: note.body, at: note.at, duration: 15_000 });
+  const personal = socket.channel<NotificationsRoom>(`notifications:user:${user.id}`, {}).useStream();
+  personal.on("new_msg", (note) => {
+    toast({ kind: "personal", title: "A note for you", body: note.body, at: note.at, duration: 15_000 });
   });
   personal.join();
 

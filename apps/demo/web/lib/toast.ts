@@ -1,4 +1,8 @@
-/** Toasts in `#toasts`: announcements, personal notes and short confirmations. Text only. */
+/**
+ * Toasts in `#toasts`: announcements, personal notes and short confirmations. Text only. The
+ * container sits in the page's flow under the header (it pushes the page down rather than
+ * covering a button), at most three at once; each has a dismiss button.
+ */
 import { byId, h, timeElement } from "./dom.js";
 import { icon, type IconName } from "./icons.js";
 
@@ -27,6 +31,10 @@ export interface ToastOptions {
 /** Shows a toast; returns its element. */
 export function toast(options: ToastOptions): HTMLElement {
   const container = byId("toasts");
+  if (!container.classList.contains("inline")) {
+    container.classList.add("inline");
+    document.querySelector("header.top")?.after(container);
+  }
   const close = h("button", { class: "toast-close", type: "button", "aria-label": "Dismiss notification" }, "×");
   const element = h("div", { class: `toast toast-${options.kind}`, role: options.kind === "error" ? "alert" : "status" },
     h("span", { class: "toast-icon", "aria-hidden": "true" }, icon(ICONS[options.kind])),
@@ -43,7 +51,7 @@ export function toast(options: ToastOptions): HTMLElement {
   };
   close.addEventListener("click", dismiss);
   container.appendChild(element);
-  while (container.children.length > 5) container.firstElementChild?.remove();
+  while (container.children.length > 3) container.firstElementChild?.remove();
   const duration = options.duration ?? 8000;
   if (duration > 0) {
     timer = setTimeout(dismiss, duration);

@@ -5,7 +5,7 @@
  */
 import { api, errorMessage } from "../lib/api.js";
 import { FormStatus, clockSeconds, field, h, mainArea, notice, pageHead, replace, timeElement } from "../lib/dom.js";
-import { readCounts, startShell, type Shell } from "../lib/shell.js";
+import { startShell, type Shell } from "../lib/shell.js";
 
 const main = mainArea();
 const shell = startShell();
@@ -27,9 +27,7 @@ function admin(shell: Shell): void {
   const log = h("ol", { class: "activity", id: "activity", "aria-label": "Sent from this page" },
     h("li", { class: "empty" }, "Nothing sent yet."));
 
-  shell.notifications.on("online", (payload) => {
-    const counts = readCounts(payload);
-    if (counts === undefined) return;
+  shell.notifications.on("online", (counts) => {
     users.textContent = String(counts.users);
     connections.textContent = String(counts.connections);
     usersLabel.textContent = counts.users === 1 ? "user online" : "users online";

@@ -1,11 +1,13 @@
 /**
  * The home page. Signed out (any page's visitors land here, with `pageData.next`): sign in or
- * create an account. Signed in: the four apps, with quick ways into a retro room or a party.
+ * create an account. Signed in: the four apps, with quick ways into a retro room or a party,
+ * and the rooms and parties this browser opened lately, each with "copy invite link".
  */
 import { api, errorMessage, safeNext } from "../lib/api.js";
 import { FormStatus, field, focusOnDesktop, goForm, h, mainArea, pageHead, type Child } from "../lib/dom.js";
 import { pageString } from "../lib/globals.js";
 import { icon, type IconName } from "../lib/icons.js";
+import { copyInvite, placePath, recentPlaces, rememberPlace, type RecentPlace } from "../lib/recent.js";
 import { startShell } from "../lib/shell.js";
 
 const main = mainArea();
@@ -104,9 +106,28 @@ function renderDashboard(username: string): void {
       tile("video", "Video annotations", "Watch a video and leave notes at the moment they matter; they replay in sync with the video.",
         h("a", { class: "button", href: "/videos" }, "Browse videos"), "/videos"),
       tile("cards", "Pointing party", "Planning poker: everybody votes, nobody sees the votes until the last one is in.",
-        goForm("party", "Party name", "team", (name) => `/party/${encodeURIComponent(name)}`, "Join party"), "/party/team"),
+        goForm("party", "Party name", "team", (name) => { rememberPlace("party", name); return `/party/${encodeURIComponent(name)}`; }, "Join party"), "/party/team"),
       window.isAdmin
         ? tile("shield", "Admin", "Announce something to everyone, send someone a note, or disconnect a session.",
           h("a", { class: "button", href: "/admin" }, "Open the back office"), "/admin")
-        : null));
+        : null),
+    recentList(recentPlaces()));
+}
+
+/** The rooms and parties opened lately in this browser, with their invite links. */
+function recentList(places: RecentPlace[]): HTMLElement {
+  const label = { retro: "Retro room", party: "Pointing party" } as const;
+  return h("section", { class: "panel recent", "aria-labelledby": "recent-title" },
+    h("h2", { class: "panel-title", id: "recent-title" }, "Recent rooms and parties"),
+    h("ul", { id: "recent", class: "recent-list" },
+      places.length === 0
+        ? h("li", { class: "empty" }, "Rooms and parties you open show up here, with a link to invite others.")
+        : places.map((place) => {
+          const copy = h("button", { class: "button small ghost copy-invite", type: "button" }, "Copy invite link");
+          copy.addEventListener("click", () => void copyInvite(place));
+          return h("li", { class: "recent-item", dataset: { kind: place.kind, name: place.name } },
+            h("span", { class: "tag" }, label[place.kind]),
+            h("a", { href: placePath(place) }, place.name),
+            copy);
+        })));
 }

@@ -2,7 +2,8 @@
  * Test support: checks for the services a test needs. A missing service skips the test with a
  * message naming it — unless `CINDER_REQUIRE_SERVICES=1` (as in CI), where it fails the test.
  */
-import { createConnection } from "node:net";
+import { createConnection, createServer } from "node:net";
+import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import type { TestContext } from "node:test";
 
@@ -30,4 +31,26 @@ export function redisServerBinary(): string | undefined {
 export function missing(t: TestContext, what: string): void {
   if (process.env.CINDER_REQUIRE_SERVICES === "1") throw new Error(`${what} is required (CINDER_REQUIRE_SERVICES=1) but not available`);
   t.skip(`${what} not available; skipped`);
+}
+
+/** A TCP port free on 127.0.0.1 right now. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.listen(0, "127.0.0.1", () => {
+      const port = (server.address() as { port: number }).port;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Starts a throwaway redis-server (no persistence) on `port` and waits until it accepts connections. */
+export async function startRedis(binary: string, port: number): Promise<ChildProcess> {
+  const child = spawn(binary, ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdio: "ignore" });
+  const deadline = Date.now() + 5000;
+  while (!(await reachable(`redis://127.0.0.1:${port}`, 200))) {
+    if (Date.now() > deadline) throw new Error("redis-server did not start");
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return child;
 }

@@ -10,6 +10,7 @@
  */
 import type { StandardSchemaV1 } from "@standard-schema/spec";
 import type { PubSub } from "../pubsub/index.js";
+import type { StreamLimits } from "../history/index.js";
 
 /** Per-connection / per-channel state set by `connect` and by channels. */
 export type Assigns = Record<string, unknown>;
@@ -124,6 +125,12 @@ export interface ChannelDefinition<
 > {
   /** Broadcast events that go through each channel's `handleOut` instead of the fastlane. */
   readonly intercept?: readonly I[];
+  /**
+   * Makes the matching topics stream topics: every broadcast is recorded (the last `size`, for
+   * `ttlMs`; `true` for the defaults, 100 for 5 minutes) and clients can recover what they
+   * missed on rejoin (docs/recovery.md).
+   */
+  readonly history?: true | Partial<StreamLimits>;
   /** Payload schemas per client event (Standard Schema); validated before `handleIn`. */
   readonly events?: E;
   /** Reply schemas per client event: they type `@cinder/client`'s replies (not validated). */

@@ -1,8 +1,8 @@
 /**
  * A joined channel: one instance per join, an actor with its own assigns and a mailbox that
  * runs join, handleIn, handleOut and handleInfo one at a time. It subscribes to its topic on
- * the PubSub and writes broadcasts straight to its connection (the fastlane: encoded once per
- * serializer, shared by every subscriber), except intercepted events, which go through
+ * the PubSub and writes broadcasts straight to its connection (the fastlane, `fastlane.ts`: encoded
+ * once per serializer, shared by every subscriber), except intercepted events, which go through
  * `handleOut`. However it ends — leave, stop, crash, duplicate join, transport closed — it
  * unsubscribes, tells its client (`phx_close` / `phx_error`) when it still can, runs
  * `terminate` and then its exit callbacks (presence untracks there), exactly once.
@@ -10,16 +10,19 @@
 import { CHANNEL_EVENTS } from "@cinder/protocol";
 import { randomBytes } from "node:crypto";
 import type { Logger } from "../logger.js";
-import type { Telemetry } from "../telemetry.js";
+import { diagnostics } from "../diagnostics.js";
 import type { BroadcastMessage, PubSub, Subscriber } from "../pubsub/index.js";
 import { EncodeError, type Frame, type Message, type Serializer } from "../serializer/index.js";
 import {
   isCleanStop, type AnyChannelDefinition, type Assigns, type ChannelSocket,
   type ReplyResult, type StopResult, type TerminateReason,
 } from "./definition.js";
+import { fastlaneFrame } from "./fastlane.js";
 import { Mailbox } from "./mailbox.js";
 import { BadReturnError, isPromiseLike, readResult, resultStatus, type ValidResult } from "./results.js";
 import { validatePayload } from "./schema.js";
+import type { HistoryRead, Publication } from "../history/index.js";
+import { planRecovery, readStreamRequest, withStreamReply, StreamCursor, type StreamRequest } from "./recovery.js";
 import { ChannelSocketView } from "./socket-view.js";
 
 /** What a channel needs from the connection that hosts it. */
@@ -28,8 +31,8 @@ export interface ChannelHost {
   readonly socketId: string | null;
   readonly pubsub: PubSub;
   readonly logger: Logger;
-  /** Telemetry hooks. */
-  readonly telemetry: Telemetry;
+  /** The id of the endpoint, for diagnostics events. */
+  readonly endpointId: string;
   /** How long a channel's ending waits for a handler in flight before it cleans up anyway. */
   readonly shutdownTimeoutMs: number;
   /** Writes a frame to the client. */
@@ -62,6 +65,10 @@ export class ChannelInstance implements Subscriber {
   private pendingPushes: Message[] | undefined;
   /** The ref of the message being handled (for `replyRef`). */
   currentRef: string | null = null;
+  /** Live broadcasts held back while a stream join reads the history (see recovery.ts). */
+  private heldBack: BroadcastMessage[] | undefined;
+  /** For clients that opted into a stream: the last position sent, so nothing goes out twice. */
+  private cursor: StreamCursor | undefined;
 
   constructor(
     readonly definition: AnyChannelDefinition,
@@ -82,8 +89,12 @@ export class ChannelInstance implements Subscriber {
   join(params: unknown, ref: string | null): void {
     this.mailbox.post(async () => {
       const started = performance.now();
-      const report = (status: "ok" | "error" | "crash"): void =>
-        this.host.telemetry.join?.({ topic: this.topic, pattern: this.pattern, status, durationMs: performance.now() - started });
+      const report = (status: "ok" | "error" | "crash"): void => {
+        if (!diagnostics.join.hasSubscribers) return;
+        diagnostics.join.publish({
+          endpoint: this.host.endpointId, topic: this.topic, pattern: this.pattern, status, durationMs: performance.now() - started,
+        });
+      };
       let value: unknown;
       try {
         value = this.definition.join(this.topic, params, this.socket);
@@ -100,8 +111,20 @@ export class ChannelInstance implements Subscriber {
         this.refuseCrashedJoin(ref, result, "join returned a bad value");
       } else if (result === undefined || result.status === "ok") {
         this.state = "joined";
+        const request = this.host.pubsub.streamLimits(this.topic) === undefined ? undefined : readStreamRequest(params);
+        if (request !== undefined) this.heldBack = [];
         this.host.pubsub.subscribe(this.topic, this);
-        this.sendReply(ref, "ok", result === undefined ? {} : result.response);
+        let response: unknown = result === undefined ? {} : result.response;
+        let replay: readonly Publication[] = [];
+        if (request !== undefined) {
+          const plan = planRecovery(request, await this.readStream(request));
+          if (this.state !== "joined") return;
+          response = withStreamReply(response, plan.reply);
+          replay = plan.replay;
+          this.cursor = new StreamCursor(plan.start);
+        }
+        this.sendReply(ref, "ok", response);
+        if (request !== undefined) this.releaseHeldBack(replay);
         const pushes = this.pendingPushes ?? [];
         this.pendingPushes = undefined;
         report("ok");
@@ -114,10 +137,31 @@ export class ChannelInstance implements Subscriber {
     });
   }
 
+  /** Reads what a stream join asked for; undefined when the store cannot be read (logged). */
+  private async readStream(request: StreamRequest): Promise<HistoryRead | undefined> {
+    try {
+      if (request.kind === "recover") return await this.host.pubsub.readHistory(this.topic, { since: request.from });
+      return await this.host.pubsub.readHistory(this.topic, { last: request.kind === "last" ? request.count : 0 });
+    } catch (error) {
+      this.host.logger.error({ topic: this.topic, err: error }, "history cannot be read; joined without recovery");
+      return undefined;
+    }
+  }
+
+  /** Sends the replayed publications, then the live broadcasts held back meanwhile, skipping duplicates. */
+  private releaseHeldBack(replay: readonly Publication[]): void {
+    const held = this.heldBack ?? [];
+    this.heldBack = undefined;
+    for (const publication of replay) {
+      this.deliver({ topic: publication.topic, event: publication.event, payload: publication.payload, position: publication.position });
+    }
+    for (const message of held) this.deliver(message);
+  }
+
   /** Answers a join whose callback threw or returned a bad value with `{"reason":"join crashed"}`. */
   private refuseCrashedJoin(ref: string | null, error: unknown, message: string): void {
     this.host.logger.error({ topic: this.topic, err: error }, message);
-    this.host.telemetry.error?.({ kind: "join_crash", topic: this.topic });
+    if (diagnostics.error.hasSubscribers) diagnostics.error.publish({ endpoint: this.host.endpointId, kind: "join_crash", topic: this.topic });
     this.sendReply(ref, "error", { reason: "join crashed" });
     this.end("crash", "none", false);
   }
@@ -158,7 +202,11 @@ export class ChannelInstance implements Subscriber {
         status = resultStatus(result);
       } finally {
         this.currentRef = null;
-        this.host.telemetry.handleIn?.({ topic: this.topic, pattern: this.pattern, event, status, durationMs: performance.now() - started });
+        if (diagnostics.handleIn.hasSubscribers) {
+          diagnostics.handleIn.publish({
+            endpoint: this.host.endpointId, topic: this.topic, pattern: this.pattern, event, status, durationMs: performance.now() - started,
+          });
+        }
       }
       this.apply(result, ref);
     });
@@ -189,6 +237,11 @@ export class ChannelInstance implements Subscriber {
   /** Fastlane delivery of a broadcast on this channel's topic. */
   deliver(message: BroadcastMessage): void {
     if (this.state !== "joined") return;
+    if (this.heldBack !== undefined) {
+      this.heldBack.push(message);
+      return;
+    }
+    if (this.cursor !== undefined && message.position !== undefined && !this.cursor.admit(message.position)) return;
     if (this.intercepts?.has(message.event)) {
       this.mailbox.post(async () => {
         if (this.state !== "joined") return;
@@ -203,18 +256,7 @@ export class ChannelInstance implements Subscriber {
       });
       return;
     }
-    const serializer = this.host.serializer;
-    let frame = message.encodings.get(serializer) as Frame | null | undefined;
-    if (frame === undefined) {
-      try {
-        frame = serializer.fastlane(message);
-      } catch (error) {
-        this.host.logger.error({ topic: message.topic, event: message.event, err: error }, "broadcast cannot be encoded; dropped");
-        this.host.telemetry.error?.({ kind: "encode", topic: message.topic });
-        frame = null;
-      }
-      message.encodings.set(serializer, frame);
-    }
+    const frame = fastlaneFrame(message, this.host.serializer, this.host);
     if (frame !== null) this.host.sendFrame(frame);
   }
 
@@ -264,13 +306,15 @@ export class ChannelInstance implements Subscriber {
       return;
     }
     this.host.logger.error({ topic: this.topic, err: error }, "channel crashed");
-    this.host.telemetry.error?.({ kind: "channel_crash", topic: this.topic });
+    if (diagnostics.error.hasSubscribers) diagnostics.error.publish({ endpoint: this.host.endpointId, kind: "channel_crash", topic: this.topic });
     this.end("crash", "error", true);
   }
 
   private end(reason: TerminateReason, notice: Notice, runTerminate: boolean): void {
     if (this.state === "ended") return;
-    if (this.state === "joined") this.host.telemetry.leave?.({ topic: this.topic, pattern: this.pattern, reason });
+    if (this.state === "joined" && diagnostics.leave.hasSubscribers) {
+      diagnostics.leave.publish({ endpoint: this.host.endpointId, topic: this.topic, pattern: this.pattern, reason });
+    }
     this.state = "ended";
     this.pendingPushes = undefined;
     this.host.pubsub.unsubscribe(this.topic, this);

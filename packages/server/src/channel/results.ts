@@ -77,7 +77,7 @@ export function readResult<C extends ResultCallback>(callback: C, value: unknown
   return new BadReturnError(callback, value);
 }
 
-/** How a result shows in telemetry: the reply status, "noreply", "stop", or "crash" for a bad return. */
+/** How a result shows in diagnostics (`cinder:channel:handle_in`): the reply status, "noreply", "stop", or "crash" for a bad return. */
 export function resultStatus(result: ReplyResult | StopResult | BadReturnError | undefined): string {
   if (result === undefined) return "noreply";
   if (result instanceof BadReturnError) return "crash";

@@ -3,38 +3,24 @@
  * (`"system"`) or prefixes ending in `*` (`"room:*"` matches every topic starting with
  * `room:`); exact matches win, then prefixes in declaration order.
  */
+import { TopicPatterns } from "../history/patterns.js";
 import type { AnyChannelDefinition } from "./definition.js";
 
 /** A compiled table of topic patterns. */
 export class ChannelRouter {
-  private readonly exact = new Map<string, AnyChannelDefinition>();
-  private readonly prefixes: Array<[prefix: string, channel: AnyChannelDefinition]> = [];
+  private readonly table = new TopicPatterns<AnyChannelDefinition>();
 
   constructor(routes: Record<string, AnyChannelDefinition>) {
-    for (const [pattern, channel] of Object.entries(routes)) {
-      const star = pattern.indexOf("*");
-      if (star === -1) this.exact.set(pattern, channel);
-      else if (star === pattern.length - 1) this.prefixes.push([pattern.slice(0, -1), channel]);
-      else throw new Error(`invalid topic pattern "${pattern}": "*" is only allowed at the end`);
-    }
+    for (const [pattern, channel] of Object.entries(routes)) this.table.add(pattern, channel);
   }
 
   /** The channel for `topic`, or undefined when nothing matches. */
   match(topic: string): AnyChannelDefinition | undefined {
-    const exact = this.exact.get(topic);
-    if (exact !== undefined) return exact;
-    for (const [prefix, channel] of this.prefixes) {
-      if (topic.startsWith(prefix)) return channel;
-    }
-    return undefined;
+    return this.table.match(topic);
   }
 
   /** The pattern that matches `topic` (for metrics and logs), or undefined. */
   patternOf(topic: string): string | undefined {
-    if (this.exact.has(topic)) return topic;
-    for (const [prefix] of this.prefixes) {
-      if (topic.startsWith(prefix)) return `${prefix}*`;
-    }
-    return undefined;
+    return this.table.lookup(topic)?.pattern;
   }
 }

@@ -8,27 +8,25 @@
  * `fetch` hook decorated both sides; changes to one topic within `diffWindowMs` go out as one
  * diff. `list(topic)` is what a channel pushes as `presence_state`.
  */
+import { PRESENCE_EVENTS } from "@cinder/protocol";
+import type * as protocol from "@cinder/protocol";
 import { createLogger, type Logger } from "../logger.js";
 import type { PubSub } from "../pubsub/index.js";
+import type { EncodedJson } from "../serializer/index.js";
 import { DiffWindow, type PendingDiff } from "./diff-window.js";
 import { newRef, stampMeta, userFields } from "./meta.js";
+import { StateCache } from "./state-cache.js";
 import type { Meta } from "./state.js";
 import { Tracker, type TrackerReads, type TrackerTiming } from "./tracker.js";
 
-/** One key's presence: its metas (each with `phx_ref`) plus whatever `fetch` added. */
-export interface PresenceEntry<M extends Meta = Meta> {
-  metas: Array<M & { phx_ref: string; phx_ref_prev?: string }>;
-  [extra: string]: unknown;
-}
+/** One key's presence: its metas (each with `phx_ref`) plus whatever `fetch` added (the protocol's model). */
+export type PresenceEntry<M extends Meta = Meta> = protocol.PresenceEntry<M>;
 
 /** Presences by key, as `presence_state` and each side of `presence_diff` carry them. */
-export type PresenceMap<M extends Meta = Meta> = Record<string, PresenceEntry<M>>;
+export type PresenceMap<M extends Meta = Meta> = protocol.PresenceState<M>;
 
-/** A `presence_diff` payload. */
-export interface PresenceDiff<M extends Meta = Meta> {
-  joins: PresenceMap<M>;
-  leaves: PresenceMap<M>;
-}
+/** A `presence_diff` payload (the protocol's model). */
+export type PresenceDiff<M extends Meta = Meta> = protocol.PresenceDiff<M>;
 
 /** Something that can own tracked presences and tells when it ends (a channel's socket is one). */
 export interface PresenceOwner {
@@ -93,14 +91,26 @@ export class Presence {
   private readonly maxMetaSize: number;
   private readonly window: DiffWindow;
   private readonly watched = new Set<string>();
+  private readonly states: StateCache;
   private queue: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: PresenceOptions) {
     this.logger = options.logger ?? createLogger({ name: "presence" });
     this.maxMetaSize = options.maxMetaSize ?? 4096;
     this.window = new DiffWindow(options.diffWindowMs ?? 25, (batch) => this.send(batch));
-    this.tracker = new Tracker({ ...options, name: options.name ?? "presence", logger: this.logger, onDiff: (diff) => this.window.add(diff) });
+    this.tracker = new Tracker({
+      ...options, name: options.name ?? "presence", logger: this.logger,
+      onDiff: (diff) => {
+        this.states.invalidate(diff);
+        this.window.add(diff);
+      },
+    });
     this.state = this.tracker.reads;
+    this.states = new StateCache({
+      keys: (topic) => this.state.list(topic).keys(),
+      countKeys: (topic) => this.state.countKeys(topic),
+      decorate: (topic, keys) => this.decorate(topic, groupByKey(keys.flatMap((key) => this.state.entries(topic, key)))),
+    });
     this.tracker.start();
   }
 
@@ -152,6 +162,29 @@ export class Presence {
   /** The presences of `topic` (what `presence_state` carries), decorated by `fetch`. */
   async list(topic: string): Promise<PresenceMap> {
     return this.decorate(topic, groupByKey(this.state.entries(topic)));
+  }
+
+  /**
+   * The presences of `topic` encoded once per change: the same bytes for every caller until the
+   * topic changes (docs/presence.md "presence_state once per change"). Push it as the payload:
+   * `socket.push("presence_state", await presence.encodedList(topic))`, or use `pushState`.
+   */
+  encodedList(topic: string): Promise<EncodedJson> {
+    return this.states.encoded(topic);
+  }
+
+  /** Pushes the topic's `presence_state` (the cached encoded list) to a channel's client. */
+  async pushState(socket: { readonly topic: string; push(event: string, payload: unknown): void }): Promise<void> {
+    socket.push("presence_state", await this.states.encoded(socket.topic));
+  }
+
+  /**
+   * Drops the cached encoded list of `topic` (or of every topic): call it when what `fetch` adds
+   * changed without a presence change, so the next `presence_state` is decorated afresh.
+   */
+  refreshList(topic?: string): void {
+    if (topic === undefined) this.states.clear();
+    else this.states.forget(topic);
   }
 
   /** One key's presence on `topic`, decorated by `fetch`, or undefined. */
@@ -228,7 +261,7 @@ export class Presence {
       this.decorate(topic, groupByKey(pending.leaves.values())),
     ]);
     const diff: PresenceDiff = { joins, leaves };
-    this.options.pubsub.localBroadcast(topic, "presence_diff", diff);
+    this.options.pubsub.localBroadcast(topic, PRESENCE_EVENTS.diff, diff);
     if (this.options.handleMetas !== undefined) {
       try {
         await this.options.handleMetas(topic, diff, this.state.list(topic));

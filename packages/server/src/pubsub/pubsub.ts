@@ -8,21 +8,25 @@
  * The adapter carries broadcasts to other nodes (one message per broadcast per node); the
  * default `LocalAdapter` is a single node. Semantics follow phoenix_pubsub: at-most-once,
  * `broadcastFrom` skips one local subscriber, `local*` variants stay on this node,
- * `directBroadcast` reaches only the named node.
+ * `directBroadcast` reaches only the named node. Each local delivery is published on
+ * `cinder:pubsub:broadcast` (see `diagnostics.ts`) when someone listens.
+ *
+ * Stream topics (`enableHistory`) are the exception: their broadcasts are recorded in the
+ * history store first and delivered with their stream position, in one order on every node
+ * (docs/recovery.md).
  */
 import { randomBytes } from "node:crypto";
+import { diagnostics } from "../diagnostics.js";
+import { MemoryHistory, TopicPatterns, type HistoryRead, type HistoryStore, type Publication, type StreamLimits, type StreamPosition } from "../history/index.js";
 
-/** One broadcast as local subscribers receive it. */
+/** One broadcast as local subscribers receive it (one object per dispatch, shared by its subscribers). */
 export interface BroadcastMessage {
   readonly topic: string;
   readonly event: string;
-  /** A JSON value or a `Uint8Array`. */
+  /** Opaque to PubSub: for channels, a JSON value or a `Uint8Array`. */
   readonly payload: unknown;
-  /**
-   * A memo shared by every subscriber of this delivery, keyed by encoder: subscribers that
-   * turn the message into bytes store the result here so it is encoded once per format.
-   */
-  readonly encodings: Map<object, unknown>;
+  /** Its place in the topic's stream, for broadcasts on a stream topic (see `PubSub.enableHistory`). */
+  readonly position?: StreamPosition;
 }
 
 /** Something that receives broadcasts on the topics it subscribed to. */
@@ -36,6 +40,10 @@ export interface RemoteBroadcast {
   topic: string;
   event: string;
   payload: unknown;
+  /** Its stream position, when a shared history store delivers it. */
+  position?: StreamPosition;
+  /** The `tag` given to `HistoryStore.append`, which names a subscriber its origin node skips. */
+  exclude?: string;
 }
 
 /**
@@ -76,9 +84,14 @@ export interface PubSubOptions {
   adapter?: PubSubAdapter;
   /** Called when a subscriber throws while handling a delivery (the others still get it). */
   onSubscriberError?: (error: unknown, topic: string) => void;
-  /** Called after each local delivery of a broadcast, with the number of subscribers it reached. */
-  onDispatch?: (topic: string, event: string, subscribers: number) => void;
+  /** Where broadcasts on stream topics are recorded; default a `MemoryHistory` (one node). */
+  history?: HistoryStore;
+  /** Called when a stream topic's broadcast cannot be recorded (it is then not delivered). */
+  onHistoryError?: (error: unknown, topic: string) => void;
 }
+
+/** How a read of a topic's history starts: after a position, or the last `last` publications. */
+export type HistoryQuery = { readonly since: StreamPosition } | { readonly last: number };
 
 /** Topic subscriptions and broadcasts, local and through an adapter to other nodes. */
 export class PubSub {
@@ -86,14 +99,45 @@ export class PubSub {
   readonly adapter: PubSubAdapter;
   private readonly topics = new Map<string, Set<Subscriber>>();
   private readonly onSubscriberError: (error: unknown, topic: string) => void;
-  /** Called after each local delivery (see `PubSubOptions.onDispatch`); settable after construction. */
-  onDispatch: ((topic: string, event: string, subscribers: number) => void) | undefined;
   private started: Promise<void> | undefined;
+  /** Where stream topics' broadcasts are recorded. */
+  readonly history: HistoryStore;
+  private readonly streams = new TopicPatterns<StreamLimits>();
+  private readonly onHistoryError: (error: unknown, topic: string) => void;
+  /** Subscribers to skip when a shared store delivers their `broadcastFrom` back, by tag. */
+  private readonly exclusions = new Map<string, { subscriber: Subscriber; at: number }>();
+  private exclusionSeq = 0;
 
   constructor(options: PubSubOptions = {}) {
     this.adapter = options.adapter ?? new LocalAdapter();
     this.onSubscriberError = options.onSubscriberError ?? ((error) => { queueMicrotask(() => { throw error; }); });
-    this.onDispatch = options.onDispatch;
+    this.history = options.history ?? new MemoryHistory();
+    this.onHistoryError = options.onHistoryError ?? ((error, topic) => {
+      process.emitWarning(`cinder: a broadcast on stream topic "${topic}" could not be recorded and was dropped: ${String(error)}`);
+    });
+  }
+
+  /**
+   * Makes every topic matching `pattern` (`"room:*"`, or an exact topic) a stream topic: its
+   * broadcasts are recorded in the history store, each at the next offset, and delivered with
+   * their position. Local broadcasts (`localBroadcast*`) are not recorded.
+   */
+  enableHistory(pattern: string, limits: StreamLimits): void {
+    if (!(Number.isSafeInteger(limits.size) && limits.size > 0)) throw new RangeError(`history size must be a positive integer, got ${limits.size}`);
+    if (!(Number.isFinite(limits.ttlMs) && limits.ttlMs > 0)) throw new RangeError(`history ttlMs must be a positive number, got ${limits.ttlMs}`);
+    this.streams.add(pattern, limits);
+  }
+
+  /** The history limits of `topic`, or undefined when it is not a stream topic. */
+  streamLimits(topic: string): StreamLimits | undefined {
+    return this.streams.empty ? undefined : this.streams.match(topic);
+  }
+
+  /** Reads a stream topic's history: what came after a position, or the last N; undefined for other topics. */
+  async readHistory(topic: string, query: HistoryQuery): Promise<HistoryRead | undefined> {
+    const limits = this.streamLimits(topic);
+    if (limits === undefined) return undefined;
+    return "since" in query ? this.history.since(topic, query.since, limits) : this.history.last(topic, query.last, limits);
   }
 
   /** This node's name. */
@@ -104,7 +148,12 @@ export class PubSub {
   /** Starts the adapter (idempotent). */
   start(): Promise<void> {
     this.started ??= Promise.resolve(this.adapter.start((message) => {
-      this.dispatch(message.topic, message.event, message.payload, undefined);
+      let from: Subscriber | undefined;
+      if (message.exclude !== undefined) {
+        from = this.exclusions.get(message.exclude)?.subscriber;
+        this.exclusions.delete(message.exclude);
+      }
+      this.dispatch(message.topic, message.event, message.payload, from, message.position);
     }));
     return this.started;
   }
@@ -134,12 +183,16 @@ export class PubSub {
 
   /** Broadcasts to every subscriber of `topic` on every node. */
   broadcast(topic: string, event: string, payload: unknown): void {
+    const limits = this.streamLimits(topic);
+    if (limits !== undefined) return this.record(limits, undefined, topic, event, payload);
     this.adapter.broadcast({ topic, event, payload });
     this.dispatch(topic, event, payload, undefined);
   }
 
   /** Broadcasts to every subscriber of `topic` on every node except `from`. */
   broadcastFrom(from: Subscriber, topic: string, event: string, payload: unknown): void {
+    const limits = this.streamLimits(topic);
+    if (limits !== undefined) return this.record(limits, from, topic, event, payload);
     this.adapter.broadcast({ topic, event, payload });
     this.dispatch(topic, event, payload, from);
   }
@@ -160,15 +213,59 @@ export class PubSub {
     else this.adapter.directBroadcast(nodeName, { topic, event, payload });
   }
 
-  /** Stops the adapter. Local subscriptions stay. */
+  /** Stops the adapter and the history store. Local subscriptions stay. */
   async close(): Promise<void> {
     await this.adapter.close();
+    await this.history.close();
   }
 
-  private dispatch(topic: string, event: string, payload: unknown, from: Subscriber | undefined): void {
+  /**
+   * A broadcast on a stream topic: recorded first. A local store gives its position at once and
+   * it is delivered here (and, without position, to other nodes); a shared store delivers it
+   * to every node itself, this one included, in stream order.
+   */
+  private record(limits: StreamLimits, from: Subscriber | undefined, topic: string, event: string, payload: unknown): void {
+    if (!this.history.deliversItself) {
+      let publication: Publication | undefined;
+      try {
+        publication = this.history.append(topic, event, payload, limits) as Publication | undefined;
+      } catch (error) {
+        this.onHistoryError(error, topic);
+        return;
+      }
+      this.adapter.broadcast({ topic, event, payload });
+      this.dispatch(topic, event, payload, from, publication?.position);
+      return;
+    }
+    let tag: string | undefined;
+    if (from !== undefined) {
+      tag = `${this.nodeName}/${++this.exclusionSeq}`;
+      this.forgetOldExclusions();
+      this.exclusions.set(tag, { subscriber: from, at: Date.now() });
+    }
+    Promise.resolve()
+      .then(() => this.history.append(topic, event, payload, limits, tag))
+      .catch((error: unknown) => {
+        if (tag !== undefined) this.exclusions.delete(tag);
+        this.onHistoryError(error, topic);
+      });
+  }
+
+  /** Exclusions whose publication never came back (a lost publish) are dropped after a minute. */
+  private forgetOldExclusions(): void {
+    const cutoff = Date.now() - 60_000;
+    for (const [tag, entry] of this.exclusions) {
+      if (entry.at >= cutoff) break;
+      this.exclusions.delete(tag);
+    }
+  }
+
+  private dispatch(topic: string, event: string, payload: unknown, from: Subscriber | undefined, position?: StreamPosition): void {
     const set = this.topics.get(topic);
     if (set === undefined) return;
-    const message: BroadcastMessage = { topic, event, payload, encodings: new Map() };
+    const message: BroadcastMessage = position === undefined
+      ? { topic, event, payload }
+      : { topic, event, payload, position };
     let delivered = 0;
     for (const subscriber of set) {
       if (subscriber === from) continue;
@@ -179,6 +276,6 @@ export class PubSub {
         this.onSubscriberError(error, topic);
       }
     }
-    this.onDispatch?.(topic, event, delivered);
+    if (diagnostics.broadcast.hasSubscribers) diagnostics.broadcast.publish({ pubsub: this, topic, event, subscribers: delivered });
   }
 }

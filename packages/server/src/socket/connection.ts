@@ -10,7 +10,7 @@ import {
 } from "../channel/index.js";
 import type { Logger } from "../logger.js";
 import type { DrainingMap } from "../draining.js";
-import type { Telemetry } from "../telemetry.js";
+import { diagnostics } from "../diagnostics.js";
 import type { BroadcastMessage, PubSub, Subscriber } from "../pubsub/index.js";
 import { DecodeError, type Frame, type Message, type Serializer } from "../serializer/index.js";
 import { TokenBucket, type Rate } from "./limits.js";
@@ -40,8 +40,8 @@ export interface SocketContext {
   readonly limits: ConnectionLimits;
   /** Every channel not yet finished ending, on every connection, with its connection (for graceful shutdown). */
   readonly live: DrainingMap<ChannelInstance, SocketConnection>;
-  /** Telemetry hooks. */
-  readonly telemetry: Telemetry;
+  /** The endpoint's id, carried by its diagnostics events. */
+  readonly endpointId: string;
 }
 
 /** What a connection needs from its transport. */
@@ -102,9 +102,9 @@ export class SocketConnection implements ChannelHost {
     return this.context.logger;
   }
 
-  /** The endpoint's telemetry hooks. */
-  get telemetry(): Telemetry {
-    return this.context.telemetry;
+  /** The endpoint's id, for diagnostics events. */
+  get endpointId(): string {
+    return this.context.endpointId;
   }
 
   /** How long an ending channel waits for a handler in flight. */
@@ -121,7 +121,7 @@ export class SocketConnection implements ChannelHost {
     } catch (error) {
       if (!(error instanceof DecodeError)) throw error;
       this.logger.info({ reason: error.message }, "undecodable frame; closing the connection");
-      this.context.telemetry.error?.({ kind: "decode" });
+      if (diagnostics.error.hasSubscribers) diagnostics.error.publish({ endpoint: this.context.endpointId, kind: "decode" });
       this.transport.close(CloseCode.invalidFrame, error.message.slice(0, 120));
       return;
     }
@@ -213,7 +213,9 @@ export class SocketConnection implements ChannelHost {
       return true;
     }
     this.strikes++;
-    this.context.telemetry.rateLimited?.({ what: what === "join" ? "join" : "message" });
+    if (diagnostics.rateLimited.hasSubscribers) {
+      diagnostics.rateLimited.publish({ endpoint: this.context.endpointId, what: what === "join" ? "join" : "message" });
+    }
     if (this.strikes === 1) this.logger.warn({ topic: message.topic, what }, "rate limited");
     this.reply(message, what === "join" ? message.join_ref ?? message.ref : null, "error", { reason: "rate_limited" });
     if (this.strikes >= this.context.limits.disconnectAfter) {

@@ -3,15 +3,13 @@
  * the client polls, with at most one parked poll (answered as soon as something is buffered, or
  * with 204 when the window ends). It is the transport sink of its `SocketConnection`.
  */
+import type { PollAnswer } from "@cinder/protocol";
 import type { ServerResponse } from "node:http";
 import type { Logger } from "../logger.js";
 import type { Frame } from "../serializer/index.js";
 import type { SocketConnection, TransportSink } from "../socket/index.js";
-import type { Telemetry } from "../telemetry.js";
+import { diagnostics, type TransportMessage } from "../diagnostics.js";
 import type { ConnectionsPerIp } from "./per-ip.js";
-
-/** The long-poll transport's telemetry label. */
-export const LONGPOLL = { transport: "longpoll" } as const;
 
 /** What a session needs from the transport that holds it. */
 export interface SessionHost {
@@ -19,9 +17,10 @@ export interface SessionHost {
     readonly windowMs: number;
     readonly maxBufferSize: number;
     readonly perIp: ConnectionsPerIp;
-    readonly telemetry: Telemetry;
   };
   readonly logger: Logger;
+  /** The message of the transport's transport-level diagnostics events (built once). */
+  readonly event: TransportMessage;
   /** Forgets a closed session. */
   forget(session: Session): void;
 }
@@ -33,12 +32,8 @@ export interface Responder {
   onGone(callback: () => void): void;
 }
 
-/** The JSON body of a long-poll answer. */
-export interface PollBody {
-  status: number;
-  token?: string;
-  messages?: string[];
-}
+/** The JSON body of a long-poll answer (the protocol's model). */
+export type PollBody = PollAnswer;
 
 interface ParkedPoll {
   responder: Responder;
@@ -79,7 +74,7 @@ export class Session implements TransportSink {
       return;
     }
     const text = frame.text;
-    this.transport.options.telemetry.messageOut?.(LONGPOLL);
+    if (diagnostics.messageOut.hasSubscribers) diagnostics.messageOut.publish(this.transport.event);
     this.buffer.push(text);
     this.bufferedBytes += text.length;
     if (this.bufferedBytes > this.transport.options.maxBufferSize) {
@@ -103,7 +98,7 @@ export class Session implements TransportSink {
     this.closeCode = code;
     this.transport.forget(this);
     this.transport.options.perIp.release(this.address);
-    this.transport.options.telemetry.disconnect?.(LONGPOLL);
+    if (diagnostics.close.hasSubscribers) diagnostics.close.publish(this.transport.event);
     const parked = this.parked;
     this.parked = undefined;
     if (parked !== undefined) {
@@ -151,7 +146,7 @@ export class Session implements TransportSink {
     if (this.closed) return 410;
     for (const [data, binary] of frames) {
       if (this.closed) break;
-      this.transport.options.telemetry.messageIn?.(LONGPOLL);
+      if (diagnostics.messageIn.hasSubscribers) diagnostics.messageIn.publish(this.transport.event);
       this.connection.handleFrame(data, binary);
     }
     return this.closed && this.closeCode === 1007 ? 410 : 200;

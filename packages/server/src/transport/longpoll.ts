@@ -1,5 +1,5 @@
 /**
- * The long-poll transport (PROTOCOL.md §4), for networks that break WebSockets. A session is
+ * The long-poll transport (docs/protocol.md §4), for networks that break WebSockets. A session is
  * one socket connection whose outgoing frames are buffered as text until the client polls:
  * `GET <path>/longpoll` without a valid token authorizes and creates a session (answers
  * `{"status":410,"token":T}`); with a token it answers at once with everything buffered, or parks
@@ -8,21 +8,29 @@
  * the body, as phoenix.js expects; OPTIONS answers CORS preflights. Sessions that stop polling
  * are reaped: their channels end and their presences leave.
  *
- * Session tokens are `<id>.<mac>`: an HMAC-SHA256 over the session id, which embeds the node
- * name, so they cannot be forged (share `secret` across a cluster). In a cluster a request may
+ * Session tokens are Cinder `Token`s (Phoenix.Token's format) over the session id, which embeds
+ * the node name, signed with `secret` and the transport's own salt and valid for `tokenMaxAge`
+ * seconds (14 days, as Phoenix), so they cannot be forged (share `secret` across a cluster). A
+ * tampered or expired token is answered as Phoenix does (docs/protocol.md §4.1, §4.3): a GET
+ * creates a new session (410 with a new token), a POST gets `{"status":410}`. In a cluster a request may
  * land on a node that does not hold the session (no sticky routing needed): that node forwards
  * it over PubSub to the owner (topic `phx:lp:<node>`), which answers the same way.
  */
-import { decodeParams } from "@cinder/protocol";
-import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { decodeParams, LONGPOLL_HEADERS, MAX_LINES_PER_POST, NDJSON_CONTENT_TYPE } from "@cinder/protocol";
+import { randomBytes } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "../logger.js";
-import type { Telemetry } from "../telemetry.js";
+import { diagnostics, type TransportMessage } from "../diagnostics.js";
 import type { BroadcastMessage, Subscriber } from "../pubsub/index.js";
+import { Token, TokenError } from "../token/index.js";
 import { authorize, SocketConnection, type SocketContext, type SocketDefinition } from "../socket/index.js";
 import { connectInfo } from "./http.js";
 import { httpError, httpResponder, respond, Session, type PollBody, type SessionHost } from "./longpoll-session.js";
 import type { ConnectionsPerIp } from "./per-ip.js";
+
+/** The long-poll headers as Node.js hands them over (lower-cased). */
+const AUTH_TOKEN_HEADER = LONGPOLL_HEADERS.authToken.toLowerCase();
+const SESSION_TOKEN_HEADER = LONGPOLL_HEADERS.sessionToken.toLowerCase();
 
 /** Long-poll options. */
 export interface LongPollOptions {
@@ -34,8 +42,10 @@ export interface LongPollOptions {
   maxLinesPerPost?: number;
   /** Largest buffer of unpolled frames in bytes; a session over it is closed. Default 8 MiB. */
   maxBufferSize?: number;
-  /** Secret for session tokens (share it across a cluster). Default random per process. */
+  /** Secret for session tokens, at least 20 bytes (share it across a cluster). Default random per process. */
   secret?: string;
+  /** Seconds a session token stays valid; an older one is answered like a bad one. Default 1 209 600 (14 days, as Phoenix). */
+  tokenMaxAge?: number;
 }
 
 /** What the long-poll transport needs from the endpoint. */
@@ -47,18 +57,26 @@ export interface LongPollTransportOptions extends Required<Omit<LongPollOptions,
   checkOrigin: (request: IncomingMessage) => boolean;
   perIp: ConnectionsPerIp;
   logger: Logger;
-  telemetry: Telemetry;
 }
 
 /** Long-poll defaults. */
 export const longPollDefaults = {
   windowMs: 10_000,
   maxBodySize: 8 * 1024 * 1024,
-  maxLinesPerPost: 100,
+  maxLinesPerPost: MAX_LINES_PER_POST,
   maxBufferSize: 8 * 1024 * 1024,
+  tokenMaxAge: 14 * 24 * 60 * 60,
 } as const;
 
+/** The salt of session tokens: their own, so no other token signed with the same secret passes for one. */
+export const SESSION_TOKEN_SALT = "cinder longpoll session";
+
+/** The shortest `secret` `Token` accepts, in bytes. */
+const MIN_SECRET_BYTES = 20;
+
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+/** Longer tokens are refused unread (a signed session id is ~140 characters plus the node name's length). */
+const MAX_TOKEN_LENGTH = 2048;
 
 /** A request forwarded to the node that owns a session, and the owner's answer. */
 type Forwarded =
@@ -75,6 +93,8 @@ export class LongPollTransport implements Subscriber, SessionHost {
   readonly options: LongPollTransportOptions;
   /** The logger. */
   readonly logger: Logger;
+  /** The message of this transport's transport-level diagnostics events. */
+  readonly event: TransportMessage;
   private readonly sessions = new Map<string, Session>();
   private readonly reaper: NodeJS.Timeout;
   private readonly forwardTopic: string;
@@ -82,8 +102,13 @@ export class LongPollTransport implements Subscriber, SessionHost {
   private nextForward = 0;
 
   constructor(options: LongPollTransportOptions) {
+    if (Buffer.byteLength(options.secret, "utf8") < MIN_SECRET_BYTES) {
+      throw new RangeError(`longpoll.secret must be at least ${MIN_SECRET_BYTES} bytes`);
+    }
+    if (!(options.tokenMaxAge > 0)) throw new RangeError("longpoll.tokenMaxAge must be a positive number of seconds");
     this.options = options;
     this.logger = options.logger;
+    this.event = { endpoint: options.context.endpointId, transport: "longpoll" };
     const threshold = 1.5 * options.windowMs;
     this.reaper = setInterval(() => {
       const now = Date.now();
@@ -183,7 +208,9 @@ export class LongPollTransport implements Subscriber, SessionHost {
   private async create(request: IncomingMessage, response: ServerResponse, uri: URL): Promise<void> {
     const started = performance.now();
     const refused = (): void => {
-      this.options.telemetry.connect?.({ transport: "longpoll", accepted: false, status: 403, durationMs: performance.now() - started });
+      if (diagnostics.connect.hasSubscribers) {
+        diagnostics.connect.publish({ endpoint: this.event.endpoint, transport: "longpoll", accepted: false, status: 403, durationMs: performance.now() - started });
+      }
       respond(response, { status: 403 });
     };
     if (!this.options.checkOrigin(request)) {
@@ -191,7 +218,7 @@ export class LongPollTransport implements Subscriber, SessionHost {
       refused();
       return;
     }
-    const header = request.headers["x-phoenix-authtoken"];
+    const header = request.headers[AUTH_TOKEN_HEADER];
     const authToken = typeof header === "string" ? header : undefined;
     const address = request.socket.remoteAddress ?? "";
     if (!this.options.perIp.acquire(address)) {
@@ -206,7 +233,9 @@ export class LongPollTransport implements Subscriber, SessionHost {
       refused();
       return;
     }
-    this.options.telemetry.connect?.({ transport: "longpoll", accepted: true, durationMs: performance.now() - started });
+    if (diagnostics.connect.hasSubscribers) {
+      diagnostics.connect.publish({ endpoint: this.event.endpoint, transport: "longpoll", accepted: true, durationMs: performance.now() - started });
+    }
     const id = `${this.options.nodeName}~${randomBytes(16).toString("base64url")}`;
     const session = new Session(id, this, address);
     session.connection = new SocketConnection(this.options.context, session, outcome.serializer, outcome.assigns, outcome.id);
@@ -240,7 +269,7 @@ export class LongPollTransport implements Subscriber, SessionHost {
         return;
       }
       const body = Buffer.concat(chunks).toString("utf8");
-      const ndjson = (request.headers["content-type"] ?? "").startsWith("application/x-ndjson");
+      const ndjson = (request.headers["content-type"] ?? "").startsWith(NDJSON_CONTENT_TYPE);
       const lines = ndjson
         ? body.split(/\r?\n/).filter((line) => line.length > 0).slice(0, this.options.maxLinesPerPost)
         : [body];
@@ -280,7 +309,7 @@ export class LongPollTransport implements Subscriber, SessionHost {
   }
 
   private tokenOf(request: IncomingMessage, uri: URL): string | undefined {
-    const header = request.headers["x-phoenix-longpoll-token"];
+    const header = request.headers[SESSION_TOKEN_HEADER];
     if (typeof header === "string" && header.length > 0) return header;
     const values = uri.searchParams.getAll("token");
     const last = values[values.length - 1];
@@ -298,19 +327,19 @@ export class LongPollTransport implements Subscriber, SessionHost {
   }
 
   private sign(id: string): string {
-    return `${Buffer.from(id).toString("base64url")}.${this.mac(id)}`;
+    return Token.sign(this.options.secret, SESSION_TOKEN_SALT, id, { maxAge: this.options.tokenMaxAge });
   }
 
+  /** The session id a token was signed for, or undefined for a tampered, expired or oversized one. */
   private verify(token: string): string | undefined {
-    const dot = token.indexOf(".");
-    if (dot <= 0 || token.length > 512) return undefined;
-    const id = Buffer.from(token.slice(0, dot), "base64url").toString("utf8");
-    const given = Buffer.from(token.slice(dot + 1));
-    const expected = Buffer.from(this.mac(id));
-    return given.length === expected.length && timingSafeEqual(given, expected) ? id : undefined;
-  }
-
-  private mac(id: string): string {
-    return createHmac("sha256", this.options.secret).update(id).digest("base64url");
+    if (token.length > MAX_TOKEN_LENGTH) return undefined;
+    try {
+      const id = Token.verify(this.options.secret, SESSION_TOKEN_SALT, token, { maxAge: this.options.tokenMaxAge });
+      return typeof id === "string" ? id : undefined;
+    } catch (error) {
+      if (!(error instanceof TokenError)) throw error;
+      this.logger.debug({ reason: error.reason }, "long-poll session token refused");
+      return undefined;
+    }
   }
 }

@@ -1,5 +1,5 @@
 /**
- * The origin check for browser connections (PROTOCOL.md §1.6). A request without an `Origin`
+ * The origin check for browser connections (docs/protocol.md §1.6). A request without an `Origin`
  * header (a non-browser client) always passes. `true` requires the origin's host to equal the
  * request's `Host`; a list allows entries such as `"https://example.com"`, `"//other.com:888"`
  * or `"//*.example.com"` (each given part — scheme, host, port — must match; `*.` matches the

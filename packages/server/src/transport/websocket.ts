@@ -5,21 +5,29 @@
  * `SocketConnection`, and closes connections that stay silent longer than the idle timeout.
  */
 import type { IncomingMessage } from "node:http";
-import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { WebSocketServer, WebSocket } from "ws";
 import { PHOENIX_SUBPROTOCOL, decodeParams, readAuthToken } from "@cinder/protocol";
 import { DrainingMap, within } from "../draining.js";
 import type { Logger } from "../logger.js";
-import type { Telemetry } from "../telemetry.js";
+import { diagnostics, type TransportMessage } from "../diagnostics.js";
 import type { Frame } from "../serializer/index.js";
 import { authorize, SocketConnection, type SocketContext, type SocketDefinition, type TransportSink } from "../socket/index.js";
 import { connectInfo, refuseUpgrade } from "./http.js";
-import { CorkedWriter, websocketFrame } from "./frame.js";
 import type { ConnectionsPerIp } from "./per-ip.js";
+import { WireFactory, type Wire } from "./ws-wire.js";
 
-/** Whether a connection sent anything since the idle sweeper last looked, and since when it is quiet. */
+/** The bound on what a connection has not read. */
+export interface SlowConsumerLimits {
+  /** A connection whose unsent data exceeds this many bytes is cut off (1013). */
+  readonly maxBufferedBytes: number;
+  /** How long a cut-off connection has to read up to its close frame before its TCP socket is destroyed. */
+  readonly closeTimeoutMs: number;
+}
+
+/** A connection's sink, whether it sent anything since the idle sweeper last looked, and since when it is quiet. */
 interface IdleState {
+  readonly sink: WebSocketSink;
   active: boolean;
   quietSince: number;
 }
@@ -38,15 +46,13 @@ export interface WebSocketTransportOptions {
   checkOrigin: (request: IncomingMessage) => boolean;
   /** Connections per client address. */
   perIp: ConnectionsPerIp;
-  /** A connection whose unsent data exceeds this many bytes is cut off (1013). */
-  maxBufferedBytes: number;
+  /** When a connection that does not read is cut off, and how long its close frame may take. */
+  slowConsumer: SlowConsumerLimits;
+  /** Write prebuilt frames straight to the TCP socket under `ws` when its internals allow (`ws-wire.ts`); false: always `ws.send`. */
+  directWrite: boolean;
   logger: Logger;
-  telemetry: Telemetry;
 }
 
-const TEXT = { binary: false } as const;
-const WEBSOCKET = { transport: "websocket" } as const;
-const BINARY = { binary: true } as const;
 
 /** Parses offered subprotocols into the auth token (if any) and whether they are acceptable. */
 function readSubprotocols(header: string | undefined): { acceptable: boolean; authToken: string | undefined } {
@@ -56,57 +62,93 @@ function readSubprotocols(header: string | undefined): { acceptable: boolean; au
 }
 
 /**
- * One WebSocket connection: the sink a `SocketConnection` writes to. Its outgoing buffer is
- * bounded: a client that stops reading is sent one close frame (1013) once it is over the bound,
- * and its TCP socket is destroyed a second later, since a stalled reader never completes a
- * closing handshake; nothing more is queued for it meanwhile.
+ * One WebSocket connection: the sink a `SocketConnection` writes to. Frames go to the wire (see
+ * `ws-wire.ts`); when, after a flush, what the kernel did not take is over the socket's buffer
+ * mark, the sink holds further frames itself, in order, and hands them on once the wire has
+ * drained. So a slow reader's backlog sits here, where it can be dropped, past at most one
+ * flush's worth of frames in Node.js. Once the unsent data (the wire's and the
+ * sink's) exceeds `maxBufferedBytes`, the client is a slow consumer: the sink drops its own
+ * backlog, sends one close frame (1013) right behind the whole frames already handed to the
+ * wire, and destroys the TCP socket `closeTimeoutMs` later unless
+ * the client has closed by then. A client that resumes reading within that time reads complete
+ * frames and then the close frame; one that does not is cut off (it sees the connection drop).
  */
 class WebSocketSink implements TransportSink {
   private slow = false;
-  private readonly writer: CorkedWriter | undefined;
+  private readonly wire: Wire;
+  /** Frames held while the wire is over its buffer mark, and their bytes. */
+  private backlog: Frame[] = [];
+  private backlogBytes = 0;
+  private waiting = false;
+  private readonly drained = (): void => this.flushBacklog();
 
   constructor(
     private readonly ws: WebSocket,
-    private readonly maxBufferedBytes: number,
+    wires: WireFactory,
+    private readonly limits: SlowConsumerLimits,
     private readonly logger: Logger,
-    private readonly telemetry: Telemetry,
+    /** This transport's message for transport-level diagnostics events (built once). */
+    private readonly event: TransportMessage,
   ) {
-    // Without permessage-deflate (off here), ws writes each frame synchronously to its socket, so
-    // writing our prebuilt frames to the same socket keeps every frame in order.
-    const socket = (ws as unknown as { _socket?: Socket })._socket;
-    this.writer = socket === undefined ? undefined : new CorkedWriter(socket, () => this.checkBuffer());
+    this.wire = wires.open(ws, () => this.afterFlush());
   }
 
   send(frame: Frame): void {
     if (this.slow || this.ws.readyState !== WebSocket.OPEN) return;
-    if (this.writer === undefined) {
-      this.ws.send(frame.bytes, frame.binary ? BINARY : TEXT);
-    } else {
-      // The complete frame is built once per message and shared by every connection it goes to.
-      let wire = frame.wire as Buffer | undefined;
-      if (wire === undefined) frame.wire = wire = websocketFrame(frame.bytes, frame.binary);
-      this.writer.write(wire);
-      this.telemetry.messageOut?.(WEBSOCKET);
+    if (this.waiting) {
+      this.backlog.push(frame);
+      this.backlogBytes += frame.wire.length;
+      this.checkBuffer();
       return;
     }
-    this.telemetry.messageOut?.(WEBSOCKET);
-    this.checkBuffer();
+    this.write(frame);
   }
 
-  /** Cuts the client off when what it has not read exceeds the bound (checked after each flush). */
+  private write(frame: Frame): void {
+    if (diagnostics.messageOut.hasSubscribers) diagnostics.messageOut.publish(this.event);
+    this.wire.write(frame);
+  }
+
+  /** After the wire flushed: cut off over the bound; hold further frames while it is over its mark. */
+  private afterFlush(): void {
+    const unsent = this.wire.unsent;
+    if (unsent === 0 || this.slow) return;
+    if (unsent + this.backlogBytes > this.limits.maxBufferedBytes) this.cutOff();
+    else if (!this.waiting && unsent > this.wire.mark) {
+      this.waiting = true;
+      this.wire.onDrain(this.drained);
+    }
+  }
+
+  /** Hands the held frames to the wire (they leave as one flush). */
+  private flushBacklog(): void {
+    this.waiting = false;
+    if (this.slow || this.ws.readyState !== WebSocket.OPEN) return;
+    const frames = this.backlog;
+    this.backlog = [];
+    this.backlogBytes = 0;
+    for (const frame of frames) this.write(frame);
+  }
+
+  /** Cuts the client off when what it has not read exceeds the bound. */
   private checkBuffer(): void {
-    if (!this.slow && this.ws.bufferedAmount > this.maxBufferedBytes) this.cutOff();
+    if (!this.slow && this.wire.unsent + this.backlogBytes > this.limits.maxBufferedBytes) this.cutOff();
   }
 
   private cutOff(): void {
     this.slow = true;
-    this.telemetry.slowConsumer?.(WEBSOCKET);
-    this.logger.warn({ buffered: this.ws.bufferedAmount, limit: this.maxBufferedBytes }, "slow consumer cut off");
+    if (diagnostics.slowConsumer.hasSubscribers) diagnostics.slowConsumer.publish(this.event);
+    this.logger.warn({ buffered: this.wire.unsent + this.backlogBytes, dropped: this.backlog.length, limit: this.limits.maxBufferedBytes },
+      "slow consumer cut off");
+    this.backlog = [];
+    this.backlogBytes = 0;
     this.ws.close(1013, "slow consumer");
-    setTimeout(() => this.ws.terminate(), 1_000).unref();
+    setTimeout(() => this.ws.terminate(), this.limits.closeTimeoutMs).unref();
   }
 
   close(code: number, reason: string): void {
+    // A close that is not a cut-off goes behind every frame sent before it, held ones included.
+    if (this.backlog.length > 0) this.flushBacklog();
     if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING) this.ws.close(code, reason);
   }
 }
@@ -117,8 +159,13 @@ export class WebSocketTransport {
   /** Open connections, with what the idle sweeper needs of each. */
   private readonly sockets = new DrainingMap<WebSocket, IdleState>();
   private readonly sweeper: NodeJS.Timeout;
+  /** The message of this transport's transport-level diagnostics events. */
+  private readonly event: TransportMessage;
+  private readonly wires: WireFactory;
 
   constructor(private readonly options: WebSocketTransportOptions) {
+    this.event = { endpoint: options.context.endpointId, transport: "websocket" };
+    this.wires = new WireFactory(options.directWrite, options.logger);
     this.server = new WebSocketServer({
       noServer: true,
       maxPayload: options.maxFrameSize,
@@ -135,13 +182,13 @@ export class WebSocketTransport {
 
   private sweepIdle(): void {
     const now = Date.now();
-    for (const [ws, state] of this.sockets) {
+    for (const state of this.sockets.values()) {
       if (state.active) {
         state.active = false;
         state.quietSince = now;
       } else if (now - state.quietSince >= this.options.idleTimeoutMs) {
         this.options.logger.debug({ idleMs: now - state.quietSince }, "closing an idle connection");
-        ws.close(1001, "idle timeout");
+        state.sink.close(1001, "idle timeout");
         state.quietSince = Infinity;
       }
     }
@@ -156,9 +203,12 @@ export class WebSocketTransport {
   async handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer, uri: URL): Promise<void> {
     socket.on("error", () => socket.destroy());
     const started = performance.now();
-    const { logger, telemetry } = this.options;
+    const { logger } = this.options;
+    const endpoint = this.options.context.endpointId;
     const refuse = (status: number, reason?: string): void => {
-      telemetry.connect?.({ transport: "websocket", accepted: false, status, durationMs: performance.now() - started });
+      if (diagnostics.connect.hasSubscribers) {
+        diagnostics.connect.publish({ endpoint, transport: "websocket", accepted: false, status, durationMs: performance.now() - started });
+      }
       refuseUpgrade(socket, status, reason);
     };
     if (request.method !== "GET") return refuse(400, "WebSocket upgrades must use GET");
@@ -185,10 +235,12 @@ export class WebSocketTransport {
       if (outcome.kind === "refuse") return refuse(outcome.status, outcome.reason);
       upgraded = true;
       this.server.handleUpgrade(request, socket, head, (ws) => {
-        telemetry.connect?.({ transport: "websocket", accepted: true, durationMs: performance.now() - started });
-        const sink = new WebSocketSink(ws, this.options.maxBufferedBytes, logger, telemetry);
+        if (diagnostics.connect.hasSubscribers) {
+          diagnostics.connect.publish({ endpoint, transport: "websocket", accepted: true, durationMs: performance.now() - started });
+        }
+        const sink = new WebSocketSink(ws, this.wires, this.options.slowConsumer, logger, this.event);
         const connection = new SocketConnection(this.options.context, sink, outcome.serializer, outcome.assigns, outcome.id);
-        this.track(ws, connection, address);
+        this.track(ws, sink, connection, address);
       });
     } finally {
       if (!upgraded) this.options.perIp.release(address);
@@ -197,7 +249,7 @@ export class WebSocketTransport {
 
   /** Closes every connection with `code`. */
   closeAll(code: number, reason: string): void {
-    for (const ws of this.sockets.keys()) ws.close(code, reason);
+    for (const { sink } of this.sockets.values()) sink.close(code, reason);
   }
 
   /**
@@ -205,11 +257,11 @@ export class WebSocketTransport {
    * told to reconnect elsewhere do not all come back at once.
    */
   async closeGradually(code: number, reason: string, windowMs: number): Promise<void> {
-    const all = [...this.sockets.keys()];
+    const all = [...this.sockets.values()].map((state) => state.sink);
     const batches = Math.max(1, Math.min(all.length, Math.ceil(windowMs / 50)));
     const size = Math.ceil(all.length / batches);
     for (let i = 0; i < all.length; i += size) {
-      for (const ws of all.slice(i, i + size)) ws.close(code, reason);
+      for (const sink of all.slice(i, i + size)) sink.close(code, reason);
       if (i + size < all.length) await new Promise((resolve) => setTimeout(resolve, windowMs / batches));
     }
   }
@@ -221,19 +273,20 @@ export class WebSocketTransport {
     clearInterval(this.sweeper);
   }
 
-  private track(ws: WebSocket, connection: SocketConnection, address: string): void {
-    const { logger, telemetry } = this.options;
-    const idle: IdleState = { active: false, quietSince: Date.now() };
+  private track(ws: WebSocket, sink: WebSocketSink, connection: SocketConnection, address: string): void {
+    const { logger } = this.options;
+    const event = this.event;
+    const idle: IdleState = { sink, active: false, quietSince: Date.now() };
     this.sockets.set(ws, idle);
     ws.on("message", (data, isBinary) => {
       idle.active = true;
-      telemetry.messageIn?.(WEBSOCKET);
+      if (diagnostics.messageIn.hasSubscribers) diagnostics.messageIn.publish(event);
       try {
         connection.handleFrame(data as Buffer, isBinary);
       } catch (error) {
         logger.error({ err: error }, "error while handling a frame; closing the connection");
-        telemetry.error?.({ kind: "internal" });
-        ws.close(1011, "internal error");
+        if (diagnostics.error.hasSubscribers) diagnostics.error.publish({ endpoint: event.endpoint, kind: "internal" });
+        sink.close(1011, "internal error");
       }
     });
     ws.on("error", (error) => {
@@ -241,7 +294,7 @@ export class WebSocketTransport {
     });
     ws.on("close", (code) => {
       logger.debug({ code }, "connection closed");
-      telemetry.disconnect?.(WEBSOCKET);
+      if (diagnostics.close.hasSubscribers) diagnostics.close.publish(event);
       this.sockets.delete(ws);
       this.options.perIp.release(address);
       connection.transportClosed();

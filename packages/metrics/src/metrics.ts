@@ -1,23 +1,22 @@
 /**
- * Prometheus metrics on the telemetry hooks (prom-client): connections by transport, channels
- * joined by topic pattern, messages in and out, broadcast fan-out, presence members by topic
- * pattern, errors by kind, rate-limit refusals and slow-consumer cut-offs, plus Node's default
- * process metrics. Counters on the hot path (messages, deliveries) are plain numbers read at
- * scrape time, so a delivery costs an increment, not a label lookup.
+ * Prometheus metrics (prom-client) fed by Cinder's diagnostics channels: connections by
+ * transport, channels joined by topic pattern, messages in and out, broadcast fan-out, presence
+ * members by topic pattern, errors by kind, rate-limit refusals and slow-consumer cut-offs, plus
+ * Node's default process metrics. Counters on the hot path (messages, deliveries) are plain
+ * numbers read at scrape time, so a delivery costs an increment, not a label lookup.
  *
  * ```ts
  * const metrics = createMetrics({ presence });
- * const endpoint = attach(server, { socket, telemetry: metrics.telemetry });
+ * const endpoint = attach(server, { socket });
  * metrics.observe(endpoint);
  * // in the HTTP handler: if (url.pathname === "/metrics") return metrics.handler(request, response);
  * ```
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
-import type { Presence } from "./presence/index.js";
-import type { Telemetry } from "./telemetry.js";
+import { subscribeDiagnostics, type Endpoint, type Presence, type PubSub, type TransportName } from "@cinder/server";
 
-/** What metrics need to know about presence and topic patterns. */
+/** What metrics need to know about presence. */
 export interface MetricsOptions {
   /** The presence whose members are counted per topic pattern at scrape time. */
   presence?: Pick<Presence, "topics" | "countConnections">;
@@ -27,33 +26,46 @@ export interface MetricsOptions {
   defaultMetrics?: boolean;
 }
 
-/** Metrics for one endpoint. */
+/** The part of an endpoint that metrics read. */
+export type ObservedEndpoint = Pick<Endpoint, "id" | "pubsub" | "patternOf">;
+
+/** Metrics for the endpoints they observe. */
 export interface Metrics {
-  /** The hooks to give `attach(server, { telemetry })`. */
-  readonly telemetry: Telemetry;
   /** The prom-client registry. */
   readonly registry: Registry;
-  /** Lets presence members be grouped by the endpoint's topic patterns. */
-  observe(endpoint: { patternOf(topic: string): string | undefined }): void;
+  /**
+   * Counts the events of `endpoint` from now on (observe it before it accepts connections, so
+   * the gauges see every connection open), and groups presence members by its topic patterns.
+   */
+  observe(endpoint: ObservedEndpoint): void;
   /** The metrics in Prometheus text format. */
   text(): Promise<string>;
   /** Answers a `GET /metrics` request. */
   handler(request: IncomingMessage, response: ServerResponse): void;
+  /** Unsubscribes from the diagnostics channels (the registry keeps its last values). */
+  close(): void;
 }
 
-/** Creates the metrics and the telemetry hooks that feed them. */
+/** Creates the metrics and subscribes them to Cinder's diagnostics channels. */
 export function createMetrics(options: MetricsOptions = {}): Metrics {
   const prefix = options.prefix ?? "cinder_";
   const registry = new Registry();
   // A coarse event-loop monitor: the default 10 ms sampling costs ~3 ms of CPU a second even when idle.
   if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix, eventLoopMonitoringPrecision: 100 });
-  let patternOf: (topic: string) => string | undefined = () => undefined;
+  const endpoints = new Map<string, ObservedEndpoint>();
+  const pubsubs = new Set<PubSub>();
+  const patternOf = (topic: string): string | undefined => {
+    for (const endpoint of endpoints.values()) {
+      const pattern = endpoint.patternOf(topic);
+      if (pattern !== undefined) return pattern;
+    }
+    return undefined;
+  };
 
-  const hot = { in: new Map<string, number>(), out: new Map<string, number>(), broadcasts: 0, deliveries: 0 };
-  const bump = (map: Map<string, number>, key: string): void => { map.set(key, (map.get(key) ?? 0) + 1); };
-  const fromMap = (map: Map<string, number>) => function collect(this: Counter<"transport">): void {
+  const hot = { in: { websocket: 0, longpoll: 0 }, out: { websocket: 0, longpoll: 0 }, broadcasts: 0, deliveries: 0 };
+  const fromCounts = (counts: Record<TransportName, number>) => function collect(this: Counter<"transport">): void {
     this.reset();
-    for (const [transport, n] of map) this.inc({ transport }, n);
+    for (const [transport, n] of Object.entries(counts)) if (n > 0) this.inc({ transport }, n);
   };
 
   const connections = new Gauge({ name: `${prefix}connections`, help: "Open connections by transport", labelNames: ["transport"], registers: [registry] });
@@ -64,8 +76,8 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     name: `${prefix}handle_in_duration_seconds`, help: "handleIn duration by topic pattern", labelNames: ["pattern"], registers: [registry],
     buckets: [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
   });
-  new Counter({ name: `${prefix}messages_in_total`, help: "Frames received by transport", labelNames: ["transport"], registers: [registry], collect: fromMap(hot.in) });
-  new Counter({ name: `${prefix}messages_out_total`, help: "Frames sent by transport", labelNames: ["transport"], registers: [registry], collect: fromMap(hot.out) });
+  new Counter({ name: `${prefix}messages_in_total`, help: "Frames received by transport", labelNames: ["transport"], registers: [registry], collect: fromCounts(hot.in) });
+  new Counter({ name: `${prefix}messages_out_total`, help: "Frames sent by transport", labelNames: ["transport"], registers: [registry], collect: fromCounts(hot.out) });
   new Counter({ name: `${prefix}broadcasts_total`, help: "Broadcasts delivered on this node", registers: [registry],
     collect(this: Counter) { this.reset(); this.inc(hot.broadcasts); } });
   new Counter({ name: `${prefix}broadcast_deliveries_total`, help: "Local subscribers reached by broadcasts (fan-out)", registers: [registry],
@@ -88,34 +100,53 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     },
   });
 
-  const telemetry: Telemetry = {
-    connect: ({ transport, accepted }) => {
+  const unsubscribers = [
+    subscribeDiagnostics("cinder:socket:connect", ({ endpoint, transport, accepted }) => {
+      if (!endpoints.has(endpoint)) return;
       connects.inc({ transport, result: accepted ? "accepted" : "refused" });
       if (accepted) connections.inc({ transport });
-    },
-    disconnect: ({ transport }) => connections.dec({ transport }),
-    messageIn: ({ transport }) => bump(hot.in, transport),
-    messageOut: ({ transport }) => bump(hot.out, transport),
-    join: ({ pattern, status }) => {
+    }),
+    subscribeDiagnostics("cinder:socket:close", ({ endpoint, transport }) => {
+      if (endpoints.has(endpoint)) connections.dec({ transport });
+    }),
+    subscribeDiagnostics("cinder:socket:message_in", ({ endpoint, transport }) => {
+      if (endpoints.has(endpoint)) hot.in[transport]++;
+    }),
+    subscribeDiagnostics("cinder:socket:message_out", ({ endpoint, transport }) => {
+      if (endpoints.has(endpoint)) hot.out[transport]++;
+    }),
+    subscribeDiagnostics("cinder:socket:rate_limited", ({ endpoint, what }) => {
+      if (endpoints.has(endpoint)) rateLimited.inc({ what });
+    }),
+    subscribeDiagnostics("cinder:socket:slow_consumer", ({ endpoint, transport }) => {
+      if (endpoints.has(endpoint)) slow.inc({ transport });
+    }),
+    subscribeDiagnostics("cinder:channel:join", ({ endpoint, pattern, status }) => {
+      if (!endpoints.has(endpoint)) return;
       joins.inc({ pattern, status });
       if (status === "ok") channels.inc({ pattern });
-    },
-    leave: ({ pattern }) => channels.dec({ pattern }),
-    handleIn: ({ pattern, durationMs }) => handleIn.observe({ pattern }, durationMs / 1000),
-    broadcast: ({ subscribers }) => {
+    }),
+    subscribeDiagnostics("cinder:channel:leave", ({ endpoint, pattern }) => {
+      if (endpoints.has(endpoint)) channels.dec({ pattern });
+    }),
+    subscribeDiagnostics("cinder:channel:handle_in", ({ endpoint, pattern, durationMs }) => {
+      if (endpoints.has(endpoint)) handleIn.observe({ pattern }, durationMs / 1000);
+    }),
+    subscribeDiagnostics("cinder:pubsub:broadcast", ({ pubsub, subscribers }) => {
+      if (!pubsubs.has(pubsub)) return;
       hot.broadcasts++;
       hot.deliveries += subscribers;
-    },
-    error: ({ kind }) => errors.inc({ kind }),
-    rateLimited: ({ what }) => rateLimited.inc({ what }),
-    slowConsumer: ({ transport }) => slow.inc({ transport }),
-  };
+    }),
+    subscribeDiagnostics("cinder:error", ({ endpoint, kind }) => {
+      if (endpoints.has(endpoint)) errors.inc({ kind });
+    }),
+  ];
 
   return {
-    telemetry,
     registry,
     observe(endpoint) {
-      patternOf = (topic) => endpoint.patternOf(topic);
+      endpoints.set(endpoint.id, endpoint);
+      pubsubs.add(endpoint.pubsub);
     },
     text: () => registry.metrics(),
     handler(_request, response) {
@@ -124,6 +155,9 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       }, () => {
         response.writeHead(500, { "content-type": "text/plain" }).end("metrics unavailable");
       });
+    },
+    close() {
+      for (const unsubscribe of unsubscribers.splice(0)) unsubscribe();
     },
   };
 }

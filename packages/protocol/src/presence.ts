@@ -1,0 +1,31 @@
+/**
+ * The presence payloads (docs/protocol.md §6.1): `presence_state` carries a `PresenceState`,
+ * `presence_diff` a `PresenceDiff`; each key's presence holds its metas, every one marked with the
+ * `phx_ref` the server gave it.
+ */
+
+/** The fields the server adds to every meta it tracks. */
+export interface PresenceMetaFields {
+  /** A unique ref of this meta. */
+  phx_ref: string;
+  /** After an update, the ref of the meta it replaced. */
+  phx_ref_prev?: string;
+}
+
+/** One meta of a presence: the user's meta (`M`) plus `phx_ref`. */
+export type PresenceMeta<M = Record<string, unknown>> = M & PresenceMetaFields;
+
+/** One key's presence: its metas, plus whatever fields the server's `fetch` added. */
+export interface PresenceEntry<M = Record<string, unknown>> {
+  metas: Array<PresenceMeta<M>>;
+  [field: string]: unknown;
+}
+
+/** Presences by key: the payload of `presence_state`, and each side of a `presence_diff`. */
+export type PresenceState<M = Record<string, unknown>> = Record<string, PresenceEntry<M>>;
+
+/** A `presence_diff` payload. */
+export interface PresenceDiff<M = Record<string, unknown>> {
+  joins: PresenceState<M>;
+  leaves: PresenceState<M>;
+}

@@ -1,0 +1,70 @@
+/**
+ * `RedisHistory`: the shared history store for a cluster on Redis. Stream topics' publications
+ * are numbered, kept and published by one Lua script (stream-scripts.ts), so every node sees
+ * one order per topic and a client that comes back on another node recovers the same way; a
+ * node's death loses nothing Redis accepted. Bounded per topic by size and TTL. When Redis
+ * loses the keys (a restart without persistence, an expiry) the next publication starts a new
+ * epoch, which clients coming back are told (`recovered: false`): never a silent gap.
+ *
+ * Made by `RedisAdapter.history()`, so it publishes on the adapter's broadcast channel and uses
+ * its connection (which fails fast while Redis is down: a publication that cannot be recorded
+ * is not delivered anywhere, and PubSub's `onHistoryError` hears of it).
+ */
+import type { Redis } from "ioredis";
+import { newEpoch, type HistoryRead, type HistoryStore, type Publication, type StreamLimits, type StreamPosition } from "@cinder/server";
+import { decodeEnvelope, encodeTail } from "./codec.js";
+import { APPEND, READ } from "./stream-scripts.js";
+
+/** What `RedisHistory` needs from its adapter. */
+export interface RedisHistoryLink {
+  /** The connection commands go through. */
+  readonly redis: Redis;
+  /** The key prefix (the adapter's namespace). */
+  readonly namespace: string;
+  /** The channel every node listens to for broadcasts. */
+  readonly broadcastChannel: string;
+}
+
+type Reply = Array<string | number>;
+
+/** A history store in Redis, shared by every node of the cluster. */
+export class RedisHistory implements HistoryStore {
+  readonly deliversItself = true;
+
+  constructor(private readonly link: RedisHistoryLink) {}
+
+  private keys(topic: string): [string, string] {
+    const base = `${this.link.namespace}:stream:{${topic}}`;
+    return [`${base}:meta`, `${base}:log`];
+  }
+
+  async append(topic: string, event: string, payload: unknown, limits: StreamLimits, tag?: string): Promise<undefined> {
+    const exclude = tag === undefined ? "null" : JSON.stringify(tag);
+    await this.link.redis.eval(APPEND, 2, ...this.keys(topic), newEpoch(), limits.size, Math.ceil(limits.ttlMs),
+      this.link.broadcastChannel, exclude, encodeTail(topic, event, payload));
+    return undefined;
+  }
+
+  since(topic: string, from: StreamPosition, limits: StreamLimits): Promise<HistoryRead> {
+    return this.read(topic, limits, from.epoch, from.offset);
+  }
+
+  last(topic: string, count: number, limits: StreamLimits): Promise<HistoryRead> {
+    return this.read(topic, limits, "", Math.max(0, Math.floor(count)));
+  }
+
+  close(): void {}
+
+  private async read(topic: string, limits: StreamLimits, epoch: string, offset: number): Promise<HistoryRead> {
+    const reply = await this.link.redis.eval(READ, 2, ...this.keys(topic), newEpoch(), limits.size, Math.ceil(limits.ttlMs), epoch, offset) as Reply;
+    const position = { epoch: String(reply[0]), offset: Number(reply[1]) };
+    if (reply[2] === "gap") return { kind: "gap", position };
+    const publications: Publication[] = [];
+    for (const text of reply.slice(3)) {
+      const { message } = decodeEnvelope(String(text));
+      if (message.position === undefined) throw new Error("a stream log entry without a position");
+      publications.push({ topic: message.topic, event: message.event, payload: message.payload, position: message.position });
+    }
+    return { kind: "complete", publications, position };
+  }
+}

@@ -1,0 +1,52 @@
+/**
+ * The fastlane (Phoenix's `Channel.Server.dispatch`): a broadcast that no channel intercepts is
+ * encoded once per serializer and the same `Frame` is written to every subscriber on this node.
+ * This module is the only owner of that cache. PubSub hands every subscriber of one dispatch the
+ * same `BroadcastMessage` object, so the cache is keyed by that object: it holds the frames of
+ * the broadcast being dispatched (one per serializer that asked), and a new broadcast replaces
+ * them, so at most one broadcast's frames are held. (A broadcast sent synchronously from inside
+ * another's dispatch makes the outer one encode again: still correct, only slower.) Only the
+ * channel layer encodes broadcasts; PubSub carries them as opaque values.
+ */
+import type { Logger } from "../logger.js";
+import { diagnostics } from "../diagnostics.js";
+import { formatPosition } from "../history/index.js";
+import type { BroadcastMessage } from "../pubsub/index.js";
+import type { Frame, Serializer } from "../serializer/index.js";
+
+/** What the fastlane needs to report a broadcast it cannot encode. */
+export interface FastlaneReporter {
+  readonly logger: Logger;
+  /** The endpoint's id, for the `cinder:error` diagnostics event. */
+  readonly endpointId: string;
+}
+
+/** The broadcast whose frames are cached, and its frame per serializer (null: it cannot be encoded). */
+let current: BroadcastMessage | undefined;
+const frames = new Map<Serializer, Frame | null>();
+
+/**
+ * The frame of `broadcast` in `serializer`'s format, encoded on the first call for this broadcast
+ * and format and shared afterwards; null when it cannot be encoded (logged once per format).
+ */
+export function fastlaneFrame(broadcast: BroadcastMessage, serializer: Serializer, reporter: FastlaneReporter): Frame | null {
+  if (broadcast !== current) {
+    current = broadcast;
+    frames.clear();
+  }
+  let frame = frames.get(serializer);
+  if (frame === undefined) {
+    try {
+      // A broadcast on a stream topic carries its position as the frame's ref (docs/recovery.md).
+      frame = broadcast.position === undefined
+        ? serializer.fastlane(broadcast)
+        : serializer.encode({ join_ref: null, ref: formatPosition(broadcast.position), topic: broadcast.topic, event: broadcast.event, payload: broadcast.payload });
+    } catch (error) {
+      reporter.logger.error({ topic: broadcast.topic, event: broadcast.event, err: error }, "broadcast cannot be encoded; dropped");
+      if (diagnostics.error.hasSubscribers) diagnostics.error.publish({ endpoint: reporter.endpointId, kind: "encode", topic: broadcast.topic });
+      frame = null;
+    }
+    frames.set(serializer, frame);
+  }
+  return frame;
+}
