@@ -9,10 +9,9 @@ import { readCredentials, signIn, signUp, TOKEN_MAX_AGE, userToken, verifyUserTo
 import type { Store, User } from "../db/store.js";
 import { ALL } from "../channels/notifications.js";
 import { partyCards } from "../channels/party.js";
-import { parseId } from "./ids.js";
-import { unstorable } from "../text.js";
-import { cookie, HttpError, json, readJson } from "./respond.js";
+import { cookie, HttpError, json, parseId, readJson } from "./respond.js";
 import type { Router } from "./router.js";
+import { checkText } from "../text.js";
 
 /** The session cookie's name. */
 export const SESSION_COOKIE = "cinder_token";
@@ -47,12 +46,9 @@ function sessionCookie(token: string, maxAge: number): string {
 }
 
 function text(value: unknown, field: string, min: number, max: number): string {
-  if (typeof value !== "string") throw new HttpError(400, `${field} must be a string`);
-  const trimmed = value.trim();
-  if (trimmed.length < min || trimmed.length > max) throw new HttpError(400, `${field} must be ${min}–${max} characters`);
-  const problem = unstorable(trimmed);
-  if (problem !== undefined) throw new HttpError(400, `${field}: ${problem}`);
-  return trimmed;
+  const checked = checkText(value, { name: field, min, max });
+  if (!checked.ok) throw new HttpError(400, checked.error);
+  return checked.value;
 }
 
 function object(body: unknown): Record<string, unknown> {

@@ -38,7 +38,7 @@ export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
 }
 
-/** The value of cookie `name`, if sent; a value with broken percent-encoding counts as not sent. */
+/** The value of cookie `name`, if sent. */
 export function cookie(request: IncomingMessage, name: string): string | undefined {
   for (const part of (request.headers.cookie ?? "").split(";")) {
     const [key, ...value] = part.trim().split("=");
@@ -46,8 +46,15 @@ export function cookie(request: IncomingMessage, name: string): string | undefin
     try {
       return decodeURIComponent(value.join("="));
     } catch {
-      return undefined;
+      return undefined; // broken percent-encoding: no cookie
     }
   }
   return undefined;
+}
+
+/** A database id from a URL segment: a positive decimal integer that fits in 2^53, else undefined. */
+export function parseId(raw: string | undefined): number | undefined {
+  if (raw === undefined || !/^[1-9][0-9]{0,15}$/.test(raw)) return undefined;
+  const id = Number(raw);
+  return Number.isSafeInteger(id) ? id : undefined;
 }
