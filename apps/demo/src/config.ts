@@ -3,7 +3,9 @@
  * (PostgreSQL; SQLite under DATA_DIR when unset), SECRET_KEY_BASE (else generated once and kept
  * under DATA_DIR), ADMIN_USERNAMES (comma-separated; "admin"), CINDER_REDIS_URL (a cluster),
  * METRICS_TOKEN (grants GET /metrics from anywhere; without it, loopback only), RETRO_VOTE_BUDGET
- * (votes per person per retro room; 3), VIDEO_POSITION_INTERVAL_MS (how often a watcher's playback
+ * (votes per person per retro room; 3), ADMIN_PASSWORD (creates the account `admin` with it at
+ * start-up, or keeps it when it exists; without it no admin exists until `npm run -w apps/demo
+ * admin -- set-password <username>`), VIDEO_POSITION_INTERVAL_MS (how often a watcher's playback
  * position may change their presence; 1000).
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -17,7 +19,10 @@ export interface Config {
   dataDir: string;
   databaseUrl: string | undefined;
   secretKeyBase: string;
+  /** Usernames with admin rights; nobody can sign up as one of them. */
   admins: ReadonlySet<string>;
+  /** When set, the account `admin` is created with this password at start-up (kept when it exists). */
+  adminPassword?: string | undefined;
   redisUrl: string | undefined;
   /** A token that grants `GET /metrics` from anywhere (without it: loopback only). */
   metricsToken?: string | undefined;
@@ -60,6 +65,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databaseUrl: env.DATABASE_URL || undefined,
     secretKeyBase,
     admins: new Set((env.ADMIN_USERNAMES ?? "admin").split(",").map((name) => name.trim()).filter(Boolean)),
+    adminPassword: env.ADMIN_PASSWORD || undefined,
     redisUrl: env.CINDER_REDIS_URL || undefined,
     metricsToken: env.METRICS_TOKEN || undefined,
     retroVoteBudget: positiveInt(env, "RETRO_VOTE_BUDGET"),

@@ -59,6 +59,15 @@ export const migrations: ReadonlyArray<{ version: number; name: string; up: (db:
       "CREATE INDEX annotations_parent ON annotations (parent_id)",
     ],
   },
+  {
+    version: 22,
+    name: "sessions: one row per sign-in, revoked on sign-out or by an admin",
+    up: () => [
+      `CREATE TABLE sessions (id TEXT PRIMARY KEY, user_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        inserted_at BIGINT NOT NULL, revoked_at BIGINT, revoked_by TEXT)`,
+      "CREATE INDEX sessions_user ON sessions (user_id)",
+    ],
+  },
 ];
 
 /** Applies every migration not yet applied; returns the versions it applied. */
