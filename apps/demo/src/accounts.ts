@@ -9,6 +9,7 @@
 import { randomBytes, scrypt, timingSafeEqual } from "node:crypto";
 import { Token, TokenError } from "@cinder/server";
 import type { Store, User } from "./db/store.js";
+import { Limiter } from "./throttle.js";
 
 /** How long a user token is valid: two weeks, in seconds. */
 export const TOKEN_MAX_AGE = 14 * 24 * 60 * 60;
@@ -38,11 +39,14 @@ export function readCredentials(body: unknown): Credentials {
   return { ok: true, username, password };
 }
 
+/** Password hashing runs at most this many scrypt computations at once (HASH_CONCURRENCY; 2). */
+export const hashing = new Limiter(2);
+
 function derive(password: string, salt: Buffer, params: { N: number; r: number; p: number; keylen: number }): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
+  return hashing.run(() => new Promise((resolve, reject) => {
     scrypt(password, salt, params.keylen, { N: params.N, r: params.r, p: params.p, maxmem: 64 * 1024 * 1024 },
       (error, key) => (error ? reject(error) : resolve(key)));
-  });
+  }));
 }
 
 /** Hashes a password: `scrypt$N$r$p$salt$hash`. */

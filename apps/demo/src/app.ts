@@ -9,7 +9,8 @@ import { pino } from "pino";
 import { attach, createPresence, defineSocket, PubSub, refuse, type Endpoint, type Logger, type Presence } from "@cinder/server";
 import { createMetrics } from "@cinder/metrics";
 import { RedisAdapter } from "@cinder/redis";
-import { ensureAccount, signToken, verifyToken } from "./accounts.js";
+import { ensureAccount, hashing, signToken, verifyToken } from "./accounts.js";
+import { DEFAULT_THROTTLE, SignInThrottle } from "./throttle.js";
 import type { Config } from "./config.js";
 import { openPostgres, openSqlite, type Db } from "./db/db.js";
 import { migrate } from "./db/migrations.js";
@@ -74,6 +75,7 @@ export async function openStore(config: Pick<Config, "databaseUrl" | "dataDir">,
 export async function createApp(config: Config, options: { store?: Store; logger?: Logger; nodeName?: string } = {}): Promise<App> {
   const logger: Logger = options.logger ?? pino({ name: "apps", level: process.env.LOG_LEVEL ?? "info" });
   const store = options.store ?? await openStore(config);
+  if (config.hashConcurrency !== undefined) hashing.concurrency = config.hashConcurrency;
   if (config.adminPassword !== undefined) {
     if (await ensureAccount(store, "admin", config.adminPassword)) logger.info({}, "created the admin account `admin` from ADMIN_PASSWORD");
   }
@@ -114,6 +116,11 @@ export async function createApp(config: Config, options: { store?: Store; logger
     store, secret: config.secretKeyBase, admins: config.admins,
     broadcast: (topic, event, payload) => endpoint.broadcast(topic, event, payload),
     disconnect: (socketId) => endpoint.disconnect(socketId),
+    throttle: new SignInThrottle({
+      perAccount: config.signInPerAccount ?? DEFAULT_THROTTLE.perAccount,
+      perAddress: config.signInPerAddress ?? DEFAULT_THROTTLE.perAddress,
+      windowMs: config.signInWindowS !== undefined ? config.signInWindowS * 1000 : DEFAULT_THROTTLE.windowMs,
+    }),
   };
   const router = new Router();
   addApiRoutes(router, api);

@@ -12,6 +12,7 @@ import { partyCards } from "../channels/party.js";
 import { cookie, HttpError, json, parseId, readJson } from "./respond.js";
 import type { Router } from "./router.js";
 import { checkText } from "../text.js";
+import type { SignInThrottle } from "../throttle.js";
 
 /** The session cookie's name. */
 export const SESSION_COOKIE = "cinder_token";
@@ -23,6 +24,8 @@ export interface ApiContext {
   admins: ReadonlySet<string>;
   broadcast(topic: string, event: string, payload: unknown): void;
   disconnect(socketId: string): void;
+  /** Sign-in attempts per account and address. */
+  throttle: SignInThrottle;
 }
 
 /** The signed token of a request (Bearer header first, then the cookie). */
@@ -125,8 +128,18 @@ export function addApiRoutes(router: Router, context: ApiContext): void {
   router.add("POST", "/api/session", async (request, response) => {
     const credentials = readCredentials(await readJson(request));
     if (!credentials.ok) throw new HttpError(422, credentials.error);
+    // Throttled before hashing: a refused attempt costs no scrypt.
+    const account = credentials.username.toLowerCase();
+    const verdict = context.throttle.attempt(account, request.socket.remoteAddress ?? "unknown");
+    if (!verdict.ok) {
+      const what = verdict.scope === "account" ? "for this account" : "from your address";
+      json(response, 429, { error: `too many sign-in attempts ${what}; try again in ${verdict.retryAfterS} s`, retry_after: verdict.retryAfterS },
+        { "retry-after": String(verdict.retryAfterS) });
+      return;
+    }
     const user = await signIn(store, credentials.username, credentials.password);
     if (user === null) throw new HttpError(401, "wrong username or password");
+    context.throttle.succeeded(account);
     await signedIn(response, 200, user);
   });
 

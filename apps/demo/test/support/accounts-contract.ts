@@ -7,7 +7,8 @@
 import { test, after, type TestContext } from "node:test";
 import assert from "node:assert/strict";
 import { WebSocket } from "ws";
-import { missing, postgresReachable, TestApp, until, type Client, type Engine } from "./app.js";
+import { hashing } from "../../src/accounts.js";
+import { missing, postgresReachable, TEST_ADMIN_PASSWORD, TestApp, until, type Client, type Engine } from "./app.js";
 
 /** Registers the accounts tests for `engine`. */
 export function accountsContract(engine: Engine): void {
@@ -115,5 +116,61 @@ export function accountsContract(engine: Engine): void {
     assert.equal(await upgrade(app, token), 403);
     await until(() => tab.closeCodes.length > 1 || undefined, 5000, "gus's retries refused");
     assert.equal(tab.socket.isConnected(), false);
+  });
+
+  test(`${engine}: sign-in is throttled per account before hashing, with a clear error; hashing runs on a small pool`, async (t) => {
+    const app = await setup(t);
+    if (app === undefined) return;
+    await app.signUp("slow_sam");
+    await app.signUp("slow_sue");
+    const answers = await Promise.all(Array.from({ length: 14 }, () => app.api("POST", "/api/session", { username: "slow_sam", password: "wrong password" })));
+    const statuses = answers.map((a) => a.status).sort();
+    assert.deepEqual(statuses, [...Array(10).fill(401), ...Array(4).fill(429)], "10 attempts per account, then refused");
+    const refused = answers.find((a) => a.status === 429)!;
+    assert.match(String(refused.body.error), /too many sign-in attempts for this account; try again in \d+ s/);
+    const right = await app.api("POST", "/api/session", { username: "SLOW_SAM", password: "correct horse" });
+    assert.equal(right.status, 429, "even the right password waits for the window (any spelling of the name)");
+    assert.equal((await app.api("POST", "/api/session", { username: "slow_sue", password: "correct horse" })).status, 200, "other accounts are not locked");
+    assert.ok(hashing.peak >= 1 && hashing.peak <= hashing.concurrency, `at most ${hashing.concurrency} hashes at once (peak ${hashing.peak})`);
+  });
+
+  test(`${engine}: sign-in is throttled per address`, async (t) => {
+    if (engine === "postgres" && !(await postgresReachable())) return missing(t, "PostgreSQL");
+    const app = new TestApp(engine);
+    app.config.signInPerAddress = 3;
+    await app.start();
+    try {
+      const answers = [];
+      for (const name of ["a_1", "a_2", "a_3", "a_4"]) answers.push(await app.api("POST", "/api/session", { username: name, password: "wrong password" }));
+      assert.deepEqual(answers.map((a) => a.status), [401, 401, 401, 429]);
+      assert.match(String(answers[3]!.body.error), /from your address/);
+    } finally {
+      await app.destroy();
+    }
+  });
+
+  test(`${engine}: admin bootstrap — ADMIN_PASSWORD creates admin, a restart keeps it, nobody signs up as a reserved name`, async (t) => {
+    const app = await setup(t);
+    if (app === undefined) return;
+    const me = await app.api("GET", "/api/me", undefined, await app.adminToken());
+    assert.deepEqual({ username: (me.body.user as { username: string }).username, admin: me.body.admin }, { username: "admin", admin: true });
+    for (const name of ["admin", "Admin", "ADMIN"]) {
+      const answer = await app.api("POST", "/api/users", { username: name, password: "password123" });
+      assert.equal(answer.status, 403, `${name} → ${answer.status}`);
+      assert.match(String(answer.body.error), /reserved/);
+    }
+    await app.stop();
+    app.config.adminPassword = "another password entirely";
+    await app.start();
+    assert.equal((await app.api("POST", "/api/session", { username: "admin", password: TEST_ADMIN_PASSWORD })).status, 200, "an existing admin is kept as it is");
+    const bare = new TestApp(engine);
+    bare.config.adminPassword = undefined;
+    await bare.start();
+    try {
+      assert.equal((await bare.api("POST", "/api/session", { username: "admin", password: TEST_ADMIN_PASSWORD })).status, 401, "without ADMIN_PASSWORD there is no admin");
+      assert.equal((await bare.api("POST", "/api/users", { username: "admin", password: "password123" })).status, 403);
+    } finally {
+      await bare.destroy();
+    }
   });
 }
