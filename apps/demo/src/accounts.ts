@@ -30,7 +30,9 @@ export type Credentials = { ok: true; username: string; password: string } | { o
 
 /** Checks a sign-up / sign-in body. */
 export function readCredentials(body: unknown): Credentials {
-  const { username, password } = (typeof body === "object" && body !== null ? body : {}) as Record<string, unknown>;
+  const { username: raw, password } = (typeof body === "object" && body !== null ? body : {}) as Record<string, unknown>;
+  // NFKC first, so "ａｄｍｉｎ" (fullwidth) is read as "admin" and checked as such.
+  const username = typeof raw === "string" ? raw.normalize("NFKC") : raw;
   if (typeof username !== "string" || !USERNAME.test(username)) {
     return { ok: false, error: "username must be 1–32 letters, digits, _ or -" };
   }

@@ -59,6 +59,11 @@ export interface Card {
 
 type Row = Record<string, unknown>;
 
+/** What makes two usernames the same: equal after Unicode NFKC and lower-casing ("Admin", "ａｄｍｉｎ", "admin"). */
+export function usernameKey(username: string): string {
+  return username.normalize("NFKC").toLowerCase();
+}
+
 const num = (value: unknown): number => Number(value);
 
 /** The data layer of the apps. */
@@ -73,8 +78,9 @@ export class Store {
   /** Creates a user; returns null when the username is taken. */
   async createUser(username: string, passwordHash: string): Promise<User | null> {
     try {
-      const rows = await this.db.query<Row>("INSERT INTO users (username, password_hash, inserted_at) VALUES (?, ?, ?) RETURNING id, username",
-        [username, passwordHash, Date.now()]);
+      const rows = await this.db.query<Row>(
+        "INSERT INTO users (username, username_key, password_hash, inserted_at) VALUES (?, ?, ?, ?) RETURNING id, username",
+        [username, usernameKey(username), passwordHash, Date.now()]);
       return { id: num(rows[0]!.id), username: String(rows[0]!.username) };
     } catch (error) {
       if (/unique/i.test((error as Error).message)) return null;
@@ -111,9 +117,9 @@ export class Store {
     });
   }
 
-  /** A user and their password hash, by username. */
+  /** A user and their password hash, by username (any case or Unicode-compatible spelling). */
   async userWithHash(username: string): Promise<(User & { passwordHash: string }) | undefined> {
-    const [row] = await this.db.query<Row>("SELECT id, username, password_hash FROM users WHERE username = ?", [username]);
+    const [row] = await this.db.query<Row>("SELECT id, username, password_hash FROM users WHERE username_key = ?", [usernameKey(username)]);
     return row === undefined ? undefined : { id: num(row.id), username: String(row.username), passwordHash: String(row.password_hash) };
   }
 
@@ -123,9 +129,9 @@ export class Store {
     return row === undefined ? undefined : { id: num(row.id), username: String(row.username) };
   }
 
-  /** A user by username. */
+  /** A user by username (any case or Unicode-compatible spelling). */
   async userByName(username: string): Promise<User | undefined> {
-    const [row] = await this.db.query<Row>("SELECT id, username FROM users WHERE username = ?", [username]);
+    const [row] = await this.db.query<Row>("SELECT id, username FROM users WHERE username_key = ?", [usernameKey(username)]);
     return row === undefined ? undefined : { id: num(row.id), username: String(row.username) };
   }
 

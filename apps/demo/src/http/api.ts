@@ -6,7 +6,7 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { newSessionId, readCredentials, signIn, signToken, signUp, TOKEN_MAX_AGE, verifyToken, type TokenClaims } from "../accounts.js";
-import type { RevokedBy, Store, User } from "../db/store.js";
+import { usernameKey, type RevokedBy, type Store, type User } from "../db/store.js";
 import { ALL } from "../channels/notifications.js";
 import { partyCards } from "../channels/party.js";
 import { cookie, HttpError, json, parseId, readJson } from "./respond.js";
@@ -117,7 +117,7 @@ export function addApiRoutes(router: Router, context: ApiContext): void {
   router.add("POST", "/api/users", async (request, response) => {
     const credentials = readCredentials(await readJson(request));
     if (!credentials.ok) throw new HttpError(422, credentials.error);
-    if ([...admins].some((name) => name.toLowerCase() === credentials.username.toLowerCase())) {
+    if ([...admins].some((name) => usernameKey(name) === usernameKey(credentials.username))) {
       throw new HttpError(403, "that username is reserved for administrators");
     }
     const user = await signUp(store, credentials.username, credentials.password);
@@ -129,7 +129,7 @@ export function addApiRoutes(router: Router, context: ApiContext): void {
     const credentials = readCredentials(await readJson(request));
     if (!credentials.ok) throw new HttpError(422, credentials.error);
     // Throttled before hashing: a refused attempt costs no scrypt.
-    const account = credentials.username.toLowerCase();
+    const account = usernameKey(credentials.username);
     const verdict = context.throttle.attempt(account, request.socket.remoteAddress ?? "unknown");
     if (!verdict.ok) {
       const what = verdict.scope === "account" ? "for this account" : "from your address";

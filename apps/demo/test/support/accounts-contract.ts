@@ -7,8 +7,12 @@
 import { test, after, type TestContext } from "node:test";
 import assert from "node:assert/strict";
 import { WebSocket } from "ws";
+import { randomBytes } from "node:crypto";
 import { hashing } from "../../src/accounts.js";
-import { missing, postgresReachable, TEST_ADMIN_PASSWORD, TestApp, until, type Client, type Engine } from "./app.js";
+import { openPostgres, openSqlite } from "../../src/db/db.js";
+import { migrate, migrations } from "../../src/db/migrations.js";
+import { Store } from "../../src/db/store.js";
+import { DATABASE_URL, missing, postgresReachable, TEST_ADMIN_PASSWORD, TestApp, until, type Client, type Engine } from "./app.js";
 
 /** Registers the accounts tests for `engine`. */
 export function accountsContract(engine: Engine): void {
@@ -171,6 +175,41 @@ export function accountsContract(engine: Engine): void {
       assert.equal((await bare.api("POST", "/api/users", { username: "admin", password: "password123" })).status, 403);
     } finally {
       await bare.destroy();
+    }
+  });
+
+  test(`${engine}: usernames are unique case-insensitively after NFKC; sign-in takes any spelling`, async (t) => {
+    const app = await setup(t);
+    if (app === undefined) return;
+    await app.signUp("Case_Cat");
+    for (const twin of ["case_cat", "CASE_CAT", "\uff23\uff41\uff53\uff45\uff3f\uff23\uff41\uff54"]) {
+      const answer = await app.api("POST", "/api/users", { username: twin, password: "password123" });
+      assert.equal(answer.status, 409, `${twin} → ${answer.status}`);
+    }
+    const signedIn = await app.api("POST", "/api/session", { username: "cASE_cAT", password: "correct horse" });
+    assert.equal(signedIn.status, 200);
+    assert.equal((signedIn.body.user as { username: string }).username, "Case_Cat", "the name is kept as signed up");
+  });
+
+  test(`${engine}: the username migration keeps the oldest of existing case-twins and renames the others`, async (t) => {
+    if (engine === "postgres" && !(await postgresReachable())) return missing(t, "PostgreSQL");
+    const schema = `cinder_mig_${randomBytes(4).toString("hex")}`;
+    const db = engine === "sqlite" ? openSqlite(":memory:") : await openPostgres(DATABASE_URL, schema);
+    try {
+      await migrate(db, migrations.filter((m) => m.version < 23));
+      for (const name of ["Dup", "dup", "other", "DUP"]) {
+        await db.query("INSERT INTO users (username, password_hash, inserted_at) VALUES (?, 'x', 0)", [name]);
+      }
+      assert.deepEqual(await migrate(db), [23]);
+      const rows = await db.query<{ id: number; username: string }>("SELECT id, username FROM users ORDER BY id");
+      const ids = rows.map((r) => Number(r.id));
+      assert.deepEqual(rows.map((r) => r.username), ["Dup", `dup-${ids[1]}`, "other", `DUP-${ids[3]}`]);
+      const store = new Store(db);
+      assert.equal((await store.userByName("DUP"))?.username, "Dup");
+      assert.equal(await store.createUser("dUp", "x"), null, "new twins are refused");
+    } finally {
+      if (engine === "postgres") await db.query(`DROP SCHEMA ${schema} CASCADE`);
+      await db.close();
     }
   });
 }
