@@ -88,6 +88,11 @@ export class Store {
     }
   }
 
+  /** Replaces a user's password hash. */
+  async setPassword(userId: number, passwordHash: string): Promise<void> {
+    await this.db.query("UPDATE users SET password_hash = ? WHERE id = ?", [passwordHash, userId]);
+  }
+
   /** Opens a session for a user. */
   async openSession(sessionId: string, userId: number): Promise<void> {
     await this.db.query("INSERT INTO sessions (id, user_id, inserted_at) VALUES (?, ?, ?)", [sessionId, userId, Date.now()]);
