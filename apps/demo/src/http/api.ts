@@ -61,6 +61,7 @@ export async function currentUser(context: Pick<ApiContext, "secret" | "store">,
 export function signedOutMessage(revokedBy: RevokedBy | "unknown" | undefined): string {
   if (revokedBy === "admin") return "You were signed out by an administrator";
   if (revokedBy === "user") return "You signed out; sign in again";
+  if (revokedBy === "unknown") return "Your session has ended; sign in again";
   return "sign in first: send Authorization: Bearer <token>";
 }
 
