@@ -24,6 +24,9 @@ interface CloseEvent {
 /** The PostgreSQL the tests use. */
 export const DATABASE_URL = process.env.CINDER_TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 
+/** The ADMIN_PASSWORD of test apps (the account `admin` is created with it). */
+export const TEST_ADMIN_PASSWORD = "admin password for tests";
+
 /** Which database a test run uses. */
 export type Engine = "sqlite" | "postgres";
 
@@ -58,6 +61,7 @@ export class TestApp {
     this.config = {
       port: 0, host: "127.0.0.1", dataDir, databaseUrl: engine === "postgres" ? DATABASE_URL : undefined,
       secretKeyBase: "test secret key base, long enough", admins: new Set(["admin"]), redisUrl: undefined,
+      adminPassword: TEST_ADMIN_PASSWORD,
     };
   }
 
@@ -103,6 +107,13 @@ export class TestApp {
     const { status, body } = await this.api("POST", "/api/users", { username, password });
     if (status !== 201) throw new Error(`sign-up of ${username} answered ${status}: ${JSON.stringify(body)}`);
     return body as { token: string; user: { id: number; username: string } };
+  }
+
+  /** A session token of the bootstrapped `admin` (ADMIN_PASSWORD is set in tests). */
+  async adminToken(): Promise<string> {
+    const { status, body } = await this.api("POST", "/api/session", { username: "admin", password: TEST_ADMIN_PASSWORD });
+    if (status !== 200) throw new Error(`admin sign-in answered ${status}: ${JSON.stringify(body)}`);
+    return String(body.token);
   }
 
   /** A phoenix.js client signed in with `token`. */
