@@ -4,7 +4,8 @@
  * under DATA_DIR), ADMIN_USERNAMES (comma-separated; "admin"), CINDER_REDIS_URL (a cluster),
  * METRICS_TOKEN (grants GET /metrics from anywhere; without it, loopback only), RETRO_VOTE_BUDGET
  * (votes per person per retro room; 3), VIDEO_POSITION_INTERVAL_MS (how often a watcher's playback
- * position may change their presence; 1000).
+ * position may change their presence; 1000), PARTY_LEAVE_GRACE_MS (how long a pointing-party member
+ * may be gone, e.g. a reload, before they count as having left; 1500).
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -25,6 +26,8 @@ export interface Config {
   retroVoteBudget?: number | undefined;
   /** The shortest time between two playback-position updates of a watcher's presence (ms, default 1000). */
   positionIntervalMs?: number | undefined;
+  /** How long a pointing-party member may be gone before they count as having left (ms, default 1500). */
+  partyLeaveGraceMs?: number | undefined;
 }
 
 /** A positive integer setting from the environment, or undefined when unset. */
@@ -64,5 +67,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     metricsToken: env.METRICS_TOKEN || undefined,
     retroVoteBudget: positiveInt(env, "RETRO_VOTE_BUDGET"),
     positionIntervalMs: positiveInt(env, "VIDEO_POSITION_INTERVAL_MS"),
+    partyLeaveGraceMs: positiveInt(env, "PARTY_LEAVE_GRACE_MS"),
   };
 }

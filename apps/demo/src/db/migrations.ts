@@ -59,6 +59,11 @@ export const migrations: ReadonlyArray<{ version: number; name: string; up: (db:
       "CREATE INDEX annotations_parent ON annotations (parent_id)",
     ],
   },
+  {
+    version: 22,
+    name: "parties: one row per party, so its sample cards are created once",
+    up: () => ["CREATE TABLE parties (name TEXT PRIMARY KEY, inserted_at BIGINT NOT NULL)"],
+  },
 ];
 
 /** Applies every migration not yet applied; returns the versions it applied. */
