@@ -3,7 +3,7 @@
  * the socket (a signed token in the `token` param; socket id `user_socket:<id>`) with the four
  * apps' channels, the JSON API, the pages and the assets, on one `node:http` server.
  */
-import { createServer, type Server } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { fileURLToPath } from "node:url";
 import { pino } from "pino";
 import { attach, createPresence, defineSocket, PubSub, refuse, type Endpoint, type Logger, type Presence } from "@cinder/server";
@@ -21,8 +21,9 @@ import { retroChannel } from "./channels/retro.js";
 import { decorateViewers, videoChannel } from "./channels/videos.js";
 import { addApiRoutes, currentUser, requestToken, type ApiContext } from "./http/api.js";
 import { serveAsset, type AssetRoot } from "./http/assets.js";
-import { renderPage } from "./http/pages.js";
-import { HttpError, json } from "./http/respond.js";
+import { renderNotFound, renderPage } from "./http/pages.js";
+import { HttpError, json, parseId } from "./http/respond.js";
+import { newNonce, pageHeaders } from "./http/security.js";
 import { Router, type Handler } from "./http/router.js";
 
 /** A running apps server. */
@@ -46,6 +47,17 @@ const ASSETS: AssetRoot[] = [
   { prefix: "/assets/", dir: here("../web/") },
   { prefix: "/assets/", dir: here("../../public/") },
 ];
+
+/** Answers 404: JSON for the API and scripts, the HTML page for browsers. */
+function notFound(request: IncomingMessage, response: ServerResponse, url: URL): void {
+  const wantsHtml = !url.pathname.startsWith("/api/") && (request.headers.accept ?? "").includes("text/html");
+  if (!wantsHtml) {
+    json(response, 404, { error: "not found" });
+    return;
+  }
+  response.writeHead(404, { "content-type": "text/html; charset=utf-8", "cache-control": "no-store", ...pageHeaders(newNonce()) })
+    .end(renderNotFound());
+}
 
 /** Opens the configured database and migrates it. */
 export async function openStore(config: Pick<Config, "databaseUrl" | "dataDir">, schema?: string): Promise<Store> {
@@ -100,26 +112,39 @@ export async function createApp(config: Config, options: { store?: Store; logger
   };
   const router = new Router();
   addApiRoutes(router, api);
-  const page = (title: string, script: string, data: (params: Record<string, string>) => Record<string, unknown> = () => ({})): Handler =>
+  /** A page; `data` answering undefined means there is nothing at this URL (the HTML 404). */
+  const page = (title: string, script: string, data: (params: Record<string, string>) => Record<string, unknown> | undefined = () => ({})): Handler =>
     async (request, response, params, url) => {
       const user = await currentUser(api, request);
       const signedIn = user !== undefined;
+      const pageData = signedIn ? data(params) : { next: url.pathname };
+      if (pageData === undefined) {
+        notFound(request, response, url);
+        return;
+      }
+      const nonce = newNonce();
       const html = renderPage({
+        nonce,
         title: signedIn ? title : "Sign in",
         script: signedIn ? script : "home",
         user, admin: user !== undefined && config.admins.has(user.username),
         token: signedIn ? requestToken(request) : undefined,
-        data: signedIn ? data(params) : { next: url.pathname },
+        data: pageData,
       });
-      response.writeHead(200, { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" }).end(html);
+      response.writeHead(200, { "content-type": "text/html; charset=utf-8", "cache-control": "no-store", ...pageHeaders(nonce) }).end(html);
     };
   router
     .add("GET", "/", page("Home", "home"))
     .add("GET", "/retro/:room", page("Retro", "retro", (p) => ({ room: p.room })))
     .add("GET", "/videos", page("Videos", "videos"))
-    .add("GET", "/videos/:id", page("Video", "video", (p) => ({ id: Number(p.id) })))
+    .add("GET", "/videos/:id", page("Video", "video", (p) => { const id = parseId(p.id); return id === undefined ? undefined : { id }; }))
     .add("GET", "/party/:room", page("Pointing party", "party", (p) => ({ room: p.room })))
-    .add("GET", "/admin", page("Admin", "admin"));
+    .add("GET", "/admin", page("Admin", "admin"))
+    .add("GET", "/favicon.svg", (request, response, _params, url) => serveFavicon(request, response, url))
+    .add("GET", "/favicon.ico", (request, response, _params, url) => serveFavicon(request, response, url));
+  const serveFavicon = (request: IncomingMessage, response: ServerResponse, url: URL): void => {
+    if (!serveAsset(ASSETS, request, response, "/assets/favicon.svg")) notFound(request, response, url);
+  };
 
   const server = createServer((request, response) => {
     let url: URL;
@@ -140,12 +165,12 @@ export async function createApp(config: Config, options: { store?: Store; logger
       return;
     }
     if ((request.method === "GET" || request.method === "HEAD") && url.pathname.startsWith("/assets/")) {
-      if (!serveAsset(ASSETS, request, response, url.pathname)) json(response, 404, { error: "not found" });
+      if (!serveAsset(ASSETS, request, response, url.pathname)) notFound(request, response, url);
       return;
     }
     const found = router.match(request.method ?? "GET", url.pathname);
     if (found === undefined) {
-      json(response, 404, { error: "not found" });
+      notFound(request, response, url);
       return;
     }
     if ("allowed" in found) {
@@ -153,7 +178,8 @@ export async function createApp(config: Config, options: { store?: Store; logger
       return;
     }
     Promise.resolve(found.handler(request, response, found.params, url)).catch((caught: unknown) => {
-      if (caught instanceof HttpError) json(response, caught.status, { error: caught.message });
+      if (caught instanceof HttpError && caught.status === 404 && !url.pathname.startsWith("/api/")) notFound(request, response, url);
+      else if (caught instanceof HttpError) json(response, caught.status, { error: caught.message });
       else {
         logger.error({ err: caught, path: url.pathname }, "request failed");
         json(response, 500, { error: "internal error" });

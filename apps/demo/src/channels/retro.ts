@@ -18,6 +18,7 @@ import type { AppContext, UserSocket } from "./context.js";
 import {
   actionsOpen, canMove, COLUMNS, DEFAULT_VOTE_BUDGET, ideasOpen, STAGES, votingOpen, type Column, type Refusal,
 } from "../retro/board.js";
+import { safeText, textProblem } from "../text.js";
 import { exportFilename, toCsv, toMarkdown } from "../retro/export.js";
 
 type RetroSocket = UserSocket<{ roomId: number; room: string; presenceRef: string }>;
@@ -26,9 +27,9 @@ type RetroSocket = UserSocket<{ roomId: number; room: string; presenceRef: strin
 export const HISTORY_PAGE = 50;
 
 const id = z.number().int("an id is an integer").positive("an id is positive");
-const messageBody = z.string().trim().min(1, "a message cannot be empty").max(2000, "at most 2000 characters");
-const ideaBody = z.string().trim().min(1, "an idea cannot be empty").max(500, "an idea has at most 500 characters");
-const actionBody = z.string().trim().min(1, "an action item cannot be empty").max(500, "an action item has at most 500 characters");
+const messageBody = safeText("a message").trim().min(1, "a message cannot be empty").max(2000, "at most 2000 characters");
+const ideaBody = safeText("an idea").trim().min(1, "an idea cannot be empty").max(500, "an idea has at most 500 characters");
+const actionBody = safeText("an action item").trim().min(1, "an action item cannot be empty").max(500, "an action item has at most 500 characters");
 const owner = z.string().max(100).nullable();
 const column = z.enum(Object.keys(COLUMNS) as [Column, ...Column[]], "pick a column");
 const message = z.object({ id: z.number(), user: z.string(), body: z.string(), inserted_at: z.number() });
@@ -120,7 +121,7 @@ export function retroChannel({ store, presence, stopping }: AppContext, options:
 
     async join(topic: string, _params: unknown, socket: RetroSocket) {
       const name = topic.slice("room:".length);
-      if (name.length === 0 || name.length > 100) return error({ reason: "invalid room name" });
+      if (name.length === 0 || name.length > 100 || textProblem(name) !== undefined) return error({ reason: "invalid room name" });
       const roomId = await store.room(name);
       socket.assign({ roomId, room: name });
       socket.send("after_join");

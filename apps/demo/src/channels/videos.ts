@@ -16,6 +16,7 @@
 import { z } from "zod";
 import { defineChannel, error, ok, type PresenceMap } from "@cinder/server";
 import type { Store } from "../db/store.js";
+import { safeText } from "../text.js";
 import type { AppContext, UserSocket } from "./context.js";
 
 /** Where a watcher is: playback time (ms), playing or paused. */
@@ -40,7 +41,7 @@ const annotation = z.object({
   parent_id: z.number().nullable(), edited: z.boolean(),
 });
 const id = z.number().int("an id is an integer").positive("an id is positive");
-const body = z.string().trim().min(1, "an annotation cannot be empty").max(500, "at most 500 characters");
+const body = safeText("an annotation").trim().min(1, "an annotation cannot be empty").max(500, "at most 500 characters");
 const at = z.number().int("at must be an integer").min(0, "at must be ≥ 0").max(24 * 3600 * 1000, "at must be within 24 hours");
 
 /** The `fetch` hook for `videos:*` topics: adds `user: {username}` to every presence, in one query. */

@@ -9,8 +9,9 @@ import { readCredentials, signIn, signUp, TOKEN_MAX_AGE, userToken, verifyUserTo
 import type { Store, User } from "../db/store.js";
 import { ALL } from "../channels/notifications.js";
 import { partyCards, tableCard } from "../channels/party.js";
-import { cookie, HttpError, json, readJson } from "./respond.js";
+import { cookie, HttpError, json, parseId, readJson } from "./respond.js";
 import type { Router } from "./router.js";
+import { checkText } from "../text.js";
 
 /** The session cookie's name. */
 export const SESSION_COOKIE = "cinder_token";
@@ -45,10 +46,9 @@ function sessionCookie(token: string, maxAge: number): string {
 }
 
 function text(value: unknown, field: string, min: number, max: number): string {
-  if (typeof value !== "string") throw new HttpError(400, `${field} must be a string`);
-  const trimmed = value.trim();
-  if (trimmed.length < min || trimmed.length > max) throw new HttpError(400, `${field} must be ${min}–${max} characters`);
-  return trimmed;
+  const checked = checkText(value, { name: field, min, max });
+  if (!checked.ok) throw new HttpError(400, checked.error);
+  return checked.value;
 }
 
 function object(body: unknown): Record<string, unknown> {
@@ -120,7 +120,8 @@ export function addApiRoutes(router: Router, context: ApiContext): void {
 
   router.add("GET", "/api/videos/:id", async (request, response, params) => {
     await requireUser(request);
-    const video = await store.video(Number(params.id));
+    const id = parseId(params.id);
+    const video = id === undefined ? undefined : await store.video(id);
     if (video === undefined) throw new HttpError(404, "no such video");
     json(response, 200, video);
   });
