@@ -65,7 +65,7 @@ test("pointing party, three users: leave brings the tally, the reveal is final a
   for (const user of [bob, carol]) await textOf(user.page.locator("#card-place"), /^Card 3$/);
   await bob.page.locator("#next-card").click();
   for (const user of [bob, carol]) await textOf(user.page.locator("#party-over"), "Party over");
-  await textOf(bob.page.locator("#party-over"), "Add cards to the backlog to keep going.");
+  await textOf(bob.page.locator("#party-over #start"), "Point the 2 new cards");
 
   // carol adds a card after the party is over: bob sees it without reloading
   await carol.page.locator(".add-card summary").click();
