@@ -41,6 +41,24 @@ export function hostileContract(engine: Engine): void {
     assert.equal((await app.api("GET", `/api/videos/${first.id}`, undefined, token)).status, 200);
   });
 
+  test(`${engine}: a video topic names its id one way only (videos:01, videos:1.0, videos:+1 are not video 1's topic)`, async (t) => {
+    const app = await setup(t);
+    if (app === undefined) return;
+    const { token } = await app.signUp("ids_topic");
+    const client = app.client(token);
+    try {
+      const first = ((await app.api("GET", "/api/videos", undefined, token)).body.videos as Array<{ id: number }>)[0]!;
+      // Each spelling would be a topic of its own: its watchers would miss video 1's annotations and presence.
+      for (const alias of [`0${first.id}`, `${first.id}.0`, `+${first.id}`, ` ${first.id}`, `${first.id}e0`, "1e400", "NaN", "99999999999999999999"]) {
+        const { reply } = await client.join(`videos:${alias}`);
+        assert.deepEqual(reply, { status: "error", response: { reason: "not_found" } }, `videos:${alias}`);
+      }
+      assert.equal((await client.join(`videos:${first.id}`)).reply.status, "ok");
+    } finally {
+      client.close();
+    }
+  });
+
   test(`${engine}: NUL and lone surrogates in API text fields are refused with 400`, async (t) => {
     const app = await setup(t);
     if (app === undefined) return;
