@@ -62,7 +62,7 @@ export function signedOutMessage(revokedBy: RevokedBy | "unknown" | undefined): 
   if (revokedBy === "admin") return "You were signed out by an administrator";
   if (revokedBy === "user") return "You signed out; sign in again";
   if (revokedBy === "unknown") return "Your session has ended; sign in again";
-  return "sign in first: send Authorization: Bearer <token>";
+  return "You are not signed in: sign in first (API clients: send Authorization: Bearer <token>)";
 }
 
 function sessionCookie(token: string, maxAge: number): string {
