@@ -107,7 +107,7 @@ export async function createApp(config: Config, options: { store?: Store; logger
     channels: {
       "room:*": retroChannel(context, { voteBudget: config.retroVoteBudget }),
       "videos:*": videoChannel(context, { positionIntervalMs: config.positionIntervalMs }),
-      "party:*": partyChannel(context),
+      "party:*": partyChannel(context, { leaveGraceMs: config.partyLeaveGraceMs }),
       "notifications:*": notificationsChannel(context),
     },
   });

@@ -7,7 +7,9 @@
  * start-up, or keeps it when it exists; without it no admin exists until `npm run -w apps/demo
  * admin -- set-password <username>`), VIDEO_POSITION_INTERVAL_MS (how often a watcher's playback
  * position may change their presence; 1000), SIGNIN_MAX_PER_ACCOUNT (10) and SIGNIN_MAX_PER_ADDRESS
- * (50) sign-in attempts per SIGNIN_WINDOW_S (900), HASH_CONCURRENCY (password hashes at once; 2).
+ * (50) sign-in attempts per SIGNIN_WINDOW_S (900), HASH_CONCURRENCY (password hashes at once; 2),
+ * PARTY_LEAVE_GRACE_MS (how long a pointing-party member may be gone, e.g. a reload, before they
+ * count as having left; 1500).
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -39,6 +41,8 @@ export interface Config {
   retroVoteBudget?: number | undefined;
   /** The shortest time between two playback-position updates of a watcher's presence (ms, default 1000). */
   positionIntervalMs?: number | undefined;
+  /** How long a pointing-party member may be gone before they count as having left (ms, default 1500). */
+  partyLeaveGraceMs?: number | undefined;
 }
 
 /** A positive integer setting from the environment, or undefined when unset. */
@@ -83,5 +87,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     metricsToken: env.METRICS_TOKEN || undefined,
     retroVoteBudget: positiveInt(env, "RETRO_VOTE_BUDGET"),
     positionIntervalMs: positiveInt(env, "VIDEO_POSITION_INTERVAL_MS"),
+    partyLeaveGraceMs: positiveInt(env, "PARTY_LEAVE_GRACE_MS"),
   };
 }

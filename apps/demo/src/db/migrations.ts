@@ -79,6 +79,11 @@ export const migrations: ReadonlyArray<{ version: number; name: string; up: (db:
       "CREATE UNIQUE INDEX users_by_username_key ON users (username_key)",
     ],
   },
+  {
+    version: 24,
+    name: "parties: one row per party, so its sample cards are created once",
+    up: () => ["CREATE TABLE parties (name TEXT PRIMARY KEY, inserted_at BIGINT NOT NULL)"],
+  },
 ];
 
 /** Applies every migration (of `list`, by default all) not yet applied; returns the versions it applied. */

@@ -266,6 +266,24 @@ export class Store {
     }));
   }
 
+  /**
+   * A party's cards, creating `samples` first when the party is new, in one transaction: the
+   * party's row is claimed first, so concurrent first requests create the samples once.
+   */
+  async partyCards(party: string, samples: ReadonlyArray<{ title: string; description: string }>): Promise<Card[]> {
+    const known = await this.cards(party);
+    if (known.length > 0) return known;
+    return this.db.transaction(async (tx) => {
+      const claimed = await tx.query<Row>("INSERT INTO parties (name, inserted_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING RETURNING name",
+        [party, Date.now()]);
+      const inTx = new Store(tx);
+      if (claimed.length === 1 && (await inTx.cards(party)).length === 0) {
+        for (const card of samples) await inTx.addCard(party, card.title, card.description);
+      }
+      return inTx.cards(party);
+    });
+  }
+
   /** Adds a card to a party. */
   async addCard(party: string, title: string, description: string): Promise<Card> {
     const [row] = await this.db.query<Row>("INSERT INTO cards (party, title, description, inserted_at) VALUES (?, ?, ?, ?) RETURNING id",

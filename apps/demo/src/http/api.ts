@@ -8,7 +8,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { newSessionId, readCredentials, signIn, signToken, signUp, TOKEN_MAX_AGE, verifyToken, type TokenClaims } from "../accounts.js";
 import { usernameKey, type RevokedBy, type Store, type User } from "../db/store.js";
 import { ALL } from "../channels/notifications.js";
-import { partyCards } from "../channels/party.js";
+import { partyCards, tableCard } from "../channels/party.js";
 import { cookie, HttpError, json, parseId, readJson } from "./respond.js";
 import type { Router } from "./router.js";
 import { checkText } from "../text.js";
@@ -62,7 +62,7 @@ export function signedOutMessage(revokedBy: RevokedBy | "unknown" | undefined): 
   if (revokedBy === "admin") return "You were signed out by an administrator";
   if (revokedBy === "user") return "You signed out; sign in again";
   if (revokedBy === "unknown") return "Your session has ended; sign in again";
-  return "sign in first: send Authorization: Bearer <token>";
+  return "You are not signed in: sign in first (API clients: send Authorization: Bearer <token>)";
 }
 
 function sessionCookie(token: string, maxAge: number): string {
@@ -196,8 +196,12 @@ export function addApiRoutes(router: Router, context: ApiContext): void {
     await requireUser(request);
     const room = text(params.room, "room", 1, 100);
     const body = object(await readJson(request));
+    const title = text(body.title, "title", 1, 200);
+    const description = text(body.description ?? "", "description", 0, 2000);
     await partyCards(store, room);
-    const card = await store.addCard(room, text(body.title, "title", 1, 200), text(body.description ?? "", "description", 0, 2000));
+    const card = await store.addCard(room, title, description);
+    // Everyone in the party sees the new card live (its place in the backlog, not its id).
+    context.broadcast(`party:${room}`, "card_added", { card: tableCard(await store.cards(room), card) });
     json(response, 201, card);
   });
 

@@ -4,7 +4,7 @@
  * not let back in), the page's socket token opens the socket but not the API, and a deleted
  * user's tokens are refused cleanly.
  */
-import { test, after, type TestContext } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { WebSocket } from "ws";
 import { randomBytes } from "node:crypto";
@@ -12,24 +12,11 @@ import { hashing } from "../../src/accounts.js";
 import { openPostgres, openSqlite } from "../../src/db/db.js";
 import { migrate, migrations } from "../../src/db/migrations.js";
 import { Store } from "../../src/db/store.js";
-import { DATABASE_URL, missing, postgresReachable, TEST_ADMIN_PASSWORD, TestApp, until, type Client, type Engine } from "./app.js";
+import { DATABASE_URL, missing, postgresReachable, sharedTestApp, TEST_ADMIN_PASSWORD, TestApp, until, type Engine } from "./app.js";
 
 /** Registers the accounts tests for `engine`. */
 export function accountsContract(engine: Engine): void {
-  let shared: TestApp | undefined;
-  const clients: Client[] = [];
-  after(async () => {
-    for (const client of clients) client.close();
-    await shared?.destroy();
-  });
-  const setup = async (t: TestContext): Promise<TestApp | undefined> => {
-    if (engine === "postgres" && !(await postgresReachable())) {
-      missing(t, "PostgreSQL");
-      return undefined;
-    }
-    shared ??= await new TestApp(engine).start();
-    return shared;
-  };
+  const { setup, client: connect } = sharedTestApp(engine);
   /** The HTTP status of a WebSocket upgrade with `token` (101 when accepted). */
   const upgrade = (app: TestApp, token: string): Promise<number> => new Promise((resolve) => {
     const ws = new WebSocket(`${app.base.replace("http", "ws")}/socket/websocket?vsn=2.0.0&token=${encodeURIComponent(token)}`);
@@ -48,8 +35,7 @@ export function accountsContract(engine: Engine): void {
     if (app === undefined) return;
     const first = await app.signUp("out_olga");
     const second = await signIn(app, "out_olga");
-    const tab = app.client(first.token);
-    clients.push(tab);
+    const tab = connect(app, first.token);
     await tab.join("notifications:all");
     assert.equal((await app.api("GET", "/api/me", undefined, first.token)).status, 200);
 
@@ -71,8 +57,7 @@ export function accountsContract(engine: Engine): void {
     const admin = await app.adminToken();
     const target = await app.signUp("kick_kim");
     const other = await signIn(app, "kick_kim");
-    const tab = app.client(target.token);
-    clients.push(tab);
+    const tab = connect(app, target.token);
     await tab.join("notifications:all");
     const answer = await app.api("POST", "/api/admin/disconnect", { username: "kick_kim" }, admin);
     assert.equal(answer.status, 200);
@@ -111,8 +96,7 @@ export function accountsContract(engine: Engine): void {
     const app = await setup(t);
     if (app === undefined) return;
     const { token, user } = await app.signUp("gone_gus");
-    const tab = app.client(token);
-    clients.push(tab);
+    const tab = connect(app, token);
     await tab.join("notifications:all");
     await app.app.store.db.query("DELETE FROM users WHERE id = ?", [user.id]);
     app.app.endpoint.disconnect(`user_socket:${user.id}`);

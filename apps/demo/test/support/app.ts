@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { createConnection } from "node:net";
-import type { TestContext } from "node:test";
+import { after, type TestContext } from "node:test";
 import { Presence, Socket, type Channel } from "phoenix";
 import { WebSocket } from "ws";
 import pg from "pg";
@@ -181,4 +181,33 @@ export async function until<T>(check: () => T | undefined | false, timeoutMs: nu
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 15));
   }
+}
+
+/**
+ * One app shared by a file's tests on `engine`, started on first use and destroyed (with the
+ * clients it handed out) after the file; `setup` answers undefined (the test skipped) when
+ * PostgreSQL is wanted but not reachable.
+ */
+export function sharedTestApp(engine: Engine): { setup(t: TestContext): Promise<TestApp | undefined>; client(app: TestApp, token: string): Client } {
+  let shared: TestApp | undefined;
+  const clients: Client[] = [];
+  after(async () => {
+    for (const client of clients) client.close();
+    await shared?.destroy();
+  });
+  return {
+    async setup(t) {
+      if (engine === "postgres" && !(await postgresReachable())) {
+        missing(t, "PostgreSQL");
+        return undefined;
+      }
+      shared ??= await new TestApp(engine).start();
+      return shared;
+    },
+    client(app, token) {
+      const client = app.client(token);
+      clients.push(client);
+      return client;
+    },
+  };
 }

@@ -4,26 +4,13 @@
  * session cookie with broken percent-encoding. Each answers a clear 4xx or an error reply —
  * never a 500, a crashed channel or a silently lost write.
  */
-import { test, after, type TestContext } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { missing, postgresReachable, TestApp, type Client, type Engine } from "./app.js";
+import { sharedTestApp, type Engine } from "./app.js";
 
 /** Registers the hostile-input tests for `engine`. */
 export function hostileContract(engine: Engine): void {
-  let shared: TestApp | undefined;
-  const clients: Client[] = [];
-  after(async () => {
-    for (const client of clients) client.close();
-    await shared?.destroy();
-  });
-  const setup = async (t: TestContext): Promise<TestApp | undefined> => {
-    if (engine === "postgres" && !(await postgresReachable())) {
-      missing(t, "PostgreSQL");
-      return undefined;
-    }
-    shared ??= await new TestApp(engine).start();
-    return shared;
-  };
+  const { setup, client: connect } = sharedTestApp(engine);
 
   test(`${engine}: ids that are not integers or out of range answer 404, never 500`, async (t) => {
     const app = await setup(t);
@@ -83,8 +70,7 @@ export function hostileContract(engine: Engine): void {
     const app = await setup(t);
     if (app === undefined) return;
     const { token } = await app.signUp("nul_rae");
-    const client = app.client(token);
-    clients.push(client);
+    const client = connect(app, token);
     const { channel, reply } = await client.join("room:hostile", {}, ["message:new"]);
     assert.equal(reply.status, "ok");
     for (const bad of ["a\u0000b", "x\ud800y"]) {
