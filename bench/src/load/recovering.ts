@@ -183,9 +183,9 @@ export class RecoveringFleet {
       if (data[0] !== 0x5b) return;
       if (data[1] === 0x6e /* n */ && data.indexOf(BROADCASTED) > 0) {
         // [null,"<epoch>:<offset>","stream:…","broadcasted",{…}]
-        if (data[6] === 0x2c && data[7] === 0x22) {
-          const end = data.indexOf(0x22, 8);
-          if (end > 8) client.position = data.toString("latin1", 8, end);
+        if (data[5] === 0x2c && data[6] === 0x22) {
+          const end = data.indexOf(0x22, 7);
+          if (end > 7) client.position = data.toString("latin1", 7, end);
         }
         this.deliver(client, data);
         return;
