@@ -25,6 +25,7 @@ import type { Ctx } from "./scenarios/common.js";
 import { runFanout } from "./scenarios/fanout.js";
 import { idleSteps, runIdle } from "./scenarios/idle.js";
 import { runPresence } from "./scenarios/presence.js";
+import { runRecovery } from "./scenarios/recovery.js";
 import { runTopics } from "./scenarios/topics.js";
 import { LABELS } from "./servers.js";
 import { fixed, int, table } from "./table.js";
@@ -46,6 +47,7 @@ function fdNeeds(options: BenchOptions): Array<[string, number]> {
     ["topics", options.topicSubscribers + Math.ceil((options.topicSubscribers + 1) / 99)],
     ["presence", Math.max(...options.presenceMembers)],
     ["cluster", options.clusterSubscribers + 1],
+    ["recovery", options.recoverySubscribers + 1],
   ];
 }
 
@@ -215,6 +217,15 @@ async function main(): Promise<number> {
         log(`Scenario 5: cluster (Cinder, 1 process vs ${options.clusterWorkers} workers on Redis, ${int(options.clusterSubscribers)} subscribers)`);
         results.cluster = await runCluster(ctx);
         break;
+      case "recovery":
+        log(`Scenario 6: recovery (${int(options.recoverySubscribers)} subscribers on one stream topic, ${options.recoveryMessages} messages at ${options.recoveryRate}/s)`);
+        results.recovery = [];
+        for (const id of servers) {
+          if (id === "ws") continue;
+          results.recovery.push(await runRecovery(ctx, id));
+          await sleep(1_000);
+        }
+        break;
     }
     scenarioSeconds[scenario] = (performance.now() - scenarioStarted[scenario]!) / 1000;
     log(`  (${scenario} took ${fixed(scenarioSeconds[scenario]!, 0)} s)`);
@@ -236,6 +247,7 @@ async function main(): Promise<number> {
   const failed = [
     ...(results.fanout ?? []), ...(results.idle ?? []), ...(results.topics ?? []),
   ].some((r) => r.error !== undefined) || (results.cluster?.variants ?? []).some((v) => v.error !== undefined)
+    || (results.recovery ?? []).some((r) => r.error !== undefined)
     || (results.presence ?? []).some((r) => r.error !== undefined && r.server === "cinder");
   if (skipped.size > 0 || results.cluster?.skipped !== undefined) log("note: some scenarios did not run (see above)");
   return failed ? 1 : 0;

@@ -5,7 +5,7 @@
 import type { ServerId } from "./load/dialects.js";
 
 /** The scenarios, in run order. */
-export const SCENARIOS = ["fanout", "idle", "topics", "presence", "cluster"] as const;
+export const SCENARIOS = ["fanout", "idle", "topics", "presence", "cluster", "recovery"] as const;
 export type ScenarioId = (typeof SCENARIOS)[number];
 
 /** Parsed options. */
@@ -45,6 +45,10 @@ export interface BenchOptions {
   clusterSubscribers: number;
   clusterWorkers: number;
   redisUrl: string;
+  /** Scenario 6: subscribers on one stream topic, messages published in each phase, and their rate. */
+  recoverySubscribers: number;
+  recoveryMessages: number;
+  recoveryRate: number;
   /** Scenarios 1 and 5: runs of each publish phase; the run with the median CPU per delivery is reported. */
   repeat: number;
   /** Profile each server over the fan-out phases (V8 CPU profiler, like node --cpu-prof) and print its top functions. */
@@ -64,6 +68,7 @@ const USAGE = `usage: npm run bench -- [--full] [--only ${SCENARIOS.join(",")}] 
   [--idle-steps 1000,10000,max] [--topics N] [--topic-rate MSG_PER_S] [--topic-burst K]
   [--members 1000,10000] [--churn-rate K] [--churn-seconds S] [--presence-timeout-s T]
   [--cluster-subscribers N] [--workers N] [--redis URL]
+  [--recovery-subscribers N] [--recovery-messages K] [--recovery-rate MSG_PER_S]
   [--repeat R] [--batch B] [--timeout-s T] [--profile] [--heap] [--history] [--no-md | --md]
   or: npm run bench -- --render bench/results/bench-<timestamp>.json   (re-print a saved run, rewrite its .md)`;
 
@@ -92,6 +97,9 @@ export function defaults(profile: "quick" | "full"): BenchOptions {
     presenceTimeoutSeconds: full ? 240 : 120,
     clusterSubscribers: full ? 10_000 : 2_000,
     clusterWorkers: 2,
+    recoverySubscribers: full ? 10_000 : 2_000,
+    recoveryMessages: 100,
+    recoveryRate: 20,
     redisUrl: process.env.CINDER_REDIS_URL ?? "redis://127.0.0.1:6379",
     cpuProfile: false,
     history: false,
@@ -147,6 +155,9 @@ export function parseOptions(argv: string[]): BenchOptions {
       case "--presence-timeout-s": options.presenceTimeoutSeconds = number(arg, argv[++i], 1); break;
       case "--cluster-subscribers": options.clusterSubscribers = Math.floor(number(arg, argv[++i], 1)); break;
       case "--workers": options.clusterWorkers = Math.floor(number(arg, argv[++i], 2)); break;
+      case "--recovery-subscribers": options.recoverySubscribers = Math.floor(number(arg, argv[++i], 2)); break;
+      case "--recovery-messages": options.recoveryMessages = Math.floor(number(arg, argv[++i], 10)); break;
+      case "--recovery-rate": options.recoveryRate = number(arg, argv[++i], 1); break;
       case "--redis": options.redisUrl = argv[++i] ?? fail("--redis needs a URL"); break;
       case "--batch": options.batch = Math.floor(number(arg, argv[++i], 1)); break;
       case "--timeout-s": options.timeoutSeconds = number(arg, argv[++i], 1); break;

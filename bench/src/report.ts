@@ -9,6 +9,7 @@ import type { ServerId } from "./load/dialects.js";
 import type { MachineInfo } from "./machine.js";
 import type { BenchOptions } from "./options.js";
 import type { ClusterResult } from "./scenarios/cluster.js";
+import type { RecoveryResult } from "./scenarios/recovery.js";
 import type { PhaseResult } from "./scenarios/common.js";
 import type { FanoutResult } from "./scenarios/fanout.js";
 import type { IdleResult } from "./scenarios/idle.js";
@@ -33,6 +34,7 @@ export interface BenchResults {
   topics?: TopicsResult[];
   presence?: PresenceResult[];
   cluster?: ClusterResult;
+  recovery?: RecoveryResult[];
 }
 
 type Values = Partial<Record<ServerId, number | undefined>>;
@@ -306,6 +308,38 @@ function targetsTable(results: BenchResults): Table {
   };
 }
 
+function recoveryTable(results: RecoveryResult[]): Table {
+  const header = ["metric", ...results.map((r) => r.label), ...(results.length > 1 ? ["Cinder / Socket.IO"] : [])];
+  const rows: string[][] = [];
+  const add = (label: string, pick: (r: RecoveryResult) => number | undefined, format: (v: number) => string, ratio = true): void => {
+    const values = results.map(pick);
+    rows.push([label, ...values.map((v) => (v === undefined || !Number.isFinite(v) ? "-" : format(v))),
+      ...(results.length > 1 ? [ratio ? ratioCell(values[0], values[1]) : ""] : [])]);
+  };
+  add("clients cut off (of all subscribers)", (r) => r.affected, int, false);
+  add("… whose rejoin said recovered", (r) => r.recoveredClients, int, false);
+  add("… whose rejoin said not recovered", (r) => r.notRecoveredClients, int, false);
+  add("fault → last rejoin answered", (r) => r.allRejoinedMs, duration);
+  add("fault → every client has every message", (r) => r.allCompleteMs, duration);
+  add("messages lost (sum over clients, goal 0)", (r) => r.lost, int, false);
+  add("messages duplicated (sum over clients, goal 0)", (r) => r.duplicated, int, false);
+  add("recovered messages (missed while away, got after the rejoin)", (r) => r.recoveredMessages, int, false);
+  add("server CPU, clean phase (no fault)", (r) => r.clean?.serverCpuMs, (v) => `${int(v)} ms`);
+  add("server CPU, fault phase", (r) => r.fault?.serverCpuMs, (v) => `${int(v)} ms`);
+  add("redis-server CPU, clean / fault phase", (r) => (r.server === "cinder" ? r.fault?.redisCpuMs : undefined), (v) => `${int(v)} ms`, false);
+  rows[rows.length - 1]![1] = results[0]?.clean !== undefined && results[0].server === "cinder" ? `${int(results[0].clean.redisCpuMs)} / ${int(results[0].fault?.redisCpuMs ?? NaN)} ms` : "-";
+  add("server CPU per recovered message (fault phase)", (r) => r.cpuPerRecoveredUs, us);
+  add("extra server CPU per recovered message (fault − clean)", (r) => r.extraCpuPerRecoveredUs, us);
+  const notes = [
+    "Cinder: conformance server --workers 2 on the Redis history store, `stream:rec` (history 1,000); the worker without the publisher is SIGKILLed at message 20 of 100 (the primary forks a new one); its clients reconnect to either worker and rejoin with `stream: <last position>`. " +
+      "Socket.IO: one process, connectionStateRecovery (in-memory adapter); half the clients' connections are dropped at message 20 (it cannot survive a restart) and reconnect with `40{pid, offset}`; recovered = the CONNECT reply's pid is the old one (socket.recovered).",
+    "Each phase publishes the same messages (64 B) at a steady rate; first a clean phase, then the fault phase. A dropped client reconnects after a random 0-250 ms. Server CPU sums the primary and all workers, the killed one up to its last reading (every 50 ms) and its replacement from its start. " +
+      "Recovered messages: those published between a client's cut and its rejoin answer that it got. Both CPU-per-recovered-message figures include the phase's live fan-out and the reconnect handshakes; the second subtracts the clean phase.",
+    ...results.filter((r) => r.error !== undefined).map((r) => `${r.label} failed: ${r.error}`),
+  ];
+  return { title: `Scenario 6: recovery, ${int(results[0]?.subscribers ?? 0)} subscribers on one stream topic, ${results[0]?.messages ?? 0} messages at ${results[0]?.messagesPerSecond ?? 0}/s`, header, rows, notes };
+}
+
 /** Every table of a run, in order. */
 export function allTables(results: BenchResults, options: BenchOptions): Table[] {
   const tables: Table[] = [];
@@ -315,6 +349,7 @@ export function allTables(results: BenchResults, options: BenchOptions): Table[]
   if (results.topics !== undefined) tables.push(topicsTable(results.topics, servers));
   if (results.presence !== undefined) tables.push(...presenceTables(results.presence, servers));
   if (results.cluster !== undefined) tables.push(clusterTable(results.cluster));
+  if (results.recovery !== undefined) tables.push(recoveryTable(results.recovery));
   tables.push(targetsTable(results));
   return tables;
 }

@@ -40,7 +40,7 @@ export interface RunningServer {
 export interface LaunchOptions {
   /** Cinder only: run `--workers N` (needs Redis). */
   workers?: number;
-  /** Cinder only: extra environment (e.g. CINDER_REDIS_NAMESPACE). */
+  /** Extra environment (e.g. CINDER_REDIS_NAMESPACE; BENCH_SIO_RECOVERY=1 for Socket.IO). */
   env?: Record<string, string>;
 }
 
@@ -66,6 +66,7 @@ export async function launch(id: ServerId, paths: Paths, options: LaunchOptions 
       ...common,
       name: `the ${LABELS[id]} server`,
       script: join(paths.distSrc, "servers", file),
+      ...(options.env !== undefined ? { env: options.env } : {}),
       ready: id === "socketio" ? /bench socket\.io listening on http:\/\/[^:]+:(\d+)/ : /bench ws listening on http:\/\/[^:]+:(\d+)/,
     });
   }

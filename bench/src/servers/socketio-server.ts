@@ -9,6 +9,7 @@
  *   parameter): the joiner gets `pstate([keys])`, every other member `pdiff({j: key, n})` when
  *   the key was not present; when a key's last connection goes, everyone gets `pdiff({l: key, n})`.
  *
+ * `BENCH_SIO_RECOVERY=1` turns on `connectionStateRecovery` (2 min, the default; the recovery scenario).
  * `PORT` (default 0), `HOST` (127.0.0.1). Prints `bench socket.io listening on http://127.0.0.1:<port>`.
  */
 import { createServer } from "node:http";
@@ -18,7 +19,9 @@ const presence = new Map<string, Map<string, number>>();
 let seq = 0;
 
 const server = createServer((_request, response) => response.writeHead(404).end());
-const io = new Server(server, { transports: ["websocket"], serveClient: false, perMessageDeflate: false, cors: { origin: "*" } });
+const io = new Server(server, { transports: ["websocket"], serveClient: false, perMessageDeflate: false, cors: { origin: "*" },
+  ...(process.env.BENCH_SIO_RECOVERY === "1" ? { connectionStateRecovery: { maxDisconnectionDuration: 2 * 60_000, skipMiddlewares: true } } : {}),
+});
 
 io.on("connection", (socket) => {
   const query = socket.handshake.query.user;
