@@ -9,7 +9,8 @@ import { pino } from "pino";
 import { attach, createPresence, defineSocket, PubSub, refuse, type Endpoint, type Logger, type Presence } from "@cinder/server";
 import { createMetrics } from "@cinder/metrics";
 import { RedisAdapter } from "@cinder/redis";
-import { verifyUserToken } from "./accounts.js";
+import { ensureAccount, hashing, signToken, verifyToken } from "./accounts.js";
+import { DEFAULT_THROTTLE, SignInThrottle } from "./throttle.js";
 import type { Config } from "./config.js";
 import { openPostgres, openSqlite, type Db } from "./db/db.js";
 import { migrate } from "./db/migrations.js";
@@ -19,7 +20,7 @@ import { notificationsChannel, onlineCountsHook } from "./channels/notifications
 import { partyChannel } from "./channels/party.js";
 import { retroChannel } from "./channels/retro.js";
 import { decorateViewers, videoChannel } from "./channels/videos.js";
-import { addApiRoutes, currentUser, requestToken, type ApiContext } from "./http/api.js";
+import { addApiRoutes, requestSession, signedOutMessage, type ApiContext } from "./http/api.js";
 import { serveAsset, type AssetRoot } from "./http/assets.js";
 import { renderNotFound, renderPage } from "./http/pages.js";
 import { HttpError, json, parseId } from "./http/respond.js";
@@ -74,6 +75,10 @@ export async function openStore(config: Pick<Config, "databaseUrl" | "dataDir">,
 export async function createApp(config: Config, options: { store?: Store; logger?: Logger; nodeName?: string } = {}): Promise<App> {
   const logger: Logger = options.logger ?? pino({ name: "apps", level: process.env.LOG_LEVEL ?? "info" });
   const store = options.store ?? await openStore(config);
+  if (config.hashConcurrency !== undefined) hashing.concurrency = config.hashConcurrency;
+  if (config.adminPassword !== undefined) {
+    if (await ensureAccount(store, "admin", config.adminPassword)) logger.info({}, "created the admin account `admin` from ADMIN_PASSWORD");
+  }
   const adapter = config.redisUrl === undefined ? undefined
     : new RedisAdapter({ url: config.redisUrl, logger, ...(options.nodeName !== undefined ? { nodeName: options.nodeName } : {}) });
   const pubsub = new PubSub({ adapter, onSubscriberError: (err, topic) => logger.error({ err, topic }, "subscriber failed") });
@@ -92,9 +97,11 @@ export async function createApp(config: Config, options: { store?: Store; logger
 
   const socket = defineSocket<UserAssigns>({
     async connect(params) {
-      const id = verifyUserToken(config.secretKeyBase, params.token);
-      const user = id === null ? undefined : await store.user(id);
-      return user === undefined ? refuse(403) : { user };
+      // A page's socket token, or an API client's session token; either way the session must be open.
+      const claims = verifyToken(config.secretKeyBase, "socket", params.token) ?? verifyToken(config.secretKeyBase, "session", params.token);
+      if (claims === null) return refuse(403);
+      const session = await store.session(claims.sessionId, claims.userId);
+      return session.ok ? { user: session.user } : refuse(403, signedOutMessage(session.revokedBy));
     },
     id: (s) => `user_socket:${s.assigns.user.id}`,
     channels: {
@@ -109,13 +116,19 @@ export async function createApp(config: Config, options: { store?: Store; logger
     store, secret: config.secretKeyBase, admins: config.admins,
     broadcast: (topic, event, payload) => endpoint.broadcast(topic, event, payload),
     disconnect: (socketId) => endpoint.disconnect(socketId),
+    throttle: new SignInThrottle({
+      perAccount: config.signInPerAccount ?? DEFAULT_THROTTLE.perAccount,
+      perAddress: config.signInPerAddress ?? DEFAULT_THROTTLE.perAddress,
+      windowMs: config.signInWindowS !== undefined ? config.signInWindowS * 1000 : DEFAULT_THROTTLE.windowMs,
+    }),
   };
   const router = new Router();
   addApiRoutes(router, api);
   /** A page; `data` answering undefined means there is nothing at this URL (the HTML 404). */
   const page = (title: string, script: string, data: (params: Record<string, string>) => Record<string, unknown> | undefined = () => ({})): Handler =>
     async (request, response, params, url) => {
-      const user = await currentUser(api, request);
+      const session = await requestSession(api, request);
+      const user = session.ok ? session.user : undefined;
       const signedIn = user !== undefined;
       const pageData = signedIn ? data(params) : { next: url.pathname };
       if (pageData === undefined) {
@@ -128,7 +141,7 @@ export async function createApp(config: Config, options: { store?: Store; logger
         title: signedIn ? title : "Sign in",
         script: signedIn ? script : "home",
         user, admin: user !== undefined && config.admins.has(user.username),
-        token: signedIn ? requestToken(request) : undefined,
+        token: session.ok ? signToken(config.secretKeyBase, "socket", session.claims) : undefined,
         data: pageData,
       });
       response.writeHead(200, { "content-type": "text/html; charset=utf-8", "cache-control": "no-store", ...pageHeaders(nonce) }).end(html);

@@ -18,6 +18,7 @@ import { defineChannel, error, ok, type PresenceMap } from "@cinder/server";
 import type { Store } from "../db/store.js";
 import { safeText } from "../text.js";
 import type { AppContext, UserSocket } from "./context.js";
+import { parseId } from "../http/respond.js";
 
 /** Where a watcher is: playback time (ms), playing or paused. */
 interface Position {
@@ -84,9 +85,10 @@ export function videoChannel({ store, presence }: AppContext, options: VideoOpti
     meta: z.object({ online_at: z.number(), at: z.number(), playing: z.boolean(), reported_at: z.number() }),
 
     async join(topic: string, params: { last_seen_id?: number; since?: number } | undefined, socket: VideoSocket) {
-      const videoId = Number(topic.slice("videos:".length));
-      const video = Number.isSafeInteger(videoId) && videoId > 0 ? await store.video(videoId) : undefined;
-      if (video === undefined) return error({ reason: "not_found" });
+      // The one id parser: `videos:01` or `videos:1.0` would be topics apart from `videos:1`.
+      const videoId = parseId(topic.slice("videos:".length));
+      const video = videoId === undefined ? undefined : await store.video(videoId);
+      if (videoId === undefined || video === undefined) return error({ reason: "not_found" });
       const count = (value: unknown): number => (Number.isSafeInteger(value) && Number(value) > 0 ? Number(value) : 0);
       const lastSeen = count(params?.last_seen_id);
       const since = count(params?.since);

@@ -1,7 +1,8 @@
 /**
  * The HTML pages: a shell per app with the header (navigation, who is online, sign-out), a
- * toast area for notifications, and the page's script module. The signed token is handed to the
- * page as `window.userToken`, as in the source material; everything user-supplied is rendered by
+ * toast area for notifications, and the page's script module. The page's script gets only a
+ * *socket token* (`window.userToken`: it opens the socket, not the API, and dies with the session);
+ * the session token stays in the HttpOnly cookie; everything user-supplied is rendered by
  * the scripts as text, and what the server puts in a page is escaped.
  */
 import type { User } from "../db/store.js";

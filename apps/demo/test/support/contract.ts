@@ -285,7 +285,7 @@ export function appContract(engine: Engine): void {
   test(`${engine}: admin — broadcast to every page, notes to one user, force-disconnect, online counts`, async (t) => {
     const app = await setup(t);
     if (app === undefined) return;
-    const admin = await app.signUp("admin");
+    const admin = { token: await app.adminToken() };
     const uma = await app.signUp("note_uma");
     const vi = await app.signUp("note_vi");
     const u = connect(app, uma.token);

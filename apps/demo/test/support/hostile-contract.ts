@@ -4,26 +4,13 @@
  * session cookie with broken percent-encoding. Each answers a clear 4xx or an error reply —
  * never a 500, a crashed channel or a silently lost write.
  */
-import { test, after, type TestContext } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { missing, postgresReachable, TestApp, type Client, type Engine } from "./app.js";
+import { sharedTestApp, type Engine } from "./app.js";
 
 /** Registers the hostile-input tests for `engine`. */
 export function hostileContract(engine: Engine): void {
-  let shared: TestApp | undefined;
-  const clients: Client[] = [];
-  after(async () => {
-    for (const client of clients) client.close();
-    await shared?.destroy();
-  });
-  const setup = async (t: TestContext): Promise<TestApp | undefined> => {
-    if (engine === "postgres" && !(await postgresReachable())) {
-      missing(t, "PostgreSQL");
-      return undefined;
-    }
-    shared ??= await new TestApp(engine).start();
-    return shared;
-  };
+  const { setup, client: connect } = sharedTestApp(engine);
 
   test(`${engine}: ids that are not integers or out of range answer 404, never 500`, async (t) => {
     const app = await setup(t);
@@ -39,6 +26,24 @@ export function hostileContract(engine: Engine): void {
     const video = await app.api("GET", "/api/videos", undefined, token);
     const first = (video.body.videos as Array<{ id: number }>)[0]!;
     assert.equal((await app.api("GET", `/api/videos/${first.id}`, undefined, token)).status, 200);
+  });
+
+  test(`${engine}: a video topic names its id one way only (videos:01, videos:1.0, videos:+1 are not video 1's topic)`, async (t) => {
+    const app = await setup(t);
+    if (app === undefined) return;
+    const { token } = await app.signUp("ids_topic");
+    const client = app.client(token);
+    try {
+      const first = ((await app.api("GET", "/api/videos", undefined, token)).body.videos as Array<{ id: number }>)[0]!;
+      // Each spelling would be a topic of its own: its watchers would miss video 1's annotations and presence.
+      for (const alias of [`0${first.id}`, `${first.id}.0`, `+${first.id}`, ` ${first.id}`, `${first.id}e0`, "1e400", "NaN", "99999999999999999999"]) {
+        const { reply } = await client.join(`videos:${alias}`);
+        assert.deepEqual(reply, { status: "error", response: { reason: "not_found" } }, `videos:${alias}`);
+      }
+      assert.equal((await client.join(`videos:${first.id}`)).reply.status, "ok");
+    } finally {
+      client.close();
+    }
   });
 
   test(`${engine}: NUL and lone surrogates in API text fields are refused with 400`, async (t) => {
@@ -65,8 +70,7 @@ export function hostileContract(engine: Engine): void {
     const app = await setup(t);
     if (app === undefined) return;
     const { token } = await app.signUp("nul_rae");
-    const client = app.client(token);
-    clients.push(client);
+    const client = connect(app, token);
     const { channel, reply } = await client.join("room:hostile", {}, ["message:new"]);
     assert.equal(reply.status, "ok");
     for (const bad of ["a\u0000b", "x\ud800y"]) {
