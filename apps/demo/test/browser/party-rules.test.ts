@@ -9,6 +9,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import type { Page } from "playwright-core";
+import { DEFAULT_LEAVE_GRACE_MS } from "../../src/channels/party.js";
 import { CHROMIUM, countOf, skipWithoutChromium, startHarness, textOf, type Harness } from "./harness.js";
 
 let h: Harness | undefined;
@@ -54,6 +55,13 @@ test("pointing party, three users: leave brings the tally, the reveal is final a
   await textOf(carol.page.locator("#result.winner"), /Winner\s*5\s*points/);
   assert.equal(await carol.page.locator('.vote[data-points="3"]').isDisabled(), true);
   await textOf(alice.page.locator("#result.winner"), /Winner\s*5\s*points/);
+
+  // alice (driving) reloads: past the leave grace she still drives — a reload is not a leave
+  await alice.page.reload();
+  await textOf(alice.page.locator("#result.winner"), /Winner\s*5\s*points/);
+  await new Promise((resolve) => setTimeout(resolve, 2 * DEFAULT_LEAVE_GRACE_MS));
+  await textOf(bob.page.locator(".driver"), "alice is driving");
+  await textOf(alice.page.locator(".driver"), "You are driving");
 
   // alice deals the next card, then leaves: the role passes to bob (first of the others by name)
   await alice.page.locator("#next-card").click();

@@ -7,6 +7,7 @@ import { test, after, type TestContext } from "node:test";
 import assert from "node:assert/strict";
 import { Token } from "@cinder/server";
 import { WebSocket } from "ws";
+import { DEFAULT_LEAVE_GRACE_MS } from "../../src/channels/party.js";
 import { missing, postgresReachable, TestApp, until, type Client, type Engine } from "./app.js";
 
 /** Registers the contract tests for `engine`. */
@@ -235,6 +236,34 @@ export function appContract(engine: Engine): void {
     const over = await q.next("party:sprint", "party_over");
     const estimates = over.estimates as Array<{ card: { title: string }; points: number }>;
     assert.deepEqual(estimates.map((e) => e.points), [5]);
+  });
+
+  test(`${engine}: pointing party — a driver gone past the leave grace frees the role; anyone may take it, then only they drive`, async (t) => {
+    const app = await setup(t);
+    if (app === undefined) return;
+    const ann = await app.signUp("party_ann");
+    const ben = await app.signUp("party_ben");
+    const a = connect(app, ann.token);
+    const ja = await a.join("party:solo", {}, ["new_card"]);
+    await until(() => ja.presence.list().length === 1 || undefined, 3000, "ann in the party");
+    assert.equal((await a.call(ja.channel, "start", {})).status, "ok");
+    await a.next("party:solo", "new_card");
+    a.close();
+    // Past the grace (default 1500 ms) ann has left; nobody else was there, so nobody drives.
+    await new Promise((resolve) => setTimeout(resolve, 2 * DEFAULT_LEAVE_GRACE_MS));
+    const b = connect(app, ben.token);
+    const jb = await b.join("party:solo", {}, ["new_card", "driver"]);
+    assert.equal(jb.reply.response.driver, null, "the role is free");
+    assert.equal((jb.reply.response.card as { position: number }).position, 1, "the card stays on the table");
+    assert.equal((await b.call(jb.channel, "next_card", {})).response.reason, "not_driver");
+    assert.equal((await b.call(jb.channel, "take", {})).status, "ok");
+    assert.deepEqual(await b.next("party:solo", "driver"), { driver: "party_ben" });
+    const back = connect(app, ann.token);
+    const jback = await back.join("party:solo", {}, []);
+    assert.equal((await back.call(jback.channel, "take", {})).response.reason, "driver_present");
+    assert.equal((await back.call(jback.channel, "start", {})).response.reason, "not_driver");
+    assert.equal((await b.call(jb.channel, "next_card", {})).status, "ok");
+    assert.equal(((await b.next("party:solo", "new_card")).card as { position: number }).position, 2);
   });
 
   test(`${engine}: pointing party — 8 concurrent first requests for a new party's cards create the samples once`, async (t) => {
