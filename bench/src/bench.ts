@@ -17,6 +17,7 @@ import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { machineInfo, type MachineInfo } from "./machine.js";
 import { parseOptions, SCENARIOS, type BenchOptions } from "./options.js";
+import { useCinderStreams } from "./load/dialects.js";
 import { allTables, machineTable, renderMarkdown, renderText, type BenchResults, type Table } from "./report.js";
 import { runCluster } from "./scenarios/cluster.js";
 import { sleep } from "./load/measure.js";
@@ -135,6 +136,8 @@ async function main(): Promise<number> {
   const renderAt = argv.indexOf("--render");
   if (renderAt >= 0) return render(argv[renderAt + 1] ?? "");
   const options = parseOptions(argv);
+  useCinderStreams(options.history);
+  if (options.history) options.writeMarkdown = false;
   const machine = machineInfo();
   const startedAt = new Date();
   const stamp = startedAt.toISOString().replace(/[:.]/g, "-");

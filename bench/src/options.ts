@@ -53,6 +53,8 @@ export interface BenchOptions {
   repeat: number;
   /** Profile each server over the fan-out phases (V8 CPU profiler, like node --cpu-prof) and print its top functions. */
   cpuProfile: boolean;
+  /** `--history`: Cinder's topics are stream topics (history on), to measure what recording costs. */
+  history: boolean;
   /** Scenario 2: heap snapshots of each server before and after the first step, and what grew per connection. */
   heapSnapshots: boolean;
   /** Rewrite the generated section of BENCHMARKS.md for this profile (only after a complete run, unless `forceMarkdown`). */
@@ -67,7 +69,7 @@ const USAGE = `usage: npm run bench -- [--full] [--only ${SCENARIOS.join(",")}] 
   [--members 1000,10000] [--churn-rate K] [--churn-seconds S] [--presence-timeout-s T]
   [--cluster-subscribers N] [--workers N] [--redis URL]
   [--recovery-subscribers N] [--recovery-messages K] [--recovery-rate MSG_PER_S]
-  [--repeat R] [--batch B] [--timeout-s T] [--profile] [--heap] [--no-md | --md]
+  [--repeat R] [--batch B] [--timeout-s T] [--profile] [--heap] [--history] [--no-md | --md]
   or: npm run bench -- --render bench/results/bench-<timestamp>.json   (re-print a saved run, rewrite its .md)`;
 
 /** The defaults of a profile. */
@@ -100,6 +102,7 @@ export function defaults(profile: "quick" | "full"): BenchOptions {
     recoveryRate: 20,
     redisUrl: process.env.CINDER_REDIS_URL ?? "redis://127.0.0.1:6379",
     cpuProfile: false,
+    history: false,
     heapSnapshots: false,
     writeMarkdown: true,
     forceMarkdown: false,
@@ -160,6 +163,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       case "--timeout-s": options.timeoutSeconds = number(arg, argv[++i], 1); break;
       case "--repeat": options.repeat = Math.floor(number(arg, argv[++i], 1)); break;
       case "--profile": options.cpuProfile = true; break;
+      case "--history": options.history = true; break;
       case "--heap": options.heapSnapshots = true; break;
       case "--no-md": options.writeMarkdown = false; break;
       case "--md": options.forceMarkdown = true; break;

@@ -21,7 +21,8 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import { pino } from "pino";
 import { attach, createPresence, defineSocket, PubSub, refuse } from "@cinder/server";
 import { createMetrics } from "@cinder/metrics";
-import { forkWorkers, RedisAdapter, workersFromArgs } from "@cinder/redis";
+import { serve, type NodeInfo, type Service } from "@cinder/server/node";
+import { RedisAdapter } from "@cinder/redis";
 import { EchoChannel, StreamChannel, type EchoAssigns } from "./echo-channel.js";
 import { conformanceFetch, presenceChannel } from "./presence-channel.js";
 
@@ -54,9 +55,12 @@ function numberFromEnv(name: string): number | undefined {
   return value === undefined || value === "" ? undefined : Number(value);
 }
 
-function start(workerId: number | undefined): void {
+/** The conformance service; `node` is its cluster node name when it joined a cluster. */
+type ConformanceService = Service & { node: string | undefined };
+
+function start({ workerId, clustered }: NodeInfo): ConformanceService {
   const logger = pino({ name: "conformance", level: process.env.LOG_LEVEL ?? "warn" });
-  const redisUrl = process.env.CINDER_REDIS_URL ?? (workerId !== undefined ? "redis://127.0.0.1:6379" : undefined);
+  const redisUrl = process.env.CINDER_REDIS_URL ?? (clustered ? "redis://127.0.0.1:6379" : undefined);
   const baseName = process.env.CINDER_NODE_NAME;
   const nodeName = baseName !== undefined && workerId !== undefined ? `${baseName}-w${workerId}` : baseName;
   const namespace = process.env.CINDER_REDIS_NAMESPACE;
@@ -126,23 +130,21 @@ function start(workerId: number | undefined): void {
 
   metrics.observe(endpoint);
 
-  const port = Number(process.env.PORT ?? 4001);
-  server.listen(port, process.env.HOST ?? "127.0.0.1", () => {
-    const address = server.address();
-    const actual = typeof address === "object" && address !== null ? address.port : port;
-    const node = adapter === undefined ? "" : ` as node ${pubsub.nodeName}`;
-    console.log(`cinder conformance listening on http://127.0.0.1:${actual}${node}`);
-  });
-
-  const shutdown = (): void => {
-    const windowMs = numberFromEnv("CINDER_DRAIN_WINDOW_MS") ?? 2_000;
-    void endpoint.drain(windowMs).then(() => presence.close()).then(() => pubsub.close())
-      .then(() => server.close(() => process.exit(0)));
-    setTimeout(() => process.exit(0), windowMs + 8_000).unref();
+  return {
+    server,
+    node: adapter === undefined ? undefined : pubsub.nodeName,
+    async drain() {
+      await endpoint.drain(numberFromEnv("CINDER_DRAIN_WINDOW_MS") ?? 2_000);
+      await presence.close();
+      await pubsub.close();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
   };
-  process.on("SIGTERM", shutdown);
-  process.on("SIGINT", shutdown);
 }
 
-const role = forkWorkers(workersFromArgs());
-if (role.role !== "primary") start(role.role === "worker" ? role.id : undefined);
+await serve({
+  start,
+  port: Number(process.env.PORT ?? 4001),
+  host: process.env.HOST ?? "127.0.0.1",
+  banner: (port, service) => `cinder conformance listening on http://127.0.0.1:${port}${service.node === undefined ? "" : ` as node ${service.node}`}`,
+});

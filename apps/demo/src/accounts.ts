@@ -1,15 +1,27 @@
 /**
  * Accounts: credentials checking, password hashing (scrypt, salted, deliberately slow) and the
- * signed user token — a Cinder `Token` that is both the API's Bearer token and the socket's
- * `token` param, valid for two weeks.
+ * signed tokens of a server-side session. Signing in opens a session (a row in `sessions`); its
+ * *session token* is the HttpOnly cookie (and, for API clients, the Bearer token), and its
+ * *socket token* — the only token a page's script sees — authenticates the socket and nothing
+ * else. Both name the session, and both stop working the moment it is revoked (sign-out, or an
+ * admin's disconnect), however long their signature would still be valid (two weeks).
  */
 import { randomBytes, scrypt, timingSafeEqual } from "node:crypto";
 import { Token, TokenError } from "@cinder/server";
 import type { Store, User } from "./db/store.js";
+import { Limiter } from "./throttle.js";
 
 /** How long a user token is valid: two weeks, in seconds. */
 export const TOKEN_MAX_AGE = 14 * 24 * 60 * 60;
-const TOKEN_SALT = "user socket";
+/** Which token: the session's (cookie / Bearer, for HTTP) or the socket's (the page's script). */
+export type TokenKind = "session" | "socket";
+const SALTS: Record<TokenKind, string> = { session: "user session", socket: "user socket" };
+
+/** What a valid token names: a user and one of their sessions. */
+export interface TokenClaims {
+  userId: number;
+  sessionId: string;
+}
 const USERNAME = /^[A-Za-z0-9_-]{1,32}$/;
 const SCRYPT = { N: 16384, r: 8, p: 1, keylen: 32 } as const;
 
@@ -18,7 +30,9 @@ export type Credentials = { ok: true; username: string; password: string } | { o
 
 /** Checks a sign-up / sign-in body. */
 export function readCredentials(body: unknown): Credentials {
-  const { username, password } = (typeof body === "object" && body !== null ? body : {}) as Record<string, unknown>;
+  const { username: raw, password } = (typeof body === "object" && body !== null ? body : {}) as Record<string, unknown>;
+  // NFKC first, so "ａｄｍｉｎ" (fullwidth) is read as "admin" and checked as such.
+  const username = typeof raw === "string" ? raw.normalize("NFKC") : raw;
   if (typeof username !== "string" || !USERNAME.test(username)) {
     return { ok: false, error: "username must be 1–32 letters, digits, _ or -" };
   }
@@ -27,11 +41,14 @@ export function readCredentials(body: unknown): Credentials {
   return { ok: true, username, password };
 }
 
+/** Password hashing runs at most this many scrypt computations at once (HASH_CONCURRENCY; 2). */
+export const hashing = new Limiter(2);
+
 function derive(password: string, salt: Buffer, params: { N: number; r: number; p: number; keylen: number }): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
+  return hashing.run(() => new Promise((resolve, reject) => {
     scrypt(password, salt, params.keylen, { N: params.N, r: params.r, p: params.p, maxmem: 64 * 1024 * 1024 },
       (error, key) => (error ? reject(error) : resolve(key)));
-  });
+  }));
 }
 
 /** Hashes a password: `scrypt$N$r$p$salt$hash`. */
@@ -69,19 +86,38 @@ export async function signIn(store: Store, username: string, password: string): 
   return (await verifyPassword(password, found.passwordHash)) ? { id: found.id, username: found.username } : null;
 }
 
-/** The signed token for a user. */
-export function userToken(secret: string, user: User): string {
-  return Token.sign(secret, TOKEN_SALT, user.id, { maxAge: TOKEN_MAX_AGE });
+/** The signed token of `kind` for a session. */
+export function signToken(secret: string, kind: TokenKind, claims: TokenClaims): string {
+  return Token.sign(secret, SALTS[kind], { u: claims.userId, s: claims.sessionId }, { maxAge: TOKEN_MAX_AGE });
 }
 
-/** The user id in a token, or null when it is missing, tampered or expired. */
-export function verifyUserToken(secret: string, token: unknown): number | null {
+/**
+ * The claims of a token of `kind`, or null when it is missing, tampered, expired or of the other
+ * kind. (Whether the session is still open is the store's to say.)
+ */
+export function verifyToken(secret: string, kind: TokenKind, token: unknown): TokenClaims | null {
   if (typeof token !== "string") return null;
   try {
-    const id = Token.verify<unknown>(secret, TOKEN_SALT, token, { maxAge: TOKEN_MAX_AGE });
-    return typeof id === "number" && Number.isSafeInteger(id) ? id : null;
+    const claims = Token.verify<unknown>(secret, SALTS[kind], token, { maxAge: TOKEN_MAX_AGE });
+    if (typeof claims !== "object" || claims === null) return null;
+    const { u, s } = claims as Record<string, unknown>;
+    return typeof u === "number" && Number.isSafeInteger(u) && typeof s === "string" && s.length > 0 ? { userId: u, sessionId: s } : null;
   } catch (error) {
     if (error instanceof TokenError) return null;
     throw error;
   }
+}
+
+/** A new random session id. */
+export function newSessionId(): string {
+  return randomBytes(18).toString("base64url");
+}
+
+/**
+ * The admin bootstrap: creates the account `username` with `password` when it does not exist;
+ * an existing account is kept as it is. Returns whether it was created.
+ */
+export async function ensureAccount(store: Store, username: string, password: string): Promise<boolean> {
+  if (await store.userByName(username) !== undefined) return false;
+  return (await signUp(store, username, password)) !== null;
 }

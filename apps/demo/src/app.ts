@@ -3,13 +3,14 @@
  * the socket (a signed token in the `token` param; socket id `user_socket:<id>`) with the four
  * apps' channels, the JSON API, the pages and the assets, on one `node:http` server.
  */
-import { createServer, type Server } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { fileURLToPath } from "node:url";
 import { pino } from "pino";
 import { attach, createPresence, defineSocket, PubSub, refuse, type Endpoint, type Logger, type Presence } from "@cinder/server";
 import { createMetrics } from "@cinder/metrics";
 import { RedisAdapter } from "@cinder/redis";
-import { verifyUserToken } from "./accounts.js";
+import { ensureAccount, hashing, signToken, verifyToken } from "./accounts.js";
+import { DEFAULT_THROTTLE, SignInThrottle } from "./throttle.js";
 import type { Config } from "./config.js";
 import { openPostgres, openSqlite, type Db } from "./db/db.js";
 import { migrate } from "./db/migrations.js";
@@ -19,10 +20,11 @@ import { notificationsChannel, onlineCountsHook } from "./channels/notifications
 import { partyChannel } from "./channels/party.js";
 import { retroChannel } from "./channels/retro.js";
 import { decorateViewers, videoChannel } from "./channels/videos.js";
-import { addApiRoutes, currentUser, requestToken, type ApiContext } from "./http/api.js";
+import { addApiRoutes, requestSession, signedOutMessage, type ApiContext } from "./http/api.js";
 import { serveAsset, type AssetRoot } from "./http/assets.js";
-import { renderPage } from "./http/pages.js";
-import { HttpError, json } from "./http/respond.js";
+import { renderNotFound, renderPage } from "./http/pages.js";
+import { HttpError, json, parseId } from "./http/respond.js";
+import { newNonce, pageHeaders } from "./http/security.js";
 import { Router, type Handler } from "./http/router.js";
 
 /** A running apps server. */
@@ -47,6 +49,17 @@ const ASSETS: AssetRoot[] = [
   { prefix: "/assets/", dir: here("../../public/") },
 ];
 
+/** Answers 404: JSON for the API and scripts, the HTML page for browsers. */
+function notFound(request: IncomingMessage, response: ServerResponse, url: URL): void {
+  const wantsHtml = !url.pathname.startsWith("/api/") && (request.headers.accept ?? "").includes("text/html");
+  if (!wantsHtml) {
+    json(response, 404, { error: "not found" });
+    return;
+  }
+  response.writeHead(404, { "content-type": "text/html; charset=utf-8", "cache-control": "no-store", ...pageHeaders(newNonce()) })
+    .end(renderNotFound());
+}
+
 /** Opens the configured database and migrates it. */
 export async function openStore(config: Pick<Config, "databaseUrl" | "dataDir">, schema?: string): Promise<Store> {
   const db: Db = config.databaseUrl !== undefined
@@ -62,6 +75,10 @@ export async function openStore(config: Pick<Config, "databaseUrl" | "dataDir">,
 export async function createApp(config: Config, options: { store?: Store; logger?: Logger; nodeName?: string } = {}): Promise<App> {
   const logger: Logger = options.logger ?? pino({ name: "apps", level: process.env.LOG_LEVEL ?? "info" });
   const store = options.store ?? await openStore(config);
+  if (config.hashConcurrency !== undefined) hashing.concurrency = config.hashConcurrency;
+  if (config.adminPassword !== undefined) {
+    if (await ensureAccount(store, "admin", config.adminPassword)) logger.info({}, "created the admin account `admin` from ADMIN_PASSWORD");
+  }
   const adapter = config.redisUrl === undefined ? undefined
     : new RedisAdapter({ url: config.redisUrl, logger, ...(options.nodeName !== undefined ? { nodeName: options.nodeName } : {}) });
   const pubsub = new PubSub({ adapter, onSubscriberError: (err, topic) => logger.error({ err, topic }, "subscriber failed") });
@@ -80,15 +97,17 @@ export async function createApp(config: Config, options: { store?: Store; logger
 
   const socket = defineSocket<UserAssigns>({
     async connect(params) {
-      const id = verifyUserToken(config.secretKeyBase, params.token);
-      const user = id === null ? undefined : await store.user(id);
-      return user === undefined ? refuse(403) : { user };
+      // A page's socket token, or an API client's session token; either way the session must be open.
+      const claims = verifyToken(config.secretKeyBase, "socket", params.token) ?? verifyToken(config.secretKeyBase, "session", params.token);
+      if (claims === null) return refuse(403);
+      const session = await store.session(claims.sessionId, claims.userId);
+      return session.ok ? { user: session.user } : refuse(403, signedOutMessage(session.revokedBy));
     },
     id: (s) => `user_socket:${s.assigns.user.id}`,
     channels: {
       "room:*": retroChannel(context, { voteBudget: config.retroVoteBudget }),
       "videos:*": videoChannel(context, { positionIntervalMs: config.positionIntervalMs }),
-      "party:*": partyChannel(context),
+      "party:*": partyChannel(context, { leaveGraceMs: config.partyLeaveGraceMs }),
       "notifications:*": notificationsChannel(context),
     },
   });
@@ -97,29 +116,48 @@ export async function createApp(config: Config, options: { store?: Store; logger
     store, secret: config.secretKeyBase, admins: config.admins,
     broadcast: (topic, event, payload) => endpoint.broadcast(topic, event, payload),
     disconnect: (socketId) => endpoint.disconnect(socketId),
+    throttle: new SignInThrottle({
+      perAccount: config.signInPerAccount ?? DEFAULT_THROTTLE.perAccount,
+      perAddress: config.signInPerAddress ?? DEFAULT_THROTTLE.perAddress,
+      windowMs: config.signInWindowS !== undefined ? config.signInWindowS * 1000 : DEFAULT_THROTTLE.windowMs,
+    }),
   };
   const router = new Router();
   addApiRoutes(router, api);
-  const page = (title: string, script: string, data: (params: Record<string, string>) => Record<string, unknown> = () => ({})): Handler =>
+  /** A page; `data` answering undefined means there is nothing at this URL (the HTML 404). */
+  const page = (title: string, script: string, data: (params: Record<string, string>) => Record<string, unknown> | undefined = () => ({})): Handler =>
     async (request, response, params, url) => {
-      const user = await currentUser(api, request);
+      const session = await requestSession(api, request);
+      const user = session.ok ? session.user : undefined;
       const signedIn = user !== undefined;
+      const pageData = signedIn ? data(params) : { next: url.pathname };
+      if (pageData === undefined) {
+        notFound(request, response, url);
+        return;
+      }
+      const nonce = newNonce();
       const html = renderPage({
+        nonce,
         title: signedIn ? title : "Sign in",
         script: signedIn ? script : "home",
         user, admin: user !== undefined && config.admins.has(user.username),
-        token: signedIn ? requestToken(request) : undefined,
-        data: signedIn ? data(params) : { next: url.pathname },
+        token: session.ok ? signToken(config.secretKeyBase, "socket", session.claims) : undefined,
+        data: pageData,
       });
-      response.writeHead(200, { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" }).end(html);
+      response.writeHead(200, { "content-type": "text/html; charset=utf-8", "cache-control": "no-store", ...pageHeaders(nonce) }).end(html);
     };
   router
     .add("GET", "/", page("Home", "home"))
     .add("GET", "/retro/:room", page("Retro", "retro", (p) => ({ room: p.room })))
     .add("GET", "/videos", page("Videos", "videos"))
-    .add("GET", "/videos/:id", page("Video", "video", (p) => ({ id: Number(p.id) })))
+    .add("GET", "/videos/:id", page("Video", "video", (p) => { const id = parseId(p.id); return id === undefined ? undefined : { id }; }))
     .add("GET", "/party/:room", page("Pointing party", "party", (p) => ({ room: p.room })))
-    .add("GET", "/admin", page("Admin", "admin"));
+    .add("GET", "/admin", page("Admin", "admin"))
+    .add("GET", "/favicon.svg", (request, response, _params, url) => serveFavicon(request, response, url))
+    .add("GET", "/favicon.ico", (request, response, _params, url) => serveFavicon(request, response, url));
+  const serveFavicon = (request: IncomingMessage, response: ServerResponse, url: URL): void => {
+    if (!serveAsset(ASSETS, request, response, "/assets/favicon.svg")) notFound(request, response, url);
+  };
 
   const server = createServer((request, response) => {
     let url: URL;
@@ -140,12 +178,12 @@ export async function createApp(config: Config, options: { store?: Store; logger
       return;
     }
     if ((request.method === "GET" || request.method === "HEAD") && url.pathname.startsWith("/assets/")) {
-      if (!serveAsset(ASSETS, request, response, url.pathname)) json(response, 404, { error: "not found" });
+      if (!serveAsset(ASSETS, request, response, url.pathname)) notFound(request, response, url);
       return;
     }
     const found = router.match(request.method ?? "GET", url.pathname);
     if (found === undefined) {
-      json(response, 404, { error: "not found" });
+      notFound(request, response, url);
       return;
     }
     if ("allowed" in found) {
@@ -153,7 +191,8 @@ export async function createApp(config: Config, options: { store?: Store; logger
       return;
     }
     Promise.resolve(found.handler(request, response, found.params, url)).catch((caught: unknown) => {
-      if (caught instanceof HttpError) json(response, caught.status, { error: caught.message });
+      if (caught instanceof HttpError && caught.status === 404 && !url.pathname.startsWith("/api/")) notFound(request, response, url);
+      else if (caught instanceof HttpError) json(response, caught.status, { error: caught.message });
       else {
         logger.error({ err: caught, path: url.pathname }, "request failed");
         json(response, 500, { error: "internal error" });

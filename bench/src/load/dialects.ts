@@ -6,6 +6,8 @@
  * - Cinder: Phoenix V2 JSON arrays; a subscription is a `phx_join` of `echo:<topic>`, a publish
  *   is the `echo` channel's `broadcast_from` push (every subscriber but the publisher gets
  *   `[null,null,"echo:<topic>","broadcasted",payload]`).
+ *   With `--history` the topics are `stream:<topic>` instead (the same channel with history on:
+ *   each broadcast is recorded and carries its position as the ref, `[null,"<epoch>:<n>",...]`).
  * - Socket.IO: Engine.IO 4 / Socket.IO 5 packets over the WebSocket transport (`40` connect,
  *   `42[...]` events, `43<id>[...]` acks, `2` ping → `3` pong), exactly what socket.io-client
  *   sends with `transports: ["websocket"]`; the publisher uses socket.io-client itself.
@@ -63,21 +65,31 @@ const BROADCASTED = Buffer.from('"broadcasted"');
 const PHX_REPLY = Buffer.from('"phx_reply"');
 const STATUS_OK = Buffer.from('"status":"ok"');
 
+/** The Cinder channel the bench joins: `echo:` (plain) or `stream:` (history on, `--history`). */
+let cinderPrefix = "echo:";
+
+/** Makes the Cinder dialect join stream topics (`stream:<topic>`, history on) instead of plain ones. */
+export function useCinderStreams(on: boolean): void {
+  cinderPrefix = on ? "stream:" : "echo:";
+}
+
 export const cinderDialect: Dialect = {
   id: "cinder",
   path: (user) => `/socket/websocket?vsn=2.0.0${user !== undefined ? `&user=${encodeURIComponent(user)}` : ""}`,
   handshake: undefined,
-  subscribeFrames: (topics) => topics.map((topic, i) => `["${i + 1}","${i + 1}",${JSON.stringify(`echo:${topic}`)},"phx_join",{}]`),
+  subscribeFrames: (topics) => topics.map((topic, i) => `["${i + 1}","${i + 1}",${JSON.stringify(`${cinderPrefix}${topic}`)},"phx_join",{}]`),
   classify(data) {
     if (data[0] !== OPEN_BRACKET) return Kind.Other;
     // [null,null,"echo:…","broadcasted",{…}]: a broadcast (no join_ref, no ref).
     if (data[1] === LETTER_N && data[6] === LETTER_N) return data.indexOf(BROADCASTED) > 0 ? Kind.Delivery : Kind.Other;
+    // [null,"<epoch>:<n>","stream:…","broadcasted",{…}]: a broadcast with its stream position.
+    if (data[1] === LETTER_N && data[6] === QUOTE && data.indexOf(BROADCASTED) > 0) return Kind.Delivery;
     // ["1","1","echo:…","phx_reply",{"status":"ok",…}]: a join reply (heartbeat replies start [null,).
     if (data[1] === QUOTE && data.indexOf(PHX_REPLY) > 0) return data.indexOf(STATUS_OK) > 0 ? Kind.Ack : Kind.Refused;
     return Kind.Other;
   },
   publishFrame: (topic, payloadJson, ref, joinIndex) =>
-    `["${joinIndex}","${ref}",${JSON.stringify(`echo:${topic}`)},"broadcast_from",${payloadJson}]`,
+    `["${joinIndex}","${ref}",${JSON.stringify(`${cinderPrefix}${topic}`)},"broadcast_from",${payloadJson}]`,
   heartbeat: '[null,"hb","phoenix","heartbeat",{}]',
   pong: undefined,
   maxTopicsPerConnection: 100,

@@ -329,8 +329,12 @@ export class Channel<C extends ChannelContract = AnyContract> {
       const verdict = this.#stream.receive(ref);
       if (verdict === "duplicate") return;
       if (verdict === "recover") {
-        // Not delivered now: the rejoin from our position replays it, in order, after the missing ones.
-        if (this.isJoined()) this.rejoin();
+        // Not delivered now: the rejoin from our position replays it, in order, after the missing
+        // ones. (Marked errored first, so the rejoin replaces this join instead of leaving it.)
+        if (this.isJoined()) {
+          this.#state = "errored";
+          this.rejoin();
+        }
         return;
       }
     }

@@ -5,12 +5,10 @@
  * While connected, a position that jumps (a publication lost between server and client) or an
  * epoch that changes is a gap too: the follower asks for a rejoin, which recovers it.
  */
+import { formatPosition, parsePosition, type StreamParam, type StreamPosition, type StreamReply } from "@cinder/protocol";
 
-/** A place in a stream. */
-export interface StreamPosition {
-  readonly epoch: string;
-  readonly offset: number;
-}
+/** The position and its wire form are the protocol's (shared with the server). */
+export { parsePosition, type StreamPosition } from "@cinder/protocol";
 
 /** Why the app may have missed publications. */
 export interface StreamGap {
@@ -35,16 +33,6 @@ export interface StreamOptions {
   detectGaps?: boolean;
 }
 
-/** Reads `"<epoch>:<offset>"`; null for anything else. */
-export function parsePosition(value: unknown): StreamPosition | null {
-  if (typeof value !== "string") return null;
-  const colon = value.lastIndexOf(":");
-  if (colon <= 0) return null;
-  const offset = Number(value.slice(colon + 1));
-  if (!Number.isSafeInteger(offset) || offset < 0) return null;
-  return { epoch: value.slice(0, colon), offset };
-}
-
 /** The stream state of one channel. */
 export class StreamFollower {
   #position: StreamPosition | null = null;
@@ -58,7 +46,7 @@ export class StreamFollower {
 
   /** The last position seen, `"<epoch>:<offset>"`, or null before the first join. */
   get position(): string | null {
-    return this.#position === null ? null : `${this.#position.epoch}:${this.#position.offset}`;
+    return this.#position === null ? null : formatPosition(this.#position);
   }
 
   /** The last join's answer: true when it replayed everything missed; undefined before a join. */
@@ -72,7 +60,7 @@ export class StreamFollower {
   }
 
   /** The join param: our position, or `true` for a first join. */
-  joinParam(): string | true {
+  joinParam(): StreamParam {
     return this.position ?? true;
   }
 
@@ -80,7 +68,7 @@ export class StreamFollower {
   joined(response: unknown): void {
     const stream = typeof response === "object" && response !== null ? (response as { stream?: unknown }).stream : undefined;
     if (typeof stream !== "object" || stream === null) return;
-    const { position, recovered } = stream as { position?: unknown; recovered?: unknown };
+    const { position, recovered } = stream as { readonly [K in keyof StreamReply]?: unknown };
     const from = this.position;
     this.#recovered = recovered === true;
     if (from !== null && recovered !== true) this.#gap({ reason: "rejoin", from, position: typeof position === "string" ? position : null });
@@ -106,7 +94,7 @@ export class StreamFollower {
       return "recover";
     }
     // Another epoch: the stream was reset and what came before cannot be replayed.
-    this.#gap({ reason: "epoch", from: this.position, position: `${next.epoch}:${next.offset}` });
+    this.#gap({ reason: "epoch", from: this.position, position: formatPosition(next) });
     this.#position = next;
     return "deliver";
   }

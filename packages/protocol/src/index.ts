@@ -17,4 +17,5 @@ export { BINARY_KIND, encodeBinary, decodeClientBinary, decodeServerBinary, type
 export * from "./params.js";
 export * from "./longpoll.js";
 export * from "./presence.js";
+export * from "./stream.js";
 export * from "./bytes.js";

@@ -2,4 +2,3 @@
 export { RedisAdapter, type RedisAdapterOptions } from "./adapter.js";
 export { encodeEnvelope, decodeEnvelope, ENVELOPE_VERSION, STREAM_ENVELOPE_VERSION, type Envelope } from "./codec.js";
 export { RedisHistory, type RedisHistoryLink } from "./history.js";
-export { forkWorkers, workersFromArgs, type WorkerRole } from "./workers.js";

@@ -45,7 +45,7 @@ export interface TransportMessage {
 /** `cinder:socket:rate_limited`: a join or a message was refused by a rate limit. */
 export interface RateLimitedMessage {
   readonly endpoint: string;
-  readonly what: "join" | "message";
+  readonly what: "join" | "message" | "heartbeat";
 }
 
 /** `cinder:channel:join`: a join answered (`crash` when the join callback threw or returned a bad value). */

@@ -49,8 +49,12 @@ export interface EndpointOptions<A extends Assigns = Assigns> {
   joinRate?: Rate | false;
   /** Messages per connection, heartbeats and leaves aside (token bucket), or false. Default 100/s, bursts of 300. */
   messageRate?: Rate | false;
-  /** Rate-limit refusals in a row after which a connection is closed (1008). Default 100. */
+  /** Heartbeats per connection (token bucket), or false. Default 5/s, bursts of 20 (phoenix.js sends one per 30 s). */
+  heartbeatRate?: Rate | false;
+  /** Rate-limit refusals a connection may earn per `rateLimitWindowMs` (a bucket) before it is closed (1008). Default 100. */
   rateLimitDisconnectAfter?: number;
+  /** The window of `rateLimitDisconnectAfter`. Default 10 000 ms. */
+  rateLimitWindowMs?: number;
   /** Longest topic in UTF-8 bytes. Default 1 024. */
   maxTopicLength?: number;
   /** Most open connections per client address (WebSocket and long-poll); 0 for no limit. Default 0. */
@@ -93,7 +97,8 @@ export interface Endpoint {
    */
   history(topic: string, query: HistoryQuery): Promise<HistoryRead | undefined>;
   /**
-   * Graceful shutdown: stops accepting connections, then closes the open ones with 1012 (service
+   * Graceful shutdown: stops accepting connections (closes the server's listener, which under
+   * `node:cluster` takes this worker out of the primary's rotation), then closes the open ones with 1012 (service
    * restart) in batches spread over `windowMs` (default 5 000) so clients do not all reconnect at
    * once, waits until every channel has ended (their `terminate` ran), and detaches. Stop the
    * presence (`presence.close()`) after it, so other nodes drop this node's members at once.
@@ -112,7 +117,9 @@ export const defaults = {
   shutdownTimeoutMs: 5_000,
   joinRate: { perSecond: 20, burst: 100 },
   messageRate: { perSecond: 100, burst: 300 },
+  heartbeatRate: { perSecond: 5, burst: 20 },
   rateLimitDisconnectAfter: 100,
+  rateLimitWindowMs: 10_000,
   maxTopicLength: 1024,
   maxConnectionsPerIp: 0,
   maxBufferedBytes: 8 * 1024 * 1024,
@@ -147,7 +154,11 @@ export function attach<A extends Assigns>(server: HttpServer | HttpsServer, opti
     limits: {
       joinRate: options.joinRate === false ? null : options.joinRate ?? defaults.joinRate,
       messageRate: options.messageRate === false ? null : options.messageRate ?? defaults.messageRate,
-      disconnectAfter: options.rateLimitDisconnectAfter ?? defaults.rateLimitDisconnectAfter,
+      heartbeatRate: options.heartbeatRate === false ? null : options.heartbeatRate ?? defaults.heartbeatRate,
+      refusalWindow: {
+        refusals: options.rateLimitDisconnectAfter ?? defaults.rateLimitDisconnectAfter,
+        windowMs: options.rateLimitWindowMs ?? defaults.rateLimitWindowMs,
+      },
       maxTopicLength: options.maxTopicLength ?? defaults.maxTopicLength,
     },
     live: new DrainingMap(),
@@ -187,7 +198,13 @@ export function attach<A extends Assigns>(server: HttpServer | HttpsServer, opti
 
   const onUpgrade = (request: IncomingMessage, rawSocket: Duplex, head: Buffer): void => {
     const uri = requestUrl(request);
-    if (uri === null || uri.pathname !== websocketPath || closing) {
+    if (closing && uri !== null && uri.pathname === websocketPath) {
+      // Draining: the listener is closed, but a handshake may still arrive on a connection
+      // accepted just before; tell the client to come back (to another node) in a second.
+      rawSocket.end("HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+      return;
+    }
+    if (uri === null || uri.pathname !== websocketPath) {
       // Another upgrade listener may own this path; if there is none, refuse it ourselves.
       if (server.listenerCount("upgrade") <= 1) {
         rawSocket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
@@ -210,8 +227,9 @@ export function attach<A extends Assigns>(server: HttpServer | HttpsServer, opti
       response.end("this path expects a WebSocket upgrade");
       return;
     }
-    if (uri !== null && uri.pathname === longpollPath && longpoll !== undefined && !closing) {
-      longpoll.handle(request, response, uri);
+    if (uri !== null && uri.pathname === longpollPath && longpoll !== undefined) {
+      if (closing) response.writeHead(503, { "retry-after": "1", connection: "close" }).end();
+      else longpoll.handle(request, response, uri);
       return;
     }
     if (previous.length === 0) {
@@ -259,6 +277,9 @@ export function attach<A extends Assigns>(server: HttpServer | HttpsServer, opti
     async drain(windowMs = defaults.drainWindowMs) {
       if (closing) return;
       closing = true;
+      // Stop accepting first: under node:cluster this also takes the worker out of the
+      // primary's rotation, so reconnecting clients reach the other workers.
+      if (server.listening) server.close();
       logger.info({ connections: websocket.size + (longpoll?.size ?? 0), windowMs }, "draining connections");
       longpoll?.closeAll(1012, "server restarting");
       await websocket.closeGradually(1012, "server restarting", windowMs);

@@ -64,7 +64,7 @@ test("join rate: over the limit → rate_limited with the join's join_ref; persi
   assert.equal(await client.closed(), 1008);
 });
 
-test("message rate: over the limit → rate_limited; heartbeats are never limited; tokens refill", async () => {
+test("message rate: over the limit → rate_limited; heartbeats draw on their own bucket (20 at once are fine); tokens refill", async () => {
   const server = await pool.start({ messageRate: { perSecond: 20, burst: 5 } });
   const client = await RawClient.connect(`${server.websocketUrl}?vsn=2.0.0`);
   client.send(["1", "1", "room:m", "phx_join", {}]);
@@ -77,6 +77,70 @@ test("message rate: over the limit → rate_limited; heartbeats are never limite
   client.send(["1", "again", "room:m", "ping", {}]);
   assert.equal(((await client.reply("again"))[4] as { status: string }).status, "ok");
   client.close();
+});
+
+/** Statuses of the replies received so far, by status. */
+function replyStatuses(client: RawClient): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const frame of client.received) {
+    if (frame.binary || !Array.isArray(frame.json) || frame.json[3] !== "phx_reply") continue;
+    const status = (frame.json[4] as { status: string }).status;
+    counts[status] = (counts[status] ?? 0) + 1;
+  }
+  return counts;
+}
+
+test("a flood at 20x the message rate, paced so some of it slips through, is closed (1008) within the refusal budget", async (t) => {
+  const logger = recordingLogger();
+  // 100 messages/s allowed; 100 refusals per 10 s allowed. The flood sends 20 every 10 ms (2,000/s),
+  // so about one message of every batch gets through: a streak of refusals never reaches 100.
+  const server = await pool.start({ messageRate: { perSecond: 100, burst: 100 }, rateLimitDisconnectAfter: 100, rateLimitWindowMs: 10_000, logger });
+  const client = await RawClient.connect(`${server.websocketUrl}?vsn=2.0.0`);
+  client.send(["1", "1", "room:flood", "phx_join", {}]);
+  await client.reply("1");
+  let sent = 0;
+  while (client.closeCode === undefined && sent < 40_000) {
+    for (let i = 0; i < 20; i++) client.send(["1", `f${sent++}`, "room:flood", "ping", {}]);
+    await sleep(10);
+  }
+  assert.equal(await client.closed(), 1008);
+  const { ok = 0, error = 0 } = replyStatuses(client);
+  t.diagnostic(`paced flood: ${sent} sent, ${ok} ok, ${error} refused, then closed 1008`);
+  // The bucket's burst (100) and the first join aside, some messages slipped through the flood.
+  assert.ok(ok > 101, `some of the paced flood got through before the close: ${ok} ok`);
+  // Closed once the budget is spent: 100 refusals plus what refilled (10/s) while flooding.
+  assert.ok(error >= 100 && error <= 200, `refusals before the close: ${error} (sent ${sent})`);
+  assert.ok(logger.warnings.some((w) => w.message === "closing a connection refused by its rate limits too often"));
+});
+
+test("a connection that brushes its limit now and then is not closed: refusals refill over the window", async () => {
+  // 5 at once, 20/s after; 4 refusals per 300 ms. Each round sends 8 at once (1–3 refused), then rests.
+  const server = await pool.start({ messageRate: { perSecond: 20, burst: 5 }, rateLimitDisconnectAfter: 4, rateLimitWindowMs: 300 });
+  const client = await RawClient.connect(`${server.websocketUrl}?vsn=2.0.0`);
+  client.send(["1", "1", "room:brush", "phx_join", {}]);
+  await client.reply("1");
+  for (let round = 0; round < 5; round++) {
+    for (let i = 0; i < 8; i++) client.send(["1", `b${round}-${i}`, "room:brush", "ping", {}]);
+    await client.reply(`b${round}-7`);
+    const refused = client.received.filter((f) => !f.binary && Array.isArray(f.json) && String(f.json[1]).startsWith(`b${round}-`)
+      && (f.json[4] as { status: string }).status === "error").length;
+    assert.ok(refused >= 1, `round ${round}: over the limit`);
+    await sleep(300);
+  }
+  assert.equal(client.closeCode, undefined);
+  client.close();
+});
+
+test("a heartbeat flood is refused past its bucket and closed (1008); phoenix.js's pace is far inside it", async (t) => {
+  const server = await pool.start({});
+  const client = await RawClient.connect(`${server.websocketUrl}?vsn=2.0.0`);
+  for (let i = 0; i < 5_000; i++) client.send([null, `h${i}`, "phoenix", "heartbeat", {}]);
+  assert.equal(await client.closed(5_000), 1008);
+  const { ok = 0, error = 0 } = replyStatuses(client);
+  t.diagnostic(`heartbeat flood of 5000: ${ok} ok, ${error} refused, then closed 1008`);
+  // The default bucket holds 20 heartbeats (5/s refill) and 100 refusals close the connection.
+  assert.ok(ok >= 20 && ok <= 40, `heartbeats answered ok: ${ok}`);
+  assert.ok(error >= 100 && error <= 200, `heartbeats refused before the close: ${error}`);
 });
 
 test("topics longer than maxTopicLength bytes get an error reply", async () => {

@@ -199,6 +199,32 @@ test("46: a refused connect answers {status:403} with HTTP 200", async () => {
   assert.deepEqual((await get("vsn=9.0.0")).body, { status: 403 });
 });
 
+test("the Origin is checked on every poll and send, not only when the session opens: a valid token from a foreign page gets {status:403}", async () => {
+  const checked = await startServer({ socket, pubsub, longpoll: { windowMs }, checkOrigin: true });
+  try {
+    const url = `http://127.0.0.1:${checked.port}/socket/longpoll`;
+    const own = { origin: `http://127.0.0.1:${checked.port}` };
+    const foreign = { origin: "http://evil.example" };
+    const poll = async (query: string, headers: Record<string, string>): Promise<Body> =>
+      (await fetch(`${url}?${query}`, { headers: { accept: "application/json", ...headers } })).json() as Promise<Body>;
+    const opened = await poll("vsn=2.0.0&user=origin", own);
+    assert.equal(opened.status, 410);
+    const token = encodeURIComponent(opened.token!);
+    assert.deepEqual(await poll(`vsn=2.0.0&token=${token}`, foreign), { status: 403 });
+    const sent = await fetch(`${url}?vsn=2.0.0&token=${token}`, {
+      method: "POST", headers: { "content-type": "application/x-ndjson", ...foreign },
+      body: JSON.stringify(["1", "1", "room:origin", "phx_join", {}]),
+    });
+    assert.deepEqual(await sent.json(), { status: 403 });
+    // The session is untouched, and the refused join never ran: the next same-origin poll is empty.
+    const next = await poll(`vsn=2.0.0&token=${token}`, own);
+    assert.equal(next.status, 204);
+    assert.deepEqual(next.messages ?? [], []);
+  } finally {
+    await checked.close();
+  }
+});
+
 test("47: OPTIONS preflight answers 200 with the access-control headers; other methods 400", async () => {
   await setup();
   const response = await fetch(base, { method: "OPTIONS", headers: { "access-control-request-headers": "x-phoenix-longpoll-token, content-type" } });

@@ -3,6 +3,10 @@
  * (`new_msg` `{body, at}`) and the overall online counts (`online` `{users, connections}`, from
  * presence on this topic); `notifications:user:<id>` carries notes to one user, and only that
  * user may join it.
+ *
+ * Both are stream topics (docs/recovery.md): a page that was offline for a while (a blip, a
+ * deploy) gets the notices it missed when it rejoins, once each; the online counts are local
+ * broadcasts and pushes, not recorded.
  */
 import { z } from "zod";
 import { defineChannel, error, ok, type PresenceDiff } from "@cinder/server";
@@ -21,6 +25,7 @@ export interface OnlineCounts {
 export function notificationsChannel({ presence }: AppContext) {
   const counts = (): OnlineCounts => ({ users: presence.countUsers(ALL), connections: presence.countConnections(ALL) });
   return defineChannel({
+    history: { size: 50, ttlMs: 10 * 60_000 },
     pushes: {
       new_msg: z.object({ body: z.string(), at: z.number() }),
       online: z.object({ users: z.number(), connections: z.number() }),

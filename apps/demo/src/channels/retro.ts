@@ -8,8 +8,8 @@
  * (one's own) while brainstorming; votes are cast within a per-person budget during the vote;
  * action items are written from the discussion on (edited or deleted by their author or the
  * facilitator). The facilitator — the first to join, handed over to whoever has been here
- * longest when they leave (not when the server shuts down), or taken by anyone when they are gone — moves the stages for
- * everyone. Every change is stored, then broadcast whole (`idea:saved`, `idea:deleted`,
+ * longest when they leave (not when the server shuts down), or claimed by anyone while they are
+ * away — moves the stages for everyone. Every change is stored, then broadcast whole (`idea:saved`, `idea:deleted`,
  * `action:saved`, `action:deleted`, `board:stage`, `board:facilitator`).
  */
 import { z } from "zod";
@@ -18,6 +18,7 @@ import type { AppContext, UserSocket } from "./context.js";
 import {
   actionsOpen, canMove, COLUMNS, DEFAULT_VOTE_BUDGET, ideasOpen, STAGES, votingOpen, type Column, type Refusal,
 } from "../retro/board.js";
+import { safeText, textProblem } from "../text.js";
 import { exportFilename, toCsv, toMarkdown } from "../retro/export.js";
 
 type RetroSocket = UserSocket<{ roomId: number; room: string; presenceRef: string }>;
@@ -26,9 +27,9 @@ type RetroSocket = UserSocket<{ roomId: number; room: string; presenceRef: strin
 export const HISTORY_PAGE = 50;
 
 const id = z.number().int("an id is an integer").positive("an id is positive");
-const messageBody = z.string().trim().min(1, "a message cannot be empty").max(2000, "at most 2000 characters");
-const ideaBody = z.string().trim().min(1, "an idea cannot be empty").max(500, "an idea has at most 500 characters");
-const actionBody = z.string().trim().min(1, "an action item cannot be empty").max(500, "an action item has at most 500 characters");
+const messageBody = safeText("a message").trim().min(1, "a message cannot be empty").max(2000, "at most 2000 characters");
+const ideaBody = safeText("an idea").trim().min(1, "an idea cannot be empty").max(500, "an idea has at most 500 characters");
+const actionBody = safeText("an action item").trim().min(1, "an action item cannot be empty").max(500, "an action item has at most 500 characters");
 const owner = z.string().max(100).nullable();
 const column = z.enum(Object.keys(COLUMNS) as [Column, ...Column[]], "pick a column");
 const message = z.object({ id: z.number(), user: z.string(), body: z.string(), inserted_at: z.number() });
@@ -120,7 +121,7 @@ export function retroChannel({ store, presence, stopping }: AppContext, options:
 
     async join(topic: string, _params: unknown, socket: RetroSocket) {
       const name = topic.slice("room:".length);
-      if (name.length === 0 || name.length > 100) return error({ reason: "invalid room name" });
+      if (name.length === 0 || name.length > 100 || textProblem(name) !== undefined) return error({ reason: "invalid room name" });
       const roomId = await store.room(name);
       socket.assign({ roomId, room: name });
       socket.send("after_join");
@@ -132,14 +133,13 @@ export function retroChannel({ store, presence, stopping }: AppContext, options:
       if (info !== "after_join") return;
       socket.push("presence_state", await presence.list(socket.topic));
       const { user, roomId } = socket.assigns;
-      // the first one here facilitates; so does whoever joins when the facilitator is gone
+      // the first one here facilitates. A facilitator who is away (e.g. not yet back after a server
+      // restart, when pages rejoin in any order) keeps the role until someone takes it on purpose
+      // (`facilitator:claim`), so a restart ends with the same facilitator for everyone.
       const current = await store.retro.facilitator(roomId);
-      const currentName = current === null ? null : (await store.user(current))?.username ?? null;
       const presenceRef = presence.track(socket, user.username, { online_at: Date.now() });
       socket.assign({ presenceRef });
-      if (current !== user.id && (currentName === null || !(await isPresent(socket.topic, currentName)))) {
-        await handOver(socket, current, user.username);
-      }
+      if (current === null) await handOver(socket, null, user.username);
     },
 
     async terminate(_reason, socket: RetroSocket) {

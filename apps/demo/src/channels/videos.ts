@@ -16,7 +16,9 @@
 import { z } from "zod";
 import { defineChannel, error, ok, type PresenceMap } from "@cinder/server";
 import type { Store } from "../db/store.js";
+import { safeText } from "../text.js";
 import type { AppContext, UserSocket } from "./context.js";
+import { parseId } from "../http/respond.js";
 
 /** Where a watcher is: playback time (ms), playing or paused. */
 interface Position {
@@ -40,7 +42,7 @@ const annotation = z.object({
   parent_id: z.number().nullable(), edited: z.boolean(),
 });
 const id = z.number().int("an id is an integer").positive("an id is positive");
-const body = z.string().trim().min(1, "an annotation cannot be empty").max(500, "at most 500 characters");
+const body = safeText("an annotation").trim().min(1, "an annotation cannot be empty").max(500, "at most 500 characters");
 const at = z.number().int("at must be an integer").min(0, "at must be ≥ 0").max(24 * 3600 * 1000, "at must be within 24 hours");
 
 /** The `fetch` hook for `videos:*` topics: adds `user: {username}` to every presence, in one query. */
@@ -83,9 +85,10 @@ export function videoChannel({ store, presence }: AppContext, options: VideoOpti
     meta: z.object({ online_at: z.number(), at: z.number(), playing: z.boolean(), reported_at: z.number() }),
 
     async join(topic: string, params: { last_seen_id?: number; since?: number } | undefined, socket: VideoSocket) {
-      const videoId = Number(topic.slice("videos:".length));
-      const video = Number.isSafeInteger(videoId) && videoId > 0 ? await store.video(videoId) : undefined;
-      if (video === undefined) return error({ reason: "not_found" });
+      // The one id parser: `videos:01` or `videos:1.0` would be topics apart from `videos:1`.
+      const videoId = parseId(topic.slice("videos:".length));
+      const video = videoId === undefined ? undefined : await store.video(videoId);
+      if (videoId === undefined || video === undefined) return error({ reason: "not_found" });
       const count = (value: unknown): number => (Number.isSafeInteger(value) && Number(value) > 0 ? Number(value) : 0);
       const lastSeen = count(params?.last_seen_id);
       const since = count(params?.since);

@@ -59,14 +59,39 @@ export const migrations: ReadonlyArray<{ version: number; name: string; up: (db:
       "CREATE INDEX annotations_parent ON annotations (parent_id)",
     ],
   },
+  {
+    version: 22,
+    name: "sessions: one row per sign-in, revoked on sign-out or by an admin",
+    up: () => [
+      `CREATE TABLE sessions (id TEXT PRIMARY KEY, user_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        inserted_at BIGINT NOT NULL, revoked_at BIGINT, revoked_by TEXT)`,
+      "CREATE INDEX sessions_user ON sessions (user_id)",
+    ],
+  },
+  {
+    version: 23,
+    name: "users: unique case-insensitively after NFKC (username_key); later duplicates renamed <name>-<id>",
+    up: () => [
+      "ALTER TABLE users ADD COLUMN username_key TEXT",
+      `UPDATE users SET username = username || '-' || id
+       WHERE EXISTS (SELECT 1 FROM users o WHERE LOWER(o.username) = LOWER(users.username) AND o.id < users.id)`,
+      "UPDATE users SET username_key = LOWER(username)",
+      "CREATE UNIQUE INDEX users_by_username_key ON users (username_key)",
+    ],
+  },
+  {
+    version: 24,
+    name: "parties: one row per party, so its sample cards are created once",
+    up: () => ["CREATE TABLE parties (name TEXT PRIMARY KEY, inserted_at BIGINT NOT NULL)"],
+  },
 ];
 
-/** Applies every migration not yet applied; returns the versions it applied. */
-export async function migrate(db: Db): Promise<number[]> {
+/** Applies every migration (of `list`, by default all) not yet applied; returns the versions it applied. */
+export async function migrate(db: Db, list: typeof migrations = migrations): Promise<number[]> {
   await db.query("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)");
   const applied = new Set((await db.query<{ version: number }>("SELECT version FROM schema_migrations")).map((r) => Number(r.version)));
   const done: number[] = [];
-  for (const migration of migrations) {
+  for (const migration of list) {
     if (applied.has(migration.version)) continue;
     await db.transaction(async (tx) => {
       for (const statement of migration.up(tx)) await tx.query(statement);

@@ -12,6 +12,12 @@ export interface User {
   username: string;
 }
 
+/** Why a session no longer works: its user signed out, or an admin signed them out. */
+export type RevokedBy = "user" | "admin";
+
+/** What a session id stands for now: its user, or why not. */
+export type SessionState = { ok: true; user: User } | { ok: false; revokedBy: RevokedBy | "unknown" };
+
 /** A retro room's chat message, as the channel sends it. */
 export interface Message {
   id: number;
@@ -53,6 +59,11 @@ export interface Card {
 
 type Row = Record<string, unknown>;
 
+/** What makes two usernames the same: equal after Unicode NFKC and lower-casing ("Admin", "ａｄｍｉｎ", "admin"). */
+export function usernameKey(username: string): string {
+  return username.normalize("NFKC").toLowerCase();
+}
+
 const num = (value: unknown): number => Number(value);
 
 /** The data layer of the apps. */
@@ -67,8 +78,9 @@ export class Store {
   /** Creates a user; returns null when the username is taken. */
   async createUser(username: string, passwordHash: string): Promise<User | null> {
     try {
-      const rows = await this.db.query<Row>("INSERT INTO users (username, password_hash, inserted_at) VALUES (?, ?, ?) RETURNING id, username",
-        [username, passwordHash, Date.now()]);
+      const rows = await this.db.query<Row>(
+        "INSERT INTO users (username, username_key, password_hash, inserted_at) VALUES (?, ?, ?, ?) RETURNING id, username",
+        [username, usernameKey(username), passwordHash, Date.now()]);
       return { id: num(rows[0]!.id), username: String(rows[0]!.username) };
     } catch (error) {
       if (/unique/i.test((error as Error).message)) return null;
@@ -76,9 +88,43 @@ export class Store {
     }
   }
 
-  /** A user and their password hash, by username. */
+  /** Replaces a user's password hash. */
+  async setPassword(userId: number, passwordHash: string): Promise<void> {
+    await this.db.query("UPDATE users SET password_hash = ? WHERE id = ?", [passwordHash, userId]);
+  }
+
+  /** Opens a session for a user. */
+  async openSession(sessionId: string, userId: number): Promise<void> {
+    await this.db.query("INSERT INTO sessions (id, user_id, inserted_at) VALUES (?, ?, ?)", [sessionId, userId, Date.now()]);
+  }
+
+  /** The user of an open session of `userId`, or why there is none (unknown, revoked, user deleted). */
+  async session(sessionId: string, userId: number): Promise<SessionState> {
+    const [row] = await this.db.query<Row>(
+      `SELECT s.revoked_at, s.revoked_by, u.id, u.username FROM sessions s JOIN users u ON u.id = s.user_id
+       WHERE s.id = ? AND s.user_id = ?`, [sessionId, userId]);
+    if (row === undefined) return { ok: false, revokedBy: "unknown" };
+    if (row.revoked_at !== null) return { ok: false, revokedBy: row.revoked_by === "admin" ? "admin" : "user" };
+    return { ok: true, user: { id: num(row.id), username: String(row.username) } };
+  }
+
+  /** Revokes one session (sign-out). */
+  async revokeSession(sessionId: string, by: RevokedBy): Promise<void> {
+    await this.db.query("UPDATE sessions SET revoked_at = ?, revoked_by = ? WHERE id = ? AND revoked_at IS NULL", [Date.now(), by, sessionId]);
+  }
+
+  /** Revokes every open session of a user; returns their ids. */
+  async revokeUserSessions(userId: number, by: RevokedBy): Promise<string[]> {
+    return this.db.transaction(async (tx) => {
+      const rows = await tx.query<Row>("SELECT id FROM sessions WHERE user_id = ? AND revoked_at IS NULL", [userId]);
+      await tx.query("UPDATE sessions SET revoked_at = ?, revoked_by = ? WHERE user_id = ? AND revoked_at IS NULL", [Date.now(), by, userId]);
+      return rows.map((row) => String(row.id));
+    });
+  }
+
+  /** A user and their password hash, by username (any case or Unicode-compatible spelling). */
   async userWithHash(username: string): Promise<(User & { passwordHash: string }) | undefined> {
-    const [row] = await this.db.query<Row>("SELECT id, username, password_hash FROM users WHERE username = ?", [username]);
+    const [row] = await this.db.query<Row>("SELECT id, username, password_hash FROM users WHERE username_key = ?", [usernameKey(username)]);
     return row === undefined ? undefined : { id: num(row.id), username: String(row.username), passwordHash: String(row.password_hash) };
   }
 
@@ -88,9 +134,9 @@ export class Store {
     return row === undefined ? undefined : { id: num(row.id), username: String(row.username) };
   }
 
-  /** A user by username. */
+  /** A user by username (any case or Unicode-compatible spelling). */
   async userByName(username: string): Promise<User | undefined> {
-    const [row] = await this.db.query<Row>("SELECT id, username FROM users WHERE username = ?", [username]);
+    const [row] = await this.db.query<Row>("SELECT id, username FROM users WHERE username_key = ?", [usernameKey(username)]);
     return row === undefined ? undefined : { id: num(row.id), username: String(row.username) };
   }
 
@@ -218,6 +264,24 @@ export class Store {
       id: num(row.id), title: String(row.title), description: String(row.description),
       estimate: row.estimate === null ? null : num(row.estimate),
     }));
+  }
+
+  /**
+   * A party's cards, creating `samples` first when the party is new, in one transaction: the
+   * party's row is claimed first, so concurrent first requests create the samples once.
+   */
+  async partyCards(party: string, samples: ReadonlyArray<{ title: string; description: string }>): Promise<Card[]> {
+    const known = await this.cards(party);
+    if (known.length > 0) return known;
+    return this.db.transaction(async (tx) => {
+      const claimed = await tx.query<Row>("INSERT INTO parties (name, inserted_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING RETURNING name",
+        [party, Date.now()]);
+      const inTx = new Store(tx);
+      if (claimed.length === 1 && (await inTx.cards(party)).length === 0) {
+        for (const card of samples) await inTx.addCard(party, card.title, card.description);
+      }
+      return inTx.cards(party);
+    });
   }
 
   /** Adds a card to a party. */

@@ -5,12 +5,14 @@
  * valid one they answer 401, and admin calls from non-admins 403. Bad input answers 4xx `{error}`.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { readCredentials, signIn, signUp, TOKEN_MAX_AGE, userToken, verifyUserToken } from "../accounts.js";
-import type { Store, User } from "../db/store.js";
+import { newSessionId, readCredentials, signIn, signToken, signUp, TOKEN_MAX_AGE, verifyToken, type TokenClaims } from "../accounts.js";
+import { usernameKey, type RevokedBy, type Store, type User } from "../db/store.js";
 import { ALL } from "../channels/notifications.js";
-import { partyCards } from "../channels/party.js";
-import { cookie, HttpError, json, readJson } from "./respond.js";
+import { partyCards, tableCard } from "../channels/party.js";
+import { cookie, HttpError, json, parseId, readJson } from "./respond.js";
 import type { Router } from "./router.js";
+import { checkText } from "../text.js";
+import type { SignInThrottle } from "../throttle.js";
 
 /** The session cookie's name. */
 export const SESSION_COOKIE = "cinder_token";
@@ -22,6 +24,8 @@ export interface ApiContext {
   admins: ReadonlySet<string>;
   broadcast(topic: string, event: string, payload: unknown): void;
   disconnect(socketId: string): void;
+  /** Sign-in attempts per account and address. */
+  throttle: SignInThrottle;
 }
 
 /** The signed token of a request (Bearer header first, then the cookie). */
@@ -34,10 +38,31 @@ export function requestToken(request: IncomingMessage): string | undefined {
   return cookie(request, SESSION_COOKIE);
 }
 
+/** A request's session: its user and claims, or (for a signed token of a closed session) why it closed. */
+export type RequestSession =
+  | { ok: true; user: User; claims: TokenClaims }
+  | { ok: false; revokedBy: RevokedBy | "unknown" | undefined };
+
+/** The session of a request: its session token (Bearer or cookie), checked against the store. */
+export async function requestSession(context: Pick<ApiContext, "secret" | "store">, request: IncomingMessage): Promise<RequestSession> {
+  const claims = verifyToken(context.secret, "session", requestToken(request));
+  if (claims === null) return { ok: false, revokedBy: undefined };
+  const state = await context.store.session(claims.sessionId, claims.userId);
+  return state.ok ? { ok: true, user: state.user, claims } : { ok: false, revokedBy: state.revokedBy };
+}
+
 /** The signed-in user of a request, if any. */
-export async function currentUser(context: ApiContext, request: IncomingMessage): Promise<User | undefined> {
-  const id = verifyUserToken(context.secret, requestToken(request));
-  return id === null ? undefined : context.store.user(id);
+export async function currentUser(context: Pick<ApiContext, "secret" | "store">, request: IncomingMessage): Promise<User | undefined> {
+  const session = await requestSession(context, request);
+  return session.ok ? session.user : undefined;
+}
+
+/** What a 401 says when a token's session was closed. */
+export function signedOutMessage(revokedBy: RevokedBy | "unknown" | undefined): string {
+  if (revokedBy === "admin") return "You were signed out by an administrator";
+  if (revokedBy === "user") return "You signed out; sign in again";
+  if (revokedBy === "unknown") return "Your session has ended; sign in again";
+  return "You are not signed in: sign in first (API clients: send Authorization: Bearer <token>)";
 }
 
 function sessionCookie(token: string, maxAge: number): string {
@@ -45,10 +70,9 @@ function sessionCookie(token: string, maxAge: number): string {
 }
 
 function text(value: unknown, field: string, min: number, max: number): string {
-  if (typeof value !== "string") throw new HttpError(400, `${field} must be a string`);
-  const trimmed = value.trim();
-  if (trimmed.length < min || trimmed.length > max) throw new HttpError(400, `${field} must be ${min}–${max} characters`);
-  return trimmed;
+  const checked = checkText(value, { name: field, min, max });
+  if (!checked.ok) throw new HttpError(400, checked.error);
+  return checked.value;
 }
 
 function object(body: unknown): Record<string, unknown> {
@@ -73,44 +97,73 @@ export function videoUrl(value: unknown): string {
 /** Registers the API routes. */
 export function addApiRoutes(router: Router, context: ApiContext): void {
   const { store, secret, admins } = context;
-  const requireUser = async (request: IncomingMessage): Promise<User> => {
-    const user = await currentUser(context, request);
-    if (user === undefined) throw new HttpError(401, "sign in first: send Authorization: Bearer <token>");
-    return user;
+  const requireSession = async (request: IncomingMessage): Promise<{ user: User; claims: TokenClaims }> => {
+    const session = await requestSession(context, request);
+    if (!session.ok) throw new HttpError(401, signedOutMessage(session.revokedBy));
+    return session;
   };
+  const requireUser = async (request: IncomingMessage): Promise<User> => (await requireSession(request)).user;
   const requireAdmin = async (request: IncomingMessage): Promise<User> => {
     const user = await requireUser(request);
     if (!admins.has(user.username)) throw new HttpError(403, "admins only");
     return user;
   };
-  const signedIn = (response: ServerResponse, status: number, user: User): void => {
-    const token = userToken(secret, user);
+  const signedIn = async (response: ServerResponse, status: number, user: User): Promise<void> => {
+    const sessionId = newSessionId();
+    await store.openSession(sessionId, user.id);
+    const token = signToken(secret, "session", { userId: user.id, sessionId });
     json(response, status, { token, user }, { "set-cookie": sessionCookie(token, TOKEN_MAX_AGE) });
   };
 
   router.add("POST", "/api/users", async (request, response) => {
     const credentials = readCredentials(await readJson(request));
     if (!credentials.ok) throw new HttpError(422, credentials.error);
+    if ([...admins].some((name) => usernameKey(name) === usernameKey(credentials.username))) {
+      throw new HttpError(403, "that username is reserved for administrators");
+    }
     const user = await signUp(store, credentials.username, credentials.password);
     if (user === null) throw new HttpError(409, "that username is taken");
-    signedIn(response, 201, user);
+    await signedIn(response, 201, user);
   });
 
   router.add("POST", "/api/session", async (request, response) => {
     const credentials = readCredentials(await readJson(request));
     if (!credentials.ok) throw new HttpError(422, credentials.error);
+    // Throttled before hashing: a refused attempt costs no scrypt.
+    const account = usernameKey(credentials.username);
+    const verdict = context.throttle.attempt(account, request.socket.remoteAddress ?? "unknown");
+    if (!verdict.ok) {
+      const what = verdict.scope === "account" ? "for this account" : "from your address";
+      json(response, 429, { error: `too many sign-in attempts ${what}; try again in ${verdict.retryAfterS} s`, retry_after: verdict.retryAfterS },
+        { "retry-after": String(verdict.retryAfterS) });
+      return;
+    }
     const user = await signIn(store, credentials.username, credentials.password);
     if (user === null) throw new HttpError(401, "wrong username or password");
-    signedIn(response, 200, user);
+    context.throttle.succeeded(account);
+    await signedIn(response, 200, user);
   });
 
-  router.add("DELETE", "/api/session", (_request, response) => {
+  // Sign-out revokes the session server-side: its cookie, Bearer and socket tokens stop working,
+  // and the user's open sockets are closed (other sessions' pages reconnect; this one's are refused).
+  router.add("DELETE", "/api/session", async (request, response) => {
+    const session = await requestSession(context, request);
+    if (session.ok) {
+      await store.revokeSession(session.claims.sessionId, "user");
+      context.disconnect(`user_socket:${session.user.id}`);
+    }
     json(response, 200, { ok: true }, { "set-cookie": sessionCookie("", 0) });
   });
 
   router.add("GET", "/api/me", async (request, response) => {
     const user = await requireUser(request);
     json(response, 200, { user, admin: admins.has(user.username) });
+  });
+
+  /** The socket token of this session, for a page's script (the cookie stays HttpOnly). */
+  router.add("GET", "/api/socket-token", async (request, response) => {
+    const { claims } = await requireSession(request);
+    json(response, 200, { token: signToken(secret, "socket", claims) });
   });
 
   router.add("GET", "/api/videos", async (request, response) => {
@@ -120,7 +173,8 @@ export function addApiRoutes(router: Router, context: ApiContext): void {
 
   router.add("GET", "/api/videos/:id", async (request, response, params) => {
     await requireUser(request);
-    const video = await store.video(Number(params.id));
+    const id = parseId(params.id);
+    const video = id === undefined ? undefined : await store.video(id);
     if (video === undefined) throw new HttpError(404, "no such video");
     json(response, 200, video);
   });
@@ -142,8 +196,12 @@ export function addApiRoutes(router: Router, context: ApiContext): void {
     await requireUser(request);
     const room = text(params.room, "room", 1, 100);
     const body = object(await readJson(request));
+    const title = text(body.title, "title", 1, 200);
+    const description = text(body.description ?? "", "description", 0, 2000);
     await partyCards(store, room);
-    const card = await store.addCard(room, text(body.title, "title", 1, 200), text(body.description ?? "", "description", 0, 2000));
+    const card = await store.addCard(room, title, description);
+    // Everyone in the party sees the new card live (its place in the backlog, not its id).
+    context.broadcast(`party:${room}`, "card_added", { card: tableCard(await store.cards(room), card) });
     json(response, 201, card);
   });
 
@@ -174,7 +232,8 @@ export function addApiRoutes(router: Router, context: ApiContext): void {
   router.add("POST", "/api/admin/disconnect", async (request, response) => {
     await requireAdmin(request);
     const target = await targetUser(object(await readJson(request)));
+    const revoked = await store.revokeUserSessions(target.id, "admin");
     context.disconnect(`user_socket:${target.id}`);
-    json(response, 200, { ok: true });
+    json(response, 200, { ok: true, sessions: revoked.length });
   });
 }

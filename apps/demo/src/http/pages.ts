@@ -1,7 +1,8 @@
 /**
  * The HTML pages: a shell per app with the header (navigation, who is online, sign-out), a
- * toast area for notifications, and the page's script module. The signed token is handed to the
- * page as `window.userToken`, as in the source material; everything user-supplied is rendered by
+ * toast area for notifications, and the page's script module. The page's script gets only a
+ * *socket token* (`window.userToken`: it opens the socket, not the API, and dies with the session);
+ * the session token stays in the HttpOnly cookie; everything user-supplied is rendered by
  * the scripts as text, and what the server puts in a page is escaped.
  */
 import type { User } from "../db/store.js";
@@ -17,6 +18,8 @@ export interface PageOptions {
   token: string | undefined;
   /** Data for the script (`window.pageData`). */
   data?: Record<string, unknown>;
+  /** The nonce of this response's inline scripts (see security.ts). */
+  nonce: string;
 }
 
 /** JSON safe to embed in a `<script>` element. */
@@ -44,9 +47,10 @@ export function renderPage(options: PageOptions): string {
   <meta charset="utf-8">
   <meta name="viewport" content="width=device-width, initial-scale=1">
   <title>${escapeHtml(options.title)} · Cinder</title>
+  <link rel="icon" href="/favicon.svg" type="image/svg+xml">
   <link rel="stylesheet" href="/assets/app.css">
-  <script type="importmap">{"imports":{"@cinder/client":"/assets/client/cinder-client.min.js"}}</script>
-  <script>
+  <script type="importmap" nonce="${options.nonce}">{"imports":{"@cinder/client":"/assets/client/cinder-client.min.js"}}</script>
+  <script nonce="${options.nonce}">
     window.userToken = ${scriptJson(options.token ?? null)};
     window.currentUser = ${scriptJson(user ?? null)};
     window.isAdmin = ${admin ? "true" : "false"};
@@ -60,6 +64,28 @@ export function renderPage(options: PageOptions): string {
   <main id="app"></main>
   <div id="toasts" class="toasts" aria-live="polite"></div>
   <script type="module" src="/assets/pages/${escapeHtml(options.script)}.js"></script>
+</body>
+</html>`;
+}
+
+/** The HTML page for an unknown URL (or a missing video): a plain "not found" with a way home. */
+export function renderNotFound(): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <meta name="viewport" content="width=device-width, initial-scale=1">
+  <title>Not found · Cinder</title>
+  <link rel="icon" href="/favicon.svg" type="image/svg+xml">
+  <link rel="stylesheet" href="/assets/app.css">
+</head>
+<body>
+  <header class="top"><a class="brand" href="/">Cinder</a></header>
+  <main id="app" class="not-found">
+    <h1>Page not found</h1>
+    <p>There is nothing at this address. It may have been mistyped, or the thing it pointed to is gone.</p>
+    <p><a href="/">Back to the home page</a></p>
+  </main>
 </body>
 </html>`;
 }

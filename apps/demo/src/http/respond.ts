@@ -42,7 +42,19 @@ export function escapeHtml(text: string): string {
 export function cookie(request: IncomingMessage, name: string): string | undefined {
   for (const part of (request.headers.cookie ?? "").split(";")) {
     const [key, ...value] = part.trim().split("=");
-    if (key === name) return decodeURIComponent(value.join("="));
+    if (key !== name) continue;
+    try {
+      return decodeURIComponent(value.join("="));
+    } catch {
+      return undefined; // broken percent-encoding: no cookie
+    }
   }
   return undefined;
+}
+
+/** A database id from a URL segment: a positive decimal integer that fits in 2^53, else undefined. */
+export function parseId(raw: string | undefined): number | undefined {
+  if (raw === undefined || !/^[1-9][0-9]{0,15}$/.test(raw)) return undefined;
+  const id = Number(raw);
+  return Number.isSafeInteger(id) ? id : undefined;
 }

@@ -47,7 +47,7 @@ export interface User {
   errors: string[];
   /** Console errors (reported on failure). */
   console: string[];
-  /** The user's signed token (from the page), once signed in. */
+  /** The user's session token (from the HttpOnly cookie), once signed in. */
   token(): Promise<string>;
   /** The user id (from the page), once signed in. */
   id(): Promise<number>;
@@ -68,7 +68,7 @@ export interface Harness {
   browser: Browser;
   /** Opens a fresh context (its own cookies) on the sign-in page. */
   newUser(name: string, options?: UserOptions): Promise<User>;
-  /** Opens a context and signs up `name` through the UI; ends on the home page. */
+  /** Opens a context and signs up `name` through the UI (the bootstrapped `admin` signs in); ends on the home page. */
   signUp(name: string): Promise<User>;
   /** Saves a screenshot of `page` as `screenshots/<name>.png`. */
   screenshot(page: Page, name: string): Promise<string>;
@@ -127,7 +127,7 @@ export async function startHarness(): Promise<Harness> {
   const start = async (port: number): Promise<App> => {
     const started = await createApp({
       port, host: "127.0.0.1", dataDir, databaseUrl: undefined, secretKeyBase: "x".repeat(40),
-      admins: new Set(["admin"]), redisUrl: undefined,
+      admins: new Set(["admin"]), adminPassword: PASSWORD, redisUrl: undefined,
     }, { logger: createLogger({ level: "warn", name: "apps" }) });
     await new Promise<void>((resolve) => started.server.listen(port, "127.0.0.1", resolve));
     return started;
@@ -164,9 +164,10 @@ export async function startHarness(): Promise<Harness> {
     const user: User = {
       name, context, page, errors, console: consoleErrors,
       token: async () => {
-        const token = await page.evaluate<unknown>("window.userToken");
-        assert.ok(typeof token === "string", `${name} is signed in`);
-        return token;
+        // The session token lives in the HttpOnly cookie (the page's script only sees a socket token).
+        const cookie = (await context.cookies(url)).find((c) => c.name === "cinder_token");
+        assert.ok(cookie !== undefined && cookie.value !== "", `${name} is signed in`);
+        return decodeURIComponent(cookie.value);
       },
       id: async () => {
         const id = await page.evaluate<unknown>("window.currentUser?.id");
@@ -184,7 +185,8 @@ export async function startHarness(): Promise<Harness> {
     async signUp(name) {
       const user = await newUser(name);
       const { page } = user;
-      await page.getByRole("tab", { name: "Create account" }).click();
+      // `admin` is bootstrapped from ADMIN_PASSWORD (nobody can sign up as it): it signs in instead.
+      if (name !== "admin") await page.getByRole("tab", { name: "Create account" }).click();
       await page.getByLabel("Username").fill(name);
       await page.getByLabel("Password").fill(PASSWORD);
       await page.locator("#auth-submit").click();

@@ -2,8 +2,8 @@
  * The retro board in the browser, three users in separate contexts: ideas added, edited and
  * deleted (one's own only) in three columns, the facilitator moving the stages for everyone,
  * votes within the per-person budget, action items with owners, the Markdown export, the board
- * back complete after a reload and after a server restart, and facilitation handed over when
- * the facilitator leaves. Then the chat: history beyond the last 50 loaded on scroll, and a
+ * back complete after a reload and after a server restart (with the same facilitator),
+ * facilitation handed over when the facilitator leaves, and taken over when they are away. Then the chat: history beyond the last 50 loaded on scroll, and a
  * message sent while the server is down shown as pending, then delivered.
  */
 import { after, before, test } from "node:test";
@@ -135,6 +135,16 @@ test("retro board: ideas, stages for everyone, vote budget, action items, export
   await textOf(successor.page.locator("#facilitator"), "(you)");
   await successor.page.locator("#stage-back").click();
   for (const u of stayed) await textOf(stageOf(u.page), "Discuss");
+
+  // the last one leaves: they stay facilitator while away; whoever comes next may take it over
+  const other = stayed.find((u) => u !== successor)!;
+  await other.page.goto(`${harness.url}/`);
+  await successor.page.goto(`${harness.url}/`);
+  await alice.page.goto(roomUrl);
+  await textOf(alice.page.locator("#facilitator"), `Facilitator: ${successor.name} (away)`);
+  await alice.page.locator("#claim").click();
+  await textOf(alice.page.locator("#facilitator"), "Facilitator: alice (you)");
+  await alice.page.locator("#stage-next").waitFor();
   harness.assertNoPageErrors();
 });
 

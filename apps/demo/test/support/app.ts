@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { createConnection } from "node:net";
-import type { TestContext } from "node:test";
+import { after, type TestContext } from "node:test";
 import { Presence, Socket, type Channel } from "phoenix";
 import { WebSocket } from "ws";
 import pg from "pg";
@@ -23,6 +23,9 @@ interface CloseEvent {
 
 /** The PostgreSQL the tests use. */
 export const DATABASE_URL = process.env.CINDER_TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
+
+/** The ADMIN_PASSWORD of test apps (the account `admin` is created with it). */
+export const TEST_ADMIN_PASSWORD = "admin password for tests";
 
 /** Which database a test run uses. */
 export type Engine = "sqlite" | "postgres";
@@ -58,6 +61,7 @@ export class TestApp {
     this.config = {
       port: 0, host: "127.0.0.1", dataDir, databaseUrl: engine === "postgres" ? DATABASE_URL : undefined,
       secretKeyBase: "test secret key base, long enough", admins: new Set(["admin"]), redisUrl: undefined,
+      adminPassword: TEST_ADMIN_PASSWORD,
     };
   }
 
@@ -103,6 +107,13 @@ export class TestApp {
     const { status, body } = await this.api("POST", "/api/users", { username, password });
     if (status !== 201) throw new Error(`sign-up of ${username} answered ${status}: ${JSON.stringify(body)}`);
     return body as { token: string; user: { id: number; username: string } };
+  }
+
+  /** A session token of the bootstrapped `admin` (ADMIN_PASSWORD is set in tests). */
+  async adminToken(): Promise<string> {
+    const { status, body } = await this.api("POST", "/api/session", { username: "admin", password: TEST_ADMIN_PASSWORD });
+    if (status !== 200) throw new Error(`admin sign-in answered ${status}: ${JSON.stringify(body)}`);
+    return String(body.token);
   }
 
   /** A phoenix.js client signed in with `token`. */
@@ -170,4 +181,33 @@ export async function until<T>(check: () => T | undefined | false, timeoutMs: nu
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 15));
   }
+}
+
+/**
+ * One app shared by a file's tests on `engine`, started on first use and destroyed (with the
+ * clients it handed out) after the file; `setup` answers undefined (the test skipped) when
+ * PostgreSQL is wanted but not reachable.
+ */
+export function sharedTestApp(engine: Engine): { setup(t: TestContext): Promise<TestApp | undefined>; client(app: TestApp, token: string): Client } {
+  let shared: TestApp | undefined;
+  const clients: Client[] = [];
+  after(async () => {
+    for (const client of clients) client.close();
+    await shared?.destroy();
+  });
+  return {
+    async setup(t) {
+      if (engine === "postgres" && !(await postgresReachable())) {
+        missing(t, "PostgreSQL");
+        return undefined;
+      }
+      shared ??= await new TestApp(engine).start();
+      return shared;
+    },
+    client(app, token) {
+      const client = app.client(token);
+      clients.push(client);
+      return client;
+    },
+  };
 }

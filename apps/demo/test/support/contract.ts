@@ -207,14 +207,19 @@ export function appContract(engine: Engine): void {
     assert.deepEqual(await p.call(jp.channel, "start", {}), { status: "ok", response: {} });
     const first = await q.next("party:sprint", "new_card");
     assert.equal(first.driver, "party_pam");
-    assert.deepEqual(Object.keys(first.card as object).sort(), ["description", "id", "title"]);
+    assert.deepEqual(Object.keys(first.card as object).sort(), ["description", "id", "position", "title"]);
+    assert.equal((first.card as { position: number }).position, 1, "the card's place in the backlog");
     assert.equal((await q.call(jq.channel, "next_card", {})).response.reason, "not_driver");
     assert.equal((await q.call(jq.channel, "vote", { points: 4 })).response.reason, "invalid_payload");
     await p.call(jp.channel, "vote", { points: 5 });
     await until(() => jq.presence.list((_k, pr) => pr.metas[0]!.points).includes(5) || undefined, 3000, "pam's vote in her meta");
     assert.equal(p.events.filter((e) => e.event === "winner").length, 0, "no winner until everyone voted");
+    const taken = await q.call(jq.channel, "start", {});
+    assert.deepEqual([taken.status, taken.response.reason], ["error", "not_driver"], "a non-driver's start is refused");
+    assert.ok(jq.presence.list((_k, pr) => pr.metas[0]!.points).includes(5), "and wipes no vote");
     await q.call(jq.channel, "vote", { points: 5 });
     assert.deepEqual(await p.next("party:sprint", "winner"), { points: 5 });
+    assert.equal((await q.call(jq.channel, "vote", { points: 8 })).response.reason, "revealed", "a revealed card is final");
     const estimated = (await app.api("GET", "/api/parties/sprint/cards", undefined, pam.token)).body.cards as Array<{ id: number; estimate: number | null }>;
     assert.equal(estimated.find((c) => c.id === (first.card as { id: number }).id)!.estimate, 5, "the winner is stored");
 
@@ -232,10 +237,26 @@ export function appContract(engine: Engine): void {
     assert.deepEqual(estimates.map((e) => e.points), [5]);
   });
 
+  test(`${engine}: pointing party — 8 concurrent first requests for a new party's cards create the samples once`, async (t) => {
+    const app = await setup(t);
+    if (app === undefined) return;
+    const user = await app.signUp("party_rush");
+    // Five new parties in turn (the first also warms the connection pool, which would serialize it).
+    for (let trial = 0; trial < 5; trial++) {
+      const party = `rush_${trial}_${Math.random().toString(36).slice(2)}`;
+      const added: Array<{ status: number }> = await Promise.all(Array.from({ length: 8 }, (_, i) =>
+        app.api("POST", `/api/parties/${party}/cards`, { title: `Card ${i}` }, user.token)));
+      assert.deepEqual(added.map((r) => r.status), Array(8).fill(201));
+      const cards = (await app.api("GET", `/api/parties/${party}/cards`, undefined, user.token)).body.cards as Array<{ title: string }>;
+      assert.equal(cards.length, 3 + 8, `trial ${trial}: three sample cards, once, and the eight added`);
+      assert.deepEqual(cards.slice(0, 3).map((c) => c.title), ["Sign-up form", "Presence list", "Export estimates"]);
+    }
+  });
+
   test(`${engine}: admin — broadcast to every page, notes to one user, force-disconnect, online counts`, async (t) => {
     const app = await setup(t);
     if (app === undefined) return;
-    const admin = await app.signUp("admin");
+    const admin = { token: await app.adminToken() };
     const uma = await app.signUp("note_uma");
     const vi = await app.signUp("note_vi");
     const u = connect(app, uma.token);

@@ -1,5 +1,5 @@
 /**
- * The JSON API from the pages: `Authorization: Bearer <window.userToken>`, JSON in and out,
+ * The JSON API from the pages: authenticated by the session's HttpOnly cookie, JSON in and out,
  * and `{error}` answers turned into an `ApiError` whose message can be shown as is.
  */
 
@@ -16,7 +16,6 @@ export class ApiError extends Error {
 export async function api<T>(method: "GET" | "POST" | "DELETE", path: string, body?: unknown): Promise<T> {
   const headers: Record<string, string> = { accept: "application/json" };
   if (body !== undefined) headers["content-type"] = "application/json";
-  if (window.userToken) headers.authorization = `Bearer ${window.userToken}`;
   let response: Response;
   try {
     response = await fetch(path, {

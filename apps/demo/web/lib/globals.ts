@@ -8,7 +8,7 @@ export interface CurrentUser {
 
 declare global {
   interface Window {
-    /** The signed user token (the socket's `token` param and the API's Bearer token), or null. */
+    /** The socket token (the socket's `token` param only; the API uses the HttpOnly cookie), or null. */
     userToken: string | null;
     /** The signed-in user, or null. */
     currentUser: CurrentUser | null;

@@ -5,7 +5,7 @@
  * sign-out. Pages call `startShell()` first and join their own channels on `shell.socket`.
  */
 import { Socket, type Channel } from "@cinder/client";
-import { api, errorMessage } from "./api.js";
+import { api, ApiError, errorMessage } from "./api.js";
 import { h, plural } from "./dom.js";
 import { brandMark } from "./icons.js";
 import type { NotificationsRoom } from "./contracts.js";
@@ -63,6 +63,17 @@ export function onlineText(counts: OnlineCounts): string {
   return `${plural(counts.users, "user")} online, ${plural(counts.connections, "connection")}`;
 }
 
+/** Shows that this page's session is over (`message` from the server), with a way to sign in again. */
+function showSignedOut(message: string, status: HTMLElement): void {
+  status.textContent = message;
+  status.title = message;
+  status.hidden = false;
+  document.body.dataset.connection = "signed-out";
+  const banner = h("div", { id: "signed-out", class: "signed-out", role: "alert" },
+    h("strong", {}, message), " ", h("a", { href: "/" }, "Sign in again"));
+  document.querySelector("header.top")?.after(banner);
+}
+
 /** Starts the shared parts of a signed-in page; null when nobody is signed in. */
 export function startShell(): Shell | null {
   brandMark();
@@ -103,13 +114,36 @@ export function startShell(): Shell | null {
     everOpened = true;
     setState("online");
   });
-  socket.onClose(() => setState("disconnected"));
+  // A closed socket may mean the session was revoked (sign-out elsewhere, or an admin): ask the
+  // server once per close; when it says signed out, stop reconnecting and say why.
+  let checking = false;
+  let signedOut = false;
+  const checkSession = async (): Promise<void> => {
+    if (checking || signedOut) return;
+    checking = true;
+    try {
+      await api("GET", "/api/me");
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 401) {
+        signedOut = true;
+        socket.disconnect();
+        showSignedOut(error.message, status);
+      }
+    } finally {
+      checking = false;
+    }
+  };
+  socket.onClose(() => {
+    setState("disconnected");
+    void checkSession();
+  });
   socket.onError(() => {
     if (!socket.isConnected()) setState("disconnected");
   });
   socket.connect();
 
-  const notifications = socket.channel<NotificationsRoom>("notifications:all");
+  // Stream topics: a page back from a blip gets the notices it missed, once each (docs/recovery.md).
+  const notifications = socket.channel<NotificationsRoom>("notifications:all", {}).useStream();
   notifications.on("online", (counts) => {
     if (online !== null) online.textContent = onlineText(counts);
   });
@@ -118,7 +152,7 @@ export function startShell(): Shell | null {
   });
   notifications.join();
 
-  const personal = socket.channel<NotificationsRoom>(`notifications:user:${user.id}`);
+  const personal = socket.channel<NotificationsRoom>(`notifications:user:${user.id}`, {}).useStream();
   personal.on("new_msg", (note) => {
     toast({ kind: "personal", title: "A note for you", body: note.body, at: note.at, duration: 15_000 });
   });

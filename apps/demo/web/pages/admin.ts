@@ -105,7 +105,7 @@ function admin(shell: Shell): void {
           await api("POST", "/api/admin/notify", { username, body });
           return `Note sent to ${username}: “${body}”`;
         }),
-      form("disconnect-form", "Disconnect a user", "Closes all of the user's connections. Their pages reconnect on their own while their sign-in is valid.",
+      form("disconnect-form", "Disconnect a user", "Signs the user out everywhere: their sessions are revoked, their connections closed, and their pages tell them.",
         [field("Username", disconnectUser)], "Disconnect", true, async () => {
           const username = required(disconnectUser, "a username");
           await api("POST", "/api/admin/disconnect", { username });

@@ -19,6 +19,8 @@ interface Card {
   id: number;
   title: string;
   description: string;
+  /** The card's place in the backlog (1-based). */
+  position: number;
 }
 
 interface BacklogCard extends Card {
@@ -30,6 +32,22 @@ type Outcome = { points: number } | { tie: number[] };
 interface Estimate {
   card: Card;
   points: number;
+}
+
+/** An outcome from the server, or null. */
+function outcomeOf(value: unknown): Outcome | null {
+  const p = value as { points?: unknown; tie?: unknown } | null;
+  if (typeof p !== "object" || p === null) return null;
+  if (typeof p.points === "number") return { points: p.points };
+  if (Array.isArray(p.tie)) return { tie: p.tie.filter((n): n is number => typeof n === "number") };
+  return null;
+}
+
+/** A card from the server (its description and position defaulted). */
+function cardOf(value: unknown): Card | null {
+  if (!isCard(value)) return null;
+  const c = value as Partial<Card> & { id: number; title: string };
+  return { id: c.id, title: c.title, description: typeof c.description === "string" ? c.description : "", position: typeof c.position === "number" ? c.position : 0 };
 }
 
 function isCard(value: unknown): value is Card {
@@ -90,7 +108,7 @@ function party(shell: Shell): void {
   /** The vote of a participant (their first numeric meta). */
   const voteOf = (p: Person): number | undefined => p.metas.map((m) => m.points).find((v): v is number => typeof v === "number");
 
-  const send = (event: "start" | "next_card" | "vote", payload: Record<string, unknown> = {}, onOk?: () => void): void => {
+  const send = (event: "start" | "next_card" | "vote" | "revote" | "take", payload: Record<string, unknown> = {}, onOk?: () => void): void => {
     status.clear();
     channel.push(event, payload)
       .receive("ok", () => onOk?.())
@@ -163,7 +181,7 @@ function party(shell: Shell): void {
     }
     replace(table,
       h("div", { class: "table-head" },
-        h("span", { class: "eyebrow" }, `Card #${current.id}`),
+        h("span", { class: "eyebrow", id: "card-place" }, `Card ${current.position}`),
         h("span", { class: "driver" }, driver === null ? "" : isDriver ? "You are driving" : `${driver} is driving`)),
       h("article", { class: "story-card", id: "card" },
         h("h2", { id: "card-title-text" }, current.title),
@@ -176,9 +194,14 @@ function party(shell: Shell): void {
       result,
       isDriver
         ? h("div", { class: "driver-actions" },
+          winner ? h("button", { class: "button", type: "button", id: "revote", onclick: () => send("revote") }, "Vote again") : null,
           h("button", { class: `button${winner ? " primary" : ""}`, type: "button", id: "next-card", onclick: () => send("next_card") },
             winner ? "Next card →" : "Skip to the next card →"))
-        : h("p", { class: "muted small" }, driver === null ? "" : `${driver} deals the next card once the votes are in.`));
+        : driver === null
+          ? h("div", { class: "driver-actions" },
+            h("p", { class: "muted small" }, "Nobody is driving."),
+            h("button", { class: "button", type: "button", id: "take-driver", onclick: () => send("take") }, "Take the lead"))
+          : h("p", { class: "muted small" }, `${driver} deals the next card once the votes are in.`));
   };
 
   const loadBacklog = async (): Promise<void> => {
@@ -212,8 +235,9 @@ function party(shell: Shell): void {
 
   channel.on("new_card", (payload) => {
     const { card: next, driver: by } = payload as { card?: unknown; driver?: unknown };
-    if (!isCard(next)) return;
-    card = { id: next.id, title: next.title, description: typeof next.description === "string" ? next.description : "" };
+    const dealt = cardOf(next);
+    if (dealt === null) return;
+    card = dealt;
     driver = typeof by === "string" ? by : null;
     outcome = null;
     estimates = null;
@@ -222,12 +246,21 @@ function party(shell: Shell): void {
     void loadBacklog();
   });
   channel.on("winner", (payload) => {
-    const p = payload as { points?: unknown; tie?: unknown };
-    if (typeof p.points === "number") outcome = { points: p.points };
-    else if (Array.isArray(p.tie)) outcome = { tie: p.tie.filter((n): n is number => typeof n === "number") };
+    outcome = outcomeOf(payload);
     render();
     void loadBacklog();
   });
+  channel.on("driver", (payload) => {
+    const by = (payload as { driver?: unknown }).driver;
+    driver = typeof by === "string" ? by : null;
+    render();
+  });
+  channel.on("revote", () => {
+    outcome = null;
+    myVote = null;
+    render();
+  });
+  channel.on("card_added", () => { void loadBacklog(); });
   channel.on("party_over", (payload) => {
     const list = (payload as { estimates?: unknown }).estimates;
     estimates = Array.isArray(list)
@@ -245,13 +278,15 @@ function party(shell: Shell): void {
     .receive("ok", (response) => {
       joined = true;
       replace(banner);
-      const r = response as { card?: unknown; driver?: unknown };
-      const changed = isCard(r.card) ? r.card.id !== card?.id : card !== null && estimates === null;
+      // The server's round is the truth: the card on the table, who drives, and its outcome.
+      const r = response as { card?: unknown; driver?: unknown; outcome?: unknown };
+      const dealt = cardOf(r.card);
+      const changed = dealt !== null ? dealt.id !== card?.id : card !== null && estimates === null;
       if (changed) {
-        card = isCard(r.card) ? { id: r.card.id, title: r.card.title, description: typeof r.card.description === "string" ? r.card.description : "" } : null;
-        outcome = null;
+        card = dealt;
         myVote = null;
       }
+      outcome = outcomeOf(r.outcome);
       driver = typeof r.driver === "string" ? r.driver : null;
       render();
       void loadBacklog();

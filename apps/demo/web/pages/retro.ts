@@ -45,8 +45,8 @@ if (shell !== null) {
   const people = h("ul", { id: "presence", class: "people", "aria-label": "People in this room" });
   const peopleCount = h("span", { class: "count", id: "presence-count" });
   const peoplePanel = h("section", { class: "panel side", id: "people-panel" },
-    h("h2", { class: "panel-title" }, "Here now ", peopleCount,
-      h("span", { class: "stale-note", id: "presence-stale", hidden: true }, " · reconnecting, may be out of date")),
+    h("h2", { class: "panel-title" }, "Here now ", peopleCount),
+    h("p", { class: "stale-note muted small", id: "presence-stale", hidden: true }, "Reconnecting: this list may be out of date."),
     people);
   const banner = h("div", { class: "banner-slot" });
   const boardRoot = h("div", { id: "board", class: "board", "aria-busy": "true" }, h("p", { class: "muted" }, "Loading the board…"));

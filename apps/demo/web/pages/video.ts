@@ -65,7 +65,7 @@ function watch(shell: Shell, video: Video, back: HTMLElement): void {
   const upcoming = h("p", { class: "muted small", id: "annotations-upcoming" });
   const watchers = h("ul", { id: "watchers", class: "chips", "aria-label": "Watching now" });
   const watcherCount = h("span", { class: "count" });
-  const staleNote = h("span", { class: "stale-note", id: "watchers-stale", hidden: true }, " · reconnecting, may be out of date");
+  const staleNote = h("p", { class: "stale-note muted small", id: "watchers-stale", hidden: true }, "Reconnecting: this list may be out of date.");
   const annotationCount = h("span", { class: "count", id: "annotation-count" });
 
   const input = h("input", {
@@ -89,7 +89,7 @@ function watch(shell: Shell, video: Video, back: HTMLElement): void {
         h("div", { class: "panel composer-panel" }, composer, status.element)),
       h("aside", { class: "stack side video-side" },
         h("section", { class: "panel watchers-panel", id: "watchers-panel" },
-          h("h2", { class: "panel-title" }, "Watching now ", watcherCount, staleNote), watchers),
+          h("h2", { class: "panel-title" }, "Watching now ", watcherCount), staleNote, watchers),
         h("section", { class: "panel annotations-panel" },
           h("h2", { class: "panel-title" }, "Annotations ", annotationCount),
           h("p", { class: "muted small panel-hint" }, "Notes show up as playback reaches them. Click one to jump to its moment."),
@@ -298,8 +298,8 @@ function watch(shell: Shell, video: Video, back: HTMLElement): void {
       // where they are: the most recently reported of their tabs
       const latest = [...p.metas].sort((a, b) => Number(b.reported_at ?? 0) - Number(a.reported_at ?? 0))[0];
       const where = typeof latest?.at === "number"
-        ? h("span", { class: "watcher-at", title: latest.playing === true ? "playing" : "paused" },
-          latest.playing === true ? "▶ " : "⏸ ", playbackTime(latest.at))
+        ? h("span", { class: `watcher-at${latest.playing === true ? " playing" : ""}`, title: `Where ${p.name} is in the video` },
+          `at ${playbackTime(latest.at)}`, latest.playing === true ? " · playing" : " · paused")
         : null;
       return h("li", { class: "chip", dataset: { user: p.name } },
         avatar(p.name, "sm"), p.name, p.name === me ? h("span", { class: "you" }, " (you)") : null, where,

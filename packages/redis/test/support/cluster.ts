@@ -62,9 +62,9 @@ export interface Client {
   keys(): string[];
 }
 
-/** Connects `user` to `node` and joins `echo:<room>` and `presence:<room>`. */
-export function connect(node: Node, user: string, room: string): Client {
-  const socket = new Socket(`ws://127.0.0.1:${node.port}/socket`, { transport: WebSocket, params: { user }, reconnectAfterMs: () => 200 });
+/** Connects `user` to `node` and joins `echo:<room>` and `presence:<room>` (over `transport`, default ws's WebSocket). */
+export function connect(node: Pick<Node, "port">, user: string, room: string, transport: new (url: string, protocols?: string | string[]) => WebSocket = WebSocket): Client {
+  const socket = new Socket(`ws://127.0.0.1:${node.port}/socket`, { transport, params: { user }, reconnectAfterMs: () => 200 });
   const events: Array<[string, unknown]> = [];
   const closeCodes: number[] = [];
   socket.onClose((event) => closeCodes.push((event as CloseEvent).code));

@@ -24,29 +24,36 @@ export interface FastlaneReporter {
 /** The broadcast whose frames are cached, and its frame per serializer (null: it cannot be encoded). */
 let current: BroadcastMessage | undefined;
 const frames = new Map<Serializer, Frame | null>();
+/** The same broadcast's frames with its stream position as the ref, for clients that follow the stream. */
+const positioned = new Map<Serializer, Frame | null>();
 
 /**
  * The frame of `broadcast` in `serializer`'s format, encoded on the first call for this broadcast
  * and format and shared afterwards; null when it cannot be encoded (logged once per format).
+ * With `withPosition` (a client that joined a stream topic with the `stream` param), a broadcast
+ * on a stream topic carries its position as the frame's ref (docs/recovery.md); every other
+ * client gets the plain Phoenix broadcast frame.
  */
-export function fastlaneFrame(broadcast: BroadcastMessage, serializer: Serializer, reporter: FastlaneReporter): Frame | null {
+export function fastlaneFrame(broadcast: BroadcastMessage, serializer: Serializer, reporter: FastlaneReporter, withPosition = false): Frame | null {
   if (broadcast !== current) {
     current = broadcast;
     frames.clear();
+    positioned.clear();
   }
-  let frame = frames.get(serializer);
+  const position = withPosition ? broadcast.position : undefined;
+  const cache = position === undefined ? frames : positioned;
+  let frame = cache.get(serializer);
   if (frame === undefined) {
     try {
-      // A broadcast on a stream topic carries its position as the frame's ref (docs/recovery.md).
-      frame = broadcast.position === undefined
+      frame = position === undefined
         ? serializer.fastlane(broadcast)
-        : serializer.encode({ join_ref: null, ref: formatPosition(broadcast.position), topic: broadcast.topic, event: broadcast.event, payload: broadcast.payload });
+        : serializer.encode({ join_ref: null, ref: formatPosition(position), topic: broadcast.topic, event: broadcast.event, payload: broadcast.payload });
     } catch (error) {
       reporter.logger.error({ topic: broadcast.topic, event: broadcast.event, err: error }, "broadcast cannot be encoded; dropped");
       if (diagnostics.error.hasSubscribers) diagnostics.error.publish({ endpoint: reporter.endpointId, kind: "encode", topic: broadcast.topic });
       frame = null;
     }
-    frames.set(serializer, frame);
+    cache.set(serializer, frame);
   }
   return frame;
 }

@@ -256,7 +256,7 @@ export class ChannelInstance implements Subscriber {
       });
       return;
     }
-    const frame = fastlaneFrame(message, this.host.serializer, this.host);
+    const frame = fastlaneFrame(message, this.host.serializer, this.host, this.cursor !== undefined);
     if (frame !== null) this.host.sendFrame(frame);
   }
 

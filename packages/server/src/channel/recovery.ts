@@ -6,7 +6,10 @@
  * the missed publications and the held-back live ones, each at most once and in stream order —
  * the `StreamCursor` drops what was already sent.
  */
+import type { StreamReply } from "@cinder/protocol";
 import { formatPosition, parsePosition, type HistoryRead, type Publication, type StreamPosition } from "../history/index.js";
+
+export type { StreamReply } from "@cinder/protocol";
 
 /** What a joining client asked of a stream topic. */
 export type StreamRequest =
@@ -34,19 +37,6 @@ export function readStreamRequest(params: unknown): StreamRequest | undefined {
     if (typeof last === "number" && Number.isSafeInteger(last) && last >= 0 && last <= MAX_LAST) return { kind: "last", count: last };
   }
   return value === undefined || value === null || value === false ? undefined : { kind: "invalid" };
-}
-
-/** The `stream` field of a join reply. */
-export interface StreamReply {
-  /**
-   * Where the reply leaves the client: the publications that follow it (the replay, then live
-   * ones) continue from this position, so a client that keeps the last position it saw never
-   * skips one, even when it is cut off in the middle of the replay. Null when the store could
-   * not be read.
-   */
-  readonly position: string | null;
-  /** True when every publication after the client's position follows the reply; false otherwise. */
-  readonly recovered: boolean;
 }
 
 /** What a stream join sends: its reply's `stream` field, the publications to replay, and where the cursor starts. */

@@ -13,7 +13,7 @@ import type { DrainingMap } from "../draining.js";
 import { diagnostics } from "../diagnostics.js";
 import type { BroadcastMessage, PubSub, Subscriber } from "../pubsub/index.js";
 import { DecodeError, type Frame, type Message, type Serializer } from "../serializer/index.js";
-import { TokenBucket, type Rate } from "./limits.js";
+import { RefusalBudget, TokenBucket, type Rate, type RefusalWindow } from "./limits.js";
 
 /** Per-connection limits. */
 export interface ConnectionLimits {
@@ -21,8 +21,10 @@ export interface ConnectionLimits {
   readonly joinRate: Rate | null;
   /** Messages per connection other than heartbeats and leaves (token bucket), or null. */
   readonly messageRate: Rate | null;
-  /** Refusals in a row after which a rate-limited connection is closed (1008). */
-  readonly disconnectAfter: number;
+  /** Heartbeats per connection (token bucket), or null. */
+  readonly heartbeatRate: Rate | null;
+  /** Rate-limit refusals per window past which a connection is closed (1008). */
+  readonly refusalWindow: RefusalWindow;
   /** Longest topic in UTF-8 bytes; longer ones get an error reply. */
   readonly maxTopicLength: number;
 }
@@ -70,7 +72,11 @@ export class SocketConnection implements ChannelHost {
   private readonly idSubscriber: Subscriber | undefined;
   private readonly joinBucket: TokenBucket | undefined;
   private readonly messageBucket: TokenBucket | undefined;
-  private strikes = 0;
+  private readonly heartbeatBucket: TokenBucket | undefined;
+  private readonly refusals: RefusalBudget;
+  private warned = false;
+  /** Closed for going over its refusal budget (the close is under way). */
+  private overLimit = false;
 
   constructor(
     private readonly context: SocketContext,
@@ -79,9 +85,11 @@ export class SocketConnection implements ChannelHost {
     readonly assigns: Assigns,
     readonly socketId: string | null,
   ) {
-    const { joinRate, messageRate } = context.limits;
+    const { joinRate, messageRate, heartbeatRate, refusalWindow } = context.limits;
     this.joinBucket = joinRate === null ? undefined : new TokenBucket(joinRate);
     this.messageBucket = messageRate === null ? undefined : new TokenBucket(messageRate);
+    this.heartbeatBucket = heartbeatRate === null ? undefined : new TokenBucket(heartbeatRate);
+    this.refusals = new RefusalBudget(refusalWindow);
     if (socketId !== null) {
       this.idSubscriber = {
         deliver: (message: BroadcastMessage) => {
@@ -133,7 +141,7 @@ export class SocketConnection implements ChannelHost {
     if (this.closed) return;
     const { topic, event } = message;
     if (topic === PHOENIX_TOPIC && event === HEARTBEAT_EVENT) {
-      this.reply(message, null, "ok", {});
+      if (this.allowed(this.heartbeatBucket, message, "heartbeat")) this.reply(message, null, "ok", {});
       return;
     }
     const maxTopic = this.context.limits.maxTopicLength;
@@ -206,20 +214,21 @@ export class SocketConnection implements ChannelHost {
     channel.join(message.payload, message.ref);
   }
 
-  /** Takes a token from `bucket`; when it is empty, refuses the message (and closes a persistent offender). */
-  private allowed(bucket: TokenBucket | undefined, message: Message, what: string): boolean {
-    if (bucket === undefined || bucket.take()) {
-      this.strikes = 0;
-      return true;
-    }
-    this.strikes++;
+  /** Takes a token from `bucket`; when it is empty, refuses the message (and closes a connection past its refusal budget). */
+  private allowed(bucket: TokenBucket | undefined, message: Message, what: "join" | "message" | "heartbeat"): boolean {
+    if (bucket === undefined || bucket.take()) return true;
     if (diagnostics.rateLimited.hasSubscribers) {
-      diagnostics.rateLimited.publish({ endpoint: this.context.endpointId, what: what === "join" ? "join" : "message" });
+      diagnostics.rateLimited.publish({ endpoint: this.context.endpointId, what });
     }
-    if (this.strikes === 1) this.logger.warn({ topic: message.topic, what }, "rate limited");
+    if (!this.warned) {
+      this.warned = true;
+      this.logger.warn({ topic: message.topic, what }, "rate limited");
+    }
     this.reply(message, what === "join" ? message.join_ref ?? message.ref : null, "error", { reason: "rate_limited" });
-    if (this.strikes >= this.context.limits.disconnectAfter) {
-      this.logger.warn({ strikes: this.strikes }, "closing a connection that keeps going over its rate limit");
+    if (!this.refusals.spend() && !this.overLimit) {
+      this.overLimit = true;
+      const { refusals, windowMs } = this.context.limits.refusalWindow;
+      this.logger.warn({ refusals, windowMs }, "closing a connection refused by its rate limits too often");
       this.transport.close(CloseCode.policyViolation, "rate limited");
     }
     return false;

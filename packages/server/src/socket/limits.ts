@@ -1,8 +1,9 @@
 /**
- * Per-connection limits: token buckets for joins and for messages. A bucket holds up to `burst`
- * tokens and refills at `perSecond`; a join or message that finds it empty is refused with
- * `{"reason":"rate_limited"}`, and a connection that keeps going over (`disconnectAfter`
- * refusals in a row) is closed.
+ * Per-connection limits: token buckets for joins, messages and heartbeats. A bucket holds up to
+ * `burst` tokens and refills at `perSecond`; a join, message or heartbeat that finds it empty is
+ * refused with `{"reason":"rate_limited"}`. Refusals themselves draw on a budget (`RefusalBudget`:
+ * `refusals` per `windowMs`, as a bucket), so a connection whose refusal rate stays over it is
+ * closed however it paces its flood, while one that only brushes the limit now and then is not.
  */
 
 /** A rate: sustained `perSecond`, with bursts of up to `burst`. */
@@ -29,5 +30,31 @@ export class TokenBucket {
     if (this.tokens < 1) return false;
     this.tokens -= 1;
     return true;
+  }
+}
+
+/** How many rate-limit refusals a connection may earn per window before it is closed. */
+export interface RefusalWindow {
+  /** Refusals allowed per window (and at once). */
+  refusals: number;
+  /** The window in milliseconds. */
+  windowMs: number;
+}
+
+/**
+ * The refusal budget of one connection: a token bucket of `refusals` tokens refilling at
+ * `refusals / windowMs`. A flood refused R times a second is closed within about
+ * `refusals / (R - refusals / windowMs)` seconds, whether or not some of it slips through.
+ */
+export class RefusalBudget {
+  private readonly bucket: TokenBucket;
+
+  constructor(window: RefusalWindow, now?: () => number) {
+    this.bucket = new TokenBucket({ perSecond: (window.refusals * 1000) / window.windowMs, burst: window.refusals }, now);
+  }
+
+  /** Records one refusal; false when the budget is spent (close the connection). */
+  spend(): boolean {
+    return this.bucket.take();
   }
 }

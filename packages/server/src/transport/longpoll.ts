@@ -139,16 +139,29 @@ export class LongPollTransport implements Subscriber, SessionHost {
         response.end();
         return;
       case "GET":
-        void this.get(request, response, uri).catch((error: unknown) => {
-          this.logger.error({ err: error }, "long-poll GET failed");
-          httpError(response, 500, "internal error");
-        });
-        return;
       case "POST":
-        this.post(request, response, uri);
-        return;
+        // Every poll and every send is checked, not only the one that opens the session: a
+        // session token does not make a foreign page's request welcome.
+        if (!this.options.checkOrigin(request)) {
+          this.logger.warn({ origin: request.headers.origin }, "long-poll request refused: origin not allowed");
+          if (diagnostics.connect.hasSubscribers) {
+            diagnostics.connect.publish({ endpoint: this.event.endpoint, transport: "longpoll", accepted: false, status: 403, durationMs: 0 });
+          }
+          respond(response, { status: 403 });
+          return;
+        }
+        break;
       default:
         httpError(response, 400, "long-poll accepts GET, POST and OPTIONS");
+        return;
+    }
+    if (request.method === "GET") {
+      void this.get(request, response, uri).catch((error: unknown) => {
+        this.logger.error({ err: error }, "long-poll GET failed");
+        httpError(response, 500, "internal error");
+      });
+    } else {
+      this.post(request, response, uri);
     }
   }
 
@@ -213,11 +226,6 @@ export class LongPollTransport implements Subscriber, SessionHost {
       }
       respond(response, { status: 403 });
     };
-    if (!this.options.checkOrigin(request)) {
-      this.logger.warn({ origin: request.headers.origin }, "long-poll connection refused: origin not allowed");
-      refused();
-      return;
-    }
     const header = request.headers[AUTH_TOKEN_HEADER];
     const authToken = typeof header === "string" ? header : undefined;
     const address = request.socket.remoteAddress ?? "";

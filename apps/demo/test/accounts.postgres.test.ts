@@ -1,0 +1,4 @@
+/** Accounts and sessions on PostgreSQL. */
+import { accountsContract } from "./support/accounts-contract.js";
+
+accountsContract("postgres");

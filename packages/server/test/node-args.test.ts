@@ -1,0 +1,18 @@
+/** The shared command line: `--workers N`, else `CINDER_WORKERS`, else 1; bad values are clear errors. */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { serverArgs } from "../src/node/index.js";
+
+test("--workers wins over CINDER_WORKERS, which wins over the default of 1", () => {
+  assert.deepEqual(serverArgs(["--workers", "3"], { CINDER_WORKERS: "2" }), { workers: 3 });
+  assert.deepEqual(serverArgs(["--workers=4"], {}), { workers: 4 });
+  assert.deepEqual(serverArgs([], { CINDER_WORKERS: "2" }), { workers: 2 });
+  assert.deepEqual(serverArgs([], {}), { workers: 1 });
+});
+
+test("a bad worker count or an unknown flag is refused with a message naming it", () => {
+  assert.throws(() => serverArgs(["--workers", "0"], {}), /--workers must be a positive integer, got "0"/);
+  assert.throws(() => serverArgs(["--workers", "2.5"], {}), /got "2.5"/);
+  assert.throws(() => serverArgs([], { CINDER_WORKERS: "many" }), /got "many"/);
+  assert.throws(() => serverArgs(["--wrokers", "2"], {}), /wrokers/);
+});
