@@ -11,15 +11,8 @@ import { randomBytes } from "node:crypto";
 import { Redis } from "ioredis";
 import { WebSocket } from "ws";
 import { Socket } from "@cinder/client";
-import { startNode, until, type Node } from "./support/cluster.js";
+import { publishNumbers, startNode, subscribed, until, type Node } from "./support/cluster.js";
 import { freePort, missing, redisServerBinary, startRedis } from "./support/services.js";
-
-async function publish(node: Node, n: number): Promise<void> {
-  const response = await fetch(`http://127.0.0.1:${node.port}/broadcast`, {
-    method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ topic: "stream:gaps", event: "n", payload: { n } }),
-  });
-  assert.ok(response.ok, `broadcast answered ${response.status}`);
-}
 
 test("publications a node missed while its Redis subscription was down are recovered by detectGaps, in order, once", { timeout: 90_000 }, async (t) => {
   const binary = redisServerBinary();
@@ -33,15 +26,7 @@ test("publications a node missed while its Redis subscription was down are recov
   const [g1, g2] = nodes as [Node, Node];
   const socket = new Socket(`ws://127.0.0.1:${g1.port}/socket`, { transport: WebSocket, rejoinAfterMs: () => 50, reconnectAfterMs: () => 50 });
   try {
-    const subscribed = async (): Promise<void> => {
-      for (let waited = 0; ; waited += 50) {
-        const [, subscribers] = await admin.pubsub("NUMSUB", `${namespace}:all`) as [string, number];
-        if (subscribers >= 2) return;
-        if (waited > 10_000) throw new Error("nodes did not subscribe");
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
-    };
-    await subscribed();
+    await subscribed(url, namespace, 2);
     const channel = socket.channel("stream:gaps", {}).useStream({ detectGaps: true });
     const received: number[] = [];
     channel.on("n", (payload) => received.push((payload as { n: number }).n));
@@ -49,14 +34,14 @@ test("publications a node missed while its Redis subscription was down are recov
     await channel.joined();
     const firstJoin = channel.joinRef();
     let n = 0;
-    for (; n < 30; ) await publish(g2, ++n);
+    for (; n < 30; ) await publishNumbers(g2, "stream:gaps", ++n);
     await until(() => received.length === 30, 8000, "live");
     // Drop every subscriber connection on this Redis: g1 (and g2) miss what is published until they resubscribe.
     await admin.client("KILL", "TYPE", "pubsub");
-    for (; n < 60; ) await publish(g2, ++n);
+    for (; n < 60; ) await publishNumbers(g2, "stream:gaps", ++n);
     // Once the nodes are subscribed again, the next publication shows g1's client the jump.
-    await subscribed();
-    for (; n < 65; ) await publish(g2, ++n);
+    await subscribed(url, namespace, 2);
+    for (; n < 65; ) await publishNumbers(g2, "stream:gaps", ++n);
     await until(() => received.length >= 65, 20_000, "all 65");
     await new Promise((resolve) => setTimeout(resolve, 300));
     assert.deepEqual(received, Array.from({ length: 65 }, (_, i) => i + 1), "every publication, in order, once");

@@ -10,8 +10,7 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { Socket, type Channel } from "phoenix";
 import { WebSocket } from "ws";
-import { Redis } from "ioredis";
-import { startNode, until, type Node } from "./support/cluster.js";
+import { publishNumbers as publish, startNode, subscribed, until, type Node } from "./support/cluster.js";
 import { freePort, missing, reachable, redisServerBinary, startRedis, REDIS_URL } from "./support/services.js";
 
 interface StreamReply { position: string | null; recovered: boolean }
@@ -56,31 +55,6 @@ class Follower {
 
   get joined(): boolean {
     return this.channel?.state === "joined" && this.socket !== undefined;
-  }
-}
-
-/** Broadcasts `{n}` for each n through a node's `POST /broadcast` (endpoint.broadcast). */
-async function publish(node: Node, topic: string, from: number, to: number): Promise<void> {
-  for (let n = from; n <= to; n++) {
-    const response = await fetch(`http://127.0.0.1:${node.port}/broadcast`, {
-      method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ topic, event: "n", payload: { n } }),
-    });
-    assert.ok(response.ok, `broadcast answered ${response.status}`);
-  }
-}
-
-/** Waits until `count` nodes listen on the cluster's broadcast channel (a node announces itself before it has subscribed). */
-async function subscribed(url: string, namespace: string, count: number): Promise<void> {
-  const redis = new Redis(url);
-  try {
-    for (let waited = 0; ; waited += 50) {
-      const [, subscribers] = await redis.pubsub("NUMSUB", `${namespace}:all`) as [string, number];
-      if (subscribers >= count) return;
-      if (waited > 10_000) throw new Error(`only ${subscribers} of ${count} nodes subscribed`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  } finally {
-    redis.disconnect();
   }
 }
 

@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { Presence, Socket, type Channel } from "phoenix";
 import { WebSocket } from "ws";
+import { Redis } from "ioredis";
 
 /** The part of a WebSocket close event the tests read. */
 interface CloseEvent {
@@ -94,4 +95,29 @@ export function call(channel: Channel, event: string, payload: object): Promise<
     const push = channel.push(event, payload, 2000);
     for (const status of ["ok", "error", "timeout"]) push.receive(status, () => resolve(status));
   });
+}
+
+/** Broadcasts `{n}` for each n in `from..to` through a node's `POST /broadcast` (endpoint.broadcast); throws on a refusal. */
+export async function publishNumbers(node: Node, topic: string, from: number, to: number = from): Promise<void> {
+  for (let n = from; n <= to; n++) {
+    const response = await fetch(`http://127.0.0.1:${node.port}/broadcast`, {
+      method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ topic, event: "n", payload: { n } }),
+    });
+    if (!response.ok) throw new Error(`broadcast answered ${response.status}`);
+  }
+}
+
+/** Waits until `count` nodes listen on the cluster's broadcast channel (a node announces itself before it has subscribed). */
+export async function subscribed(url: string, namespace: string, count: number): Promise<void> {
+  const redis = new Redis(url);
+  try {
+    for (let waited = 0; ; waited += 50) {
+      const [, subscribers] = await redis.pubsub("NUMSUB", `${namespace}:all`) as [string, number];
+      if (subscribers >= count) return;
+      if (waited > 10_000) throw new Error(`only ${subscribers} of ${count} nodes subscribed`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  } finally {
+    redis.disconnect();
+  }
 }
