@@ -40,3 +40,6 @@ export type {
   ValueOrFn,
 } from "./types.js";
 export { serializeParams, appendParams } from "./url.js";
+
+/** What a long-poll request answers, before it is checked. */
+export type { PollResponse } from "./longpoll.js";

@@ -30,7 +30,7 @@ export {
 } from "./serializer/index.js";
 export type { OriginCheck } from "./transport/origin.js";
 export { createLogger, silentLogger, type Logger, type LogLevel } from "./logger.js";
-export { Token, TokenError, type TokenErrorReason, type SignOptions, type VerifyOptions } from "./token/index.js";
+export { Token, TokenError, type TokenErrorReason, type SignOptions, type VerifyOptions, type KeyDigest } from "./token/index.js";
 export {
   Presence, PresenceError, createPresence, type PresenceDiff, type PresenceEntry, type PresenceMap, type PresenceOptions,
   type PresenceOwner, type PresenceTarget, type TrackerTiming, type Meta,

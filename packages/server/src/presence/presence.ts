@@ -209,7 +209,10 @@ export class Presence {
     return this.state.countMetas(topic);
   }
 
-  /** The tracker behind this presence (its replica loop and CRDT state). */
+  /**
+   * The tracker behind this presence (its replica loop and CRDT state), for tests and tools.
+   * @internal
+   */
   get replica(): Tracker {
     return this.tracker;
   }
