@@ -42,8 +42,8 @@ export class TopicRoutes {
   private readonly active = new Set<string>();
   private readonly inflight = new Map<string, Pending>();
   private readonly lingering = new Map<string, NodeJS.Timeout>();
-  private toSubscribe: string[] = [];
-  private toUnsubscribe = new Set<string>();
+  private readonly toSubscribe = new Set<string>();
+  private readonly toUnsubscribe = new Set<string>();
   private flushScheduled = false;
   private opened = false;
   private closed = false;
@@ -65,13 +65,17 @@ export class TopicRoutes {
       this.lingering.delete(channel);
       return this.inflight.get(channel)?.promise;
     }
-    if (this.toUnsubscribe.delete(channel)) return undefined;
+    if (this.toUnsubscribe.delete(channel)) {
+      // Its UNSUBSCRIBE was not sent yet: Redis still has (or is acknowledging) the subscription.
+      this.active.add(channel);
+      return this.inflight.get(channel)?.promise;
+    }
     if (this.active.has(channel)) return this.inflight.get(channel)?.promise;
     this.active.add(channel);
     let resolve!: () => void;
     const promise = new Promise<void>((done) => { resolve = done; });
     this.inflight.set(channel, { promise, resolve });
-    this.toSubscribe.push(channel);
+    this.toSubscribe.add(channel);
     this.schedule();
     return promise;
   }
@@ -82,6 +86,12 @@ export class TopicRoutes {
     const drop = (): void => {
       this.lingering.delete(channel);
       this.active.delete(channel);
+      if (this.toSubscribe.delete(channel)) {
+        // Its SUBSCRIBE was not sent yet: nothing to undo in Redis.
+        this.inflight.get(channel)?.resolve();
+        this.inflight.delete(channel);
+        return;
+      }
       this.toUnsubscribe.add(channel);
       this.schedule();
     };
@@ -106,8 +116,7 @@ export class TopicRoutes {
    */
   resync(): void {
     if (!this.opened || this.closed) return;
-    const queued = new Set(this.toSubscribe);
-    const channels = [...this.active].filter((channel) => !queued.has(channel));
+    const channels = [...this.active].filter((channel) => !this.toSubscribe.has(channel));
     for (let i = 0; i < channels.length; i += 1000) {
       const chunk = channels.slice(i, i + 1000);
       this.counters.subscribeCommands++;
@@ -141,6 +150,7 @@ export class TopicRoutes {
 
   private flush(): void {
     if (this.closed) return;
+    // A channel is never in both sets (add and remove take it out of the other), so the order of the two commands does not matter.
     if (this.toUnsubscribe.size > 0) {
       const channels = [...this.toUnsubscribe];
       this.toUnsubscribe.clear();
@@ -148,16 +158,19 @@ export class TopicRoutes {
       this.counters.channelsUnsubscribed += channels.length;
       this.link.unsubscribe(channels).catch((error: Error) => this.logger.warn({ err: error.message, channels: channels.length }, "redis: UNSUBSCRIBE failed"));
     }
-    if (this.toSubscribe.length === 0) return;
-    const channels = this.toSubscribe;
-    this.toSubscribe = [];
+    if (this.toSubscribe.size === 0) return;
+    const channels = [...this.toSubscribe];
+    this.toSubscribe.clear();
     this.counters.subscribeCommands++;
     this.counters.channelsSubscribed += channels.length;
+    // The waiters of this SUBSCRIBE; a later one for the same channel (after an UNSUBSCRIBE) has its own.
+    const waiters = channels.map((channel) => this.inflight.get(channel));
     const settle = (): void => {
-      for (const channel of channels) {
-        this.inflight.get(channel)?.resolve();
-        this.inflight.delete(channel);
-      }
+      channels.forEach((channel, i) => {
+        const waiter = waiters[i];
+        waiter?.resolve();
+        if (waiter !== undefined && this.inflight.get(channel) === waiter) this.inflight.delete(channel);
+      });
     };
     const connected = this.link.ready();
     const timer = setTimeout(() => {
