@@ -22,7 +22,7 @@ import { pino } from "pino";
 import { attach, createPresence, defineSocket, PubSub, refuse } from "@cinder/server";
 import { createMetrics } from "@cinder/metrics";
 import { serve, type NodeInfo, type Service } from "@cinder/server/node";
-import { RedisAdapter } from "@cinder/redis";
+import { RedisAdapter, redisOptionsFromEnv } from "@cinder/redis";
 import { EchoChannel, StreamChannel, type EchoAssigns } from "./echo-channel.js";
 import { conformanceFetch, presenceChannel } from "./presence-channel.js";
 
@@ -60,12 +60,12 @@ type ConformanceService = Service & { node: string | undefined };
 
 function start({ workerId, clustered }: NodeInfo): ConformanceService {
   const logger = pino({ name: "conformance", level: process.env.LOG_LEVEL ?? "warn" });
-  const redisUrl = process.env.CINDER_REDIS_URL ?? (clustered ? "redis://127.0.0.1:6379" : undefined);
+  const redis = redisOptionsFromEnv(process.env, clustered ? "redis://127.0.0.1:6379" : undefined);
   const baseName = process.env.CINDER_NODE_NAME;
   const nodeName = baseName !== undefined && workerId !== undefined ? `${baseName}-w${workerId}` : baseName;
   const namespace = process.env.CINDER_REDIS_NAMESPACE;
-  const adapter = redisUrl === undefined ? undefined
-    : new RedisAdapter({ url: redisUrl, logger, ...(nodeName !== undefined ? { nodeName } : {}), ...(namespace ? { namespace } : {}) });
+  const adapter = redis === undefined ? undefined
+    : new RedisAdapter({ ...redis, logger, ...(nodeName !== undefined ? { nodeName } : {}), ...(namespace ? { namespace } : {}) });
   const pubsub = new PubSub({
     adapter, onSubscriberError: (err, topic) => logger.error({ err, topic }, "subscriber failed"),
     ...(adapter !== undefined ? { history: adapter.history() } : {}),

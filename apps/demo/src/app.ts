@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import { pino } from "pino";
 import { attach, createPresence, defineSocket, PubSub, refuse, type Endpoint, type Logger, type Presence } from "@cinder/server";
 import { createMetrics } from "@cinder/metrics";
-import { RedisAdapter } from "@cinder/redis";
+import { RedisAdapter, redisOptionsFromEnv } from "@cinder/redis";
 import { ensureAccount, hashing, signToken, verifyToken } from "./accounts.js";
 import { DEFAULT_THROTTLE, SignInThrottle } from "./throttle.js";
 import type { Config } from "./config.js";
@@ -79,8 +79,10 @@ export async function createApp(config: Config, options: { store?: Store; logger
   if (config.adminPassword !== undefined) {
     if (await ensureAccount(store, "admin", config.adminPassword)) logger.info({}, "created the admin account `admin` from ADMIN_PASSWORD");
   }
-  const adapter = config.redisUrl === undefined ? undefined
-    : new RedisAdapter({ url: config.redisUrl, logger, ...(options.nodeName !== undefined ? { nodeName: options.nodeName } : {}) });
+  // CINDER_REDIS_CLUSTER / CINDER_REDIS_ROUTING / CINDER_REDIS_LINGER_MS refine config.redisUrl (see @cinder/redis).
+  const redis = redisOptionsFromEnv(process.env, config.redisUrl);
+  const adapter = redis === undefined ? undefined
+    : new RedisAdapter({ ...redis, logger, ...(options.nodeName !== undefined ? { nodeName: options.nodeName } : {}) });
   const pubsub = new PubSub({ adapter, onSubscriberError: (err, topic) => logger.error({ err, topic }, "subscriber failed") });
   let endpoint!: Endpoint;
   const presence: Presence = createPresence({

@@ -107,17 +107,26 @@ export async function publishNumbers(node: Node, topic: string, from: number, to
   }
 }
 
-/** Waits until `count` nodes listen on the cluster's broadcast channel (a node announces itself before it has subscribed). */
-export async function subscribed(url: string, namespace: string, count: number): Promise<void> {
-  const redis = new Redis(url);
+/**
+ * Waits until `count` nodes listen on their node channels (a node announces itself before it
+ * has subscribed). `redis` is a single Redis URL, or the URLs of every master of a Redis
+ * Cluster (where node channels are shard channels).
+ */
+export async function subscribed(redis: string | readonly string[], namespace: string, count: number): Promise<void> {
+  const clients = (typeof redis === "string" ? [redis] : redis).map((url) => new Redis(url));
+  const sharded = typeof redis !== "string";
   try {
     for (let waited = 0; ; waited += 50) {
-      const [, subscribers] = await redis.pubsub("NUMSUB", `${namespace}:all`) as [string, number];
+      let subscribers = 0;
+      for (const client of clients) {
+        const channels = await client.call("PUBSUB", sharded ? "SHARDCHANNELS" : "CHANNELS", `${namespace}:node:*`) as string[];
+        subscribers += channels.length;
+      }
       if (subscribers >= count) return;
       if (waited > 10_000) throw new Error(`only ${subscribers} of ${count} nodes subscribed`);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   } finally {
-    redis.disconnect();
+    for (const client of clients) client.disconnect();
   }
 }
