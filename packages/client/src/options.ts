@@ -50,7 +50,7 @@ export interface SocketOptions {
   sessionStorage?: SessionStore;
   /**
    * Returns a new token ahead of each expiry the server states (a Cinder extension,
-   * docs/protocol.md §7); it is sent over the open socket, so nothing reconnects or rejoins.
+   * docs/protocol.md §11); it is sent over the open socket, so nothing reconnects or rejoins.
    * Make `params` / `authToken` return the newest token too, for reconnects.
    */
   refreshToken?: () => string | Promise<string>;

@@ -1,5 +1,5 @@
 /**
- * Token refresh on a live connection, a Cinder extension (docs/protocol.md §7). When the
+ * Token refresh on a live connection, a Cinder extension (docs/protocol.md §11). When the
  * server's `connect` gave the token an expiry, the server pushes `access_token_expiry`
  * (`{expires_at, expires_in}`) on the `phoenix` topic; before it passes, the client sends a new
  * token in an `access_token` frame and the connection (and every channel) stays as it is. These

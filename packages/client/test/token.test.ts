@@ -1,5 +1,5 @@
 /**
- * Token refresh from @cinder/client against a real Cinder server (docs/protocol.md §7): with
+ * Token refresh from @cinder/client against a real Cinder server (docs/protocol.md §11): with
  * `refreshToken`, the socket refreshes ahead of every expiry the server states, so the
  * connection and its channels outlive many token lifetimes without a reconnect or a rejoin; a
  * refreshed token the server refuses reaches `onRefreshError` and the socket is closed with 4003.

@@ -1,5 +1,5 @@
 /**
- * Tokens that expire on live connections (docs/protocol.md §7), driven by the official phoenix.js
+ * Tokens that expire on live connections (docs/protocol.md §11), driven by the official phoenix.js
  * client: a refresh before the expiry keeps every channel joined (no reconnect, no rejoin); no
  * refresh closes the socket at the expiry with 4001 "token expired"; a refreshed token that is
  * invalid, or names another socket, closes it with 4003; `endpoint.revoke` closes the id's

@@ -4,7 +4,7 @@
  * closes every transport of it), the optional `refresh` hook that checks a token pushed over
  * the open socket, and the channel routes. `refuse(status, reason)` turns a connection away
  * with a chosen HTTP status; `accept(assigns, { expiresAt })` accepts it until a time
- * (docs/protocol.md §7, token expiry); `renew(expiresAt)` is what `refresh` returns.
+ * (docs/protocol.md §11, token expiry); `renew(expiresAt)` is what `refresh` returns.
  */
 import type { IncomingMessage } from "node:http";
 import type { AnyChannelDefinition, Assigns } from "../channel/index.js";

@@ -1,5 +1,5 @@
 /**
- * A connection's token lifetime (docs/protocol.md §7, a Cinder extension): when `connect` gave
+ * A connection's token lifetime (docs/protocol.md §11, a Cinder extension): when `connect` gave
  * an expiry, the connection is told it (`access_token_expiry` on the `phoenix` topic) and closed
  * with 4001 "token expired" when it passes; an `access_token` frame with a new token is checked
  * (`checkRefresh`) and, when accepted, moves the expiry (reply ok with the new one) without
