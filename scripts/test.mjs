@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { spawnSync } from "node:child_process";
 
 const roots = process.argv.slice(2);
-const workspaces = roots.length > 0 ? roots : ["packages", "apps", "bench"].flatMap((dir) =>
+const workspaces = roots.length > 0 ? roots : ["packages", "apps", "bench", "examples"].flatMap((dir) =>
   existsSync(dir) ? readdirSync(dir).map((name) => join(dir, name)) : []);
 
 /** Compiled tests under `dir` whose TypeScript source still exists (tsc keeps outputs of deleted files). */

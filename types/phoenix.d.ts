@@ -89,6 +89,12 @@ declare module "phoenix" {
     onError(callback: (error: unknown, transport?: unknown, establishedConnections?: number) => void): string;
     onMessage(callback: (msg: Message) => void): string;
     ping(callback: (rtt: number) => void): boolean;
+    /** sends a message now, or buffers it until the connection opens */
+    push(data: Message): void;
+    /** a new message ref */
+    makeRef(): string;
+    /** removes the state callbacks registered under these refs */
+    off(refs: string[]): void;
     channels: Channel[];
     /** the transport class in use (replaced by LongPoll on a fallback) */
     transport: unknown;

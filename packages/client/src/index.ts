@@ -22,6 +22,10 @@ export {
   type PresenceMeta, type PresenceMetaFields, type PresenceOptions, type PresenceState,
 } from "./presence.js";
 export { LongPoll, longPollEndpoint } from "./longpoll.js";
+export {
+  keepTokenFresh, refreshAccessToken, TokenRefreshError, DEFAULT_REFRESH_AHEAD_MS,
+  type KeepTokenFreshOptions, type RefreshableSocket, type TokenExpiry, type TokenMessage,
+} from "./token.js";
 export { Serializer, DecodeError, decodeBinary, decodeText, encodeBinaryPush, type SerializerLike } from "./serializer.js";
 export { PushError, PushTimeout, ChannelClosedError } from "./errors.js";
 export {

@@ -48,6 +48,16 @@ export interface SocketOptions {
   decode?: SerializerLike["decode"];
   /** Where the long-poll fallback is remembered. Default `globalThis.sessionStorage` when present. */
   sessionStorage?: SessionStore;
+  /**
+   * Returns a new token ahead of each expiry the server states (a Cinder extension,
+   * docs/protocol.md §11); it is sent over the open socket, so nothing reconnects or rejoins.
+   * Make `params` / `authToken` return the newest token too, for reconnects.
+   */
+  refreshToken?: () => string | Promise<string>;
+  /** How long before the expiry `refreshToken` is called, in ms (at most half the time left). Default 30 000. */
+  refreshAheadMs?: number;
+  /** Called when a token refresh fails (a refused token ends the connection with 4003). */
+  onRefreshError?: (error: unknown) => void;
 }
 
 /** Wraps a value in a function unless it is one. */

@@ -17,6 +17,7 @@ import { LongPoll } from "./longpoll.js";
 import { closure, globalSessionStorage, globalWebSocket, type SocketOptions } from "./options.js";
 import { watchPage } from "./page.js";
 import { Serializer } from "./serializer.js";
+import { keepTokenFresh, type TokenExpiry } from "./token.js";
 import type { Logger, Message, Params, SessionStore, TransportCloseEvent, TransportConstructor, TransportLike } from "./types.js";
 import { absoluteSocketUrl, appendParams } from "./url.js";
 
@@ -78,6 +79,7 @@ export class Socket {
   #fallbackTimer: ReturnType<typeof setTimeout> | undefined;
   #fallbackRefs: string[] = [];
   #awaitingPageShow: number | null = null;
+  #tokenExpiry: TokenExpiry | null = null;
 
   /** `endPoint` is the mount URL, e.g. `"ws://localhost:4000/socket"` or `"/socket"` in a page. */
   constructor(endPoint: string, opts: SocketOptions = {}) {
@@ -138,6 +140,23 @@ export class Socket {
       },
       onVisible: () => this.#connector.reconnectNow(),
     });
+    if (opts.refreshToken !== undefined) {
+      const onError = opts.onRefreshError;
+      keepTokenFresh(this, {
+        refreshToken: opts.refreshToken,
+        ...(opts.refreshAheadMs === undefined ? {} : { refreshAheadMs: opts.refreshAheadMs }),
+        onError: (error) => {
+          if (this.logger) this.log("transport", "token refresh failed", error);
+          onError?.(error);
+        },
+        onExpiry: (expiry) => { this.#tokenExpiry = expiry; },
+      });
+    }
+  }
+
+  /** The token expiry the server stated last (with the `refreshToken` option), or null. */
+  get tokenExpiry(): TokenExpiry | null {
+    return this.#tokenExpiry;
   }
 
   /** The current transport instance (a WebSocket or a LongPoll), or null. */

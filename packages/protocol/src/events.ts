@@ -26,3 +26,14 @@ export const PHOENIX_SUBPROTOCOL = "phoenix";
 
 /** The subprotocol prefix carrying a client's `authToken` (base64url, unpadded) on the WebSocket handshake. */
 export const AUTH_TOKEN_PREFIX = "base64url.bearer.phx.";
+
+/**
+ * Token expiry, a Cinder extension (docs/protocol.md §11), on `PHOENIX_TOPIC`: the server pushes
+ * `expiry` (`{expires_at, expires_in}`) when a connection's token has an expiry; a client sends
+ * `refresh` (`{token}`, with a ref) to replace the token in-band and gets a `phx_reply`: ok with
+ * the new `{expires_at, expires_in}`, or error with `{reason}` (and the socket is closed).
+ */
+export const ACCESS_TOKEN_EVENTS = { refresh: "access_token", expiry: "access_token_expiry" } as const;
+
+/** The close codes of token expiry (docs/protocol.md §11): 4001 expired, 4003 refused or revoked. */
+export const TOKEN_CLOSE_CODES = { expired: 4001, refused: 4003 } as const;

@@ -48,6 +48,16 @@ export interface RateLimitedMessage {
   readonly what: "join" | "message" | "heartbeat";
 }
 
+/** What happened to a connection's token: refreshed in-band, or the connection closed for it. */
+export type TokenOutcome = "refreshed" | "expired" | "refused" | "revoked";
+
+/** `cinder:socket:token`: a token was refreshed, or its connection closed (expired 4001, refused or revoked 4003). */
+export interface TokenMessage {
+  readonly endpoint: string;
+  readonly transport: TransportName;
+  readonly outcome: TokenOutcome;
+}
+
 /** `cinder:channel:join`: a join answered (`crash` when the join callback threw or returned a bad value). */
 export interface ChannelJoinMessage {
   readonly endpoint: string;
@@ -109,6 +119,8 @@ export interface DiagnosticsMessages {
   "cinder:socket:rate_limited": RateLimitedMessage;
   /** A client that stopped reading was cut off (1013). */
   "cinder:socket:slow_consumer": TransportMessage;
+  /** A token was refreshed, or its connection closed for it. */
+  "cinder:socket:token": TokenMessage;
   /** A join answered. */
   "cinder:channel:join": ChannelJoinMessage;
   /** A joined channel ended. */
@@ -132,6 +144,7 @@ export const diagnosticsChannels = {
   messageOut: "cinder:socket:message_out",
   rateLimited: "cinder:socket:rate_limited",
   slowConsumer: "cinder:socket:slow_consumer",
+  token: "cinder:socket:token",
   join: "cinder:channel:join",
   leave: "cinder:channel:leave",
   handleIn: "cinder:channel:handle_in",
@@ -159,6 +172,7 @@ export const diagnostics = {
   messageOut: publisher(diagnosticsChannels.messageOut),
   rateLimited: publisher(diagnosticsChannels.rateLimited),
   slowConsumer: publisher(diagnosticsChannels.slowConsumer),
+  token: publisher(diagnosticsChannels.token),
   join: publisher(diagnosticsChannels.join),
   leave: publisher(diagnosticsChannels.leave),
   handleIn: publisher(diagnosticsChannels.handleIn),

@@ -12,7 +12,7 @@ import { ChannelRouter } from "./channel/index.js";
 import { createLogger, type Logger } from "./logger.js";
 import { PubSub, type HistoryQuery } from "./pubsub/index.js";
 import { defaultStreamLimits, type HistoryRead } from "./history/index.js";
-import type { SocketContext, SocketDefinition } from "./socket/index.js";
+import { Revocations, REVOKE_EVENT, type SocketContext, type SocketDefinition } from "./socket/index.js";
 import { compileOriginCheck, type OriginCheck } from "./transport/origin.js";
 import { requestUrl } from "./transport/http.js";
 import { WebSocketTransport } from "./transport/websocket.js";
@@ -69,6 +69,12 @@ export interface EndpointOptions<A extends Assigns = Assigns> {
    * always `ws.send`. Default true.
    */
   directWrite?: boolean;
+  /**
+   * How long `revoke(socketId)` keeps refusing the id's tokens issued before it (those whose
+   * `connect` gave `issuedAt`): set it to your tokens' longest lifetime. Default 86 400 000 ms
+   * (one day, Phoenix.Token's default max age).
+   */
+  revocationTtlMs?: number;
 }
 
 /** A mounted socket endpoint. */
@@ -89,6 +95,15 @@ export interface Endpoint {
   localBroadcast(topic: string, event: string, payload: unknown): void;
   /** Closes every transport of the socket named `socketId` (a `"disconnect"` broadcast on it). */
   disconnect(socketId: string): void;
+  /**
+   * Revokes the tokens of the socket named `socketId`, on every node: its open connections are
+   * closed with 4003 "token revoked" (WebSocket; long-poll sessions end), and for
+   * `revocationTtlMs` a token of that id issued at or before now — when `connect` or `refresh`
+   * gives its `issuedAt` — is refused (403 on connect, 4003 on refresh). Tokens issued later (a
+   * new sign-in) are accepted. The list is in memory: a node started after the revocation does
+   * not know it (keep lasting revocations in your own store, and check it in `connect`).
+   */
+  revoke(socketId: string): void;
   /** The channel route pattern that matches `topic` (e.g. `"room:*"`), or undefined. */
   patternOf(topic: string): string | undefined;
   /**
@@ -125,9 +140,13 @@ export const defaults = {
   maxBufferedBytes: 8 * 1024 * 1024,
   slowConsumerCloseTimeoutMs: 1_000,
   drainWindowMs: 5_000,
+  revocationTtlMs: 86_400_000,
 } as const;
 
 let endpointCount = 0;
+
+/** The PubSub topic revocations travel on to every node. */
+const REVOCATIONS_TOPIC = "cinder:revocations";
 
 /** Mounts a socket endpoint on an HTTP(S) server. Call it after creating the server with its request handler. */
 export function attach<A extends Assigns>(server: HttpServer | HttpsServer, options: EndpointOptions<A>): Endpoint {
@@ -163,7 +182,19 @@ export function attach<A extends Assigns>(server: HttpServer | HttpsServer, opti
     },
     live: new DrainingMap(),
     endpointId: id,
+    socket,
+    revocations: new Revocations(options.revocationTtlMs ?? defaults.revocationTtlMs),
   };
+  // Revocations reach every node on one topic; each node records them and closes its own connections.
+  const revocationSubscriber = {
+    deliver(message: { payload: unknown }): void {
+      const { socket_id: socketId, at } = (message.payload ?? {}) as { socket_id?: unknown; at?: unknown };
+      if (typeof socketId !== "string" || typeof at !== "number") return;
+      context.revocations.add(socketId, at);
+      pubsub.localBroadcast(socketId, REVOKE_EVENT, {});
+    },
+  };
+  pubsub.subscribe(REVOCATIONS_TOPIC, revocationSubscriber);
   const perIp = new ConnectionsPerIp(options.maxConnectionsPerIp ?? defaults.maxConnectionsPerIp);
   const checkOrigin = compileOriginCheck(options.checkOrigin ?? true);
   const websocket = new WebSocketTransport({
@@ -248,6 +279,7 @@ export function attach<A extends Assigns>(server: HttpServer | HttpsServer, opti
     server.off("upgrade", onUpgrade);
     server.off("request", onRequest);
     for (const listener of previous) server.on("request", listener);
+    pubsub.unsubscribe(REVOCATIONS_TOPIC, revocationSubscriber);
     if (ownsPubSub) await pubsub.close();
   };
 
@@ -267,6 +299,9 @@ export function attach<A extends Assigns>(server: HttpServer | HttpsServer, opti
     },
     disconnect(socketId) {
       pubsub.broadcast(socketId, "disconnect", {});
+    },
+    revoke(socketId) {
+      pubsub.broadcast(REVOCATIONS_TOPIC, "revoke", { socket_id: socketId, at: Date.now() });
     },
     patternOf(topic) {
       return context.router.patternOf(topic);

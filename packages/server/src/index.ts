@@ -13,8 +13,8 @@ export {
   type ReplyRef, type ReplyResult, type StopResult, type TerminateReason, type PayloadIssue, BadReturnError, type ResultCallback,
 } from "./channel/index.js";
 export {
-  defineSocket, refuse, type ConnectInfo, type ConnectParams, type ConnectResult, type Refusal, type SocketDefinition,
-  type SocketInfo,
+  defineSocket, refuse, accept, renew, type ConnectInfo, type ConnectParams, type ConnectResult, type Refusal, type SocketDefinition,
+  type SocketInfo, type Acceptance, type Renewal, type RefreshResult, type RefreshInfo, type TokenTimes,
 } from "./socket/index.js";
 export {
   PubSub, LocalAdapter, type BroadcastMessage, type PubSubAdapter, type PubSubOptions, type RemoteBroadcast, type Subscriber,
@@ -41,5 +41,5 @@ export {
   diagnosticsChannels, subscribeDiagnostics,
   type DiagnosticsMessages, type DiagnosticsChannelName, type ErrorKind, type TransportName, type SocketConnectMessage,
   type TransportMessage, type RateLimitedMessage, type ChannelJoinMessage, type ChannelLeaveMessage, type ChannelHandleInMessage,
-  type PubSubBroadcastMessage, type ErrorMessage,
+  type PubSubBroadcastMessage, type ErrorMessage, type TokenMessage, type TokenOutcome,
 } from "./diagnostics.js";

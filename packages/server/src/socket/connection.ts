@@ -4,7 +4,7 @@
  * the joined channel, and applies the protocol's rules for unjoined topics, stale join_refs,
  * duplicate joins and the channel limit. It does not know which transport carries it.
  */
-import { CHANNEL_EVENTS, HEARTBEAT_EVENT, PHOENIX_TOPIC } from "@cinder/protocol";
+import { ACCESS_TOKEN_EVENTS, CHANNEL_EVENTS, HEARTBEAT_EVENT, PHOENIX_TOPIC } from "@cinder/protocol";
 import {
   ChannelInstance, type Assigns, type ChannelHost, type ChannelRouter,
 } from "../channel/index.js";
@@ -14,6 +14,10 @@ import { diagnostics } from "../diagnostics.js";
 import type { BroadcastMessage, PubSub, Subscriber } from "../pubsub/index.js";
 import { DecodeError, type Frame, type Message, type Serializer } from "../serializer/index.js";
 import { RefusalBudget, TokenBucket, type Rate, type RefusalWindow } from "./limits.js";
+import type { Accepted } from "./connect.js";
+import type { ConnectInfo, ConnectParams, SocketDefinition } from "./definition.js";
+import { TokenLifetime, type LifetimeHost } from "./lifetime.js";
+import type { Revocations } from "./revocations.js";
 
 /** Per-connection limits. */
 export interface ConnectionLimits {
@@ -44,6 +48,10 @@ export interface SocketContext {
   readonly live: DrainingMap<ChannelInstance, SocketConnection>;
   /** The endpoint's id, carried by its diagnostics events. */
   readonly endpointId: string;
+  /** The socket declaration (its `refresh` and `connect` check refreshed tokens). */
+  readonly socket: SocketDefinition;
+  /** Revoked socket ids (`endpoint.revoke`). */
+  readonly revocations: Revocations;
 }
 
 /** What a connection needs from its transport. */
@@ -64,8 +72,11 @@ export const CloseCode = {
   policyViolation: 1008,
 } as const;
 
+/** The event on a socket id's topic that closes its connections as revoked (`endpoint.revoke`). */
+export const REVOKE_EVENT = "phx_revoke";
+
 /** One connection's socket state. */
-export class SocketConnection implements ChannelHost {
+export class SocketConnection implements ChannelHost, LifetimeHost {
   /** Joined (and joining) channels by topic. */
   readonly channels = new Map<string, ChannelInstance>();
   private closed = false;
@@ -77,14 +88,30 @@ export class SocketConnection implements ChannelHost {
   private warned = false;
   /** Closed for going over its refusal budget (the close is under way). */
   private overLimit = false;
+  /** The serializer negotiated from `vsn`. */
+  readonly serializer: Serializer;
+  /** The assigns `connect` gave. */
+  readonly assigns: Assigns;
+  /** The socket id, or null. */
+  readonly socketId: string | null;
+  /** The connect params. */
+  readonly params: ConnectParams;
+  /** The connect info. */
+  readonly info: ConnectInfo;
+  /** The token's expiry and its refreshes. */
+  readonly lifetime: TokenLifetime;
 
   constructor(
     private readonly context: SocketContext,
     private readonly transport: TransportSink,
-    readonly serializer: Serializer,
-    readonly assigns: Assigns,
-    readonly socketId: string | null,
+    accepted: Accepted,
   ) {
+    this.serializer = accepted.serializer;
+    this.assigns = accepted.assigns;
+    this.socketId = accepted.id;
+    this.params = accepted.params;
+    this.info = accepted.info;
+    const socketId = accepted.id;
     const { joinRate, messageRate, heartbeatRate, refusalWindow } = context.limits;
     this.joinBucket = joinRate === null ? undefined : new TokenBucket(joinRate);
     this.messageBucket = messageRate === null ? undefined : new TokenBucket(messageRate);
@@ -94,10 +121,43 @@ export class SocketConnection implements ChannelHost {
       this.idSubscriber = {
         deliver: (message: BroadcastMessage) => {
           if (message.event === "disconnect") this.transport.close(CloseCode.goingAway, "disconnect");
+          else if (message.event === REVOKE_EVENT) this.lifetime.revoke();
         },
       };
       context.pubsub.subscribe(socketId, this.idSubscriber);
     }
+    this.lifetime = new TokenLifetime(this, accepted.expiresAt);
+    this.lifetime.start();
+  }
+
+  /** The socket declaration. */
+  get socket(): SocketDefinition {
+    return this.context.socket;
+  }
+
+  /** Revoked socket ids. */
+  get revocations(): Revocations {
+    return this.context.revocations;
+  }
+
+  /** True once the transport closed. */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Pushes an event on the `phoenix` topic. */
+  push(event: string, payload: unknown): void {
+    this.sendFrame(this.serializer.encode({ join_ref: null, ref: null, topic: PHOENIX_TOPIC, event, payload }));
+  }
+
+  /** Replies to a message on the `phoenix` topic. */
+  reply(message: Message, status: "ok" | "error", response: unknown): void {
+    this.answer(message, null, status, response);
+  }
+
+  /** Closes the transport (its close ends the channels). */
+  close(code: number, reason: string): void {
+    if (!this.closed) this.transport.close(code, reason);
   }
 
   /** The endpoint's PubSub. */
@@ -141,13 +201,17 @@ export class SocketConnection implements ChannelHost {
     if (this.closed) return;
     const { topic, event } = message;
     if (topic === PHOENIX_TOPIC && event === HEARTBEAT_EVENT) {
-      if (this.allowed(this.heartbeatBucket, message, "heartbeat")) this.reply(message, null, "ok", {});
+      if (this.allowed(this.heartbeatBucket, message, "heartbeat")) this.answer(message, null, "ok", {});
+      return;
+    }
+    if (topic === PHOENIX_TOPIC && event === ACCESS_TOKEN_EVENTS.refresh) {
+      if (this.allowed(this.messageBucket, message, "message")) this.lifetime.handleRefresh(message);
       return;
     }
     const maxTopic = this.context.limits.maxTopicLength;
     if (topic.length > maxTopic / 3 && Buffer.byteLength(topic) > maxTopic) {
       this.logger.warn({ bytes: Buffer.byteLength(topic), limit: maxTopic }, "message refused: topic too long");
-      this.reply(message, null, "error", { reason: "topic too long" });
+      this.answer(message, null, "error", { reason: "topic too long" });
       return;
     }
     if (event === CHANNEL_EVENTS.join) {
@@ -157,8 +221,8 @@ export class SocketConnection implements ChannelHost {
     if (event !== CHANNEL_EVENTS.leave && !this.allowed(this.messageBucket, message, "message")) return;
     const channel = this.channels.get(topic);
     if (channel === undefined) {
-      if (event === CHANNEL_EVENTS.leave) this.reply(message, message.join_ref, "ok", {});
-      else this.reply(message, null, "error", { reason: "unmatched topic" });
+      if (event === CHANNEL_EVENTS.leave) this.answer(message, message.join_ref, "ok", {});
+      else this.answer(message, null, "error", { reason: "unmatched topic" });
       return;
     }
     if (message.join_ref !== null && message.join_ref !== channel.joinRef) return; // stale join_ref: dropped
@@ -185,6 +249,7 @@ export class SocketConnection implements ChannelHost {
   transportClosed(): void {
     if (this.closed) return;
     this.closed = true;
+    this.lifetime.stop();
     if (this.idSubscriber !== undefined && this.socketId !== null) {
       this.context.pubsub.unsubscribe(this.socketId, this.idSubscriber);
     }
@@ -200,12 +265,12 @@ export class SocketConnection implements ChannelHost {
     const definition = this.context.router.match(topic);
     if (definition === undefined) {
       this.logger.warn({ topic }, "join refused: unmatched topic");
-      this.reply(message, null, "error", { reason: "unmatched topic" });
+      this.answer(message, null, "error", { reason: "unmatched topic" });
       return;
     }
     if (this.channels.size >= this.context.maxChannels) {
       this.logger.warn({ topic, limit: this.context.maxChannels }, "join refused: too many channels joined");
-      this.reply(message, joinRef, "error", { reason: "too many channels joined" });
+      this.answer(message, joinRef, "error", { reason: "too many channels joined" });
       return;
     }
     const channel = new ChannelInstance(definition, topic, joinRef, this, this.assigns, this.context.router.patternOf(topic) ?? topic);
@@ -224,7 +289,7 @@ export class SocketConnection implements ChannelHost {
       this.warned = true;
       this.logger.warn({ topic: message.topic, what }, "rate limited");
     }
-    this.reply(message, what === "join" ? message.join_ref ?? message.ref : null, "error", { reason: "rate_limited" });
+    this.answer(message, what === "join" ? message.join_ref ?? message.ref : null, "error", { reason: "rate_limited" });
     if (!this.refusals.spend() && !this.overLimit) {
       this.overLimit = true;
       const { refusals, windowMs } = this.context.limits.refusalWindow;
@@ -234,7 +299,7 @@ export class SocketConnection implements ChannelHost {
     return false;
   }
 
-  private reply(message: Message, joinRef: string | null, status: string, response: unknown): void {
+  private answer(message: Message, joinRef: string | null, status: string, response: unknown): void {
     this.sendFrame(this.serializer.encodeReply({ join_ref: joinRef, ref: message.ref, topic: message.topic, status, response }));
   }
 }

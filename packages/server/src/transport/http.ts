@@ -29,6 +29,7 @@ export function connectInfo(request: IncomingMessage, uri: URL, transport: strin
     xHeaders,
     authToken,
     transport,
+    request,
   };
 }
 

@@ -235,7 +235,7 @@ export class LongPollTransport implements Subscriber, SessionHost {
       return;
     }
     const params = decodeParams(uri.search.slice(1));
-    const outcome = await authorize(this.options.socket, params, connectInfo(request, uri, "longpoll", authToken), this.logger);
+    const outcome = await authorize(this.options.socket, params, connectInfo(request, uri, "longpoll", authToken), this.logger, this.options.context.revocations);
     if (outcome.kind === "refuse") {
       this.options.perIp.release(address);
       refused();
@@ -246,7 +246,7 @@ export class LongPollTransport implements Subscriber, SessionHost {
     }
     const id = `${this.options.nodeName}~${randomBytes(16).toString("base64url")}`;
     const session = new Session(id, this, address);
-    session.connection = new SocketConnection(this.options.context, session, outcome.serializer, outcome.assigns, outcome.id);
+    session.connection = new SocketConnection(this.options.context, session, outcome);
     this.sessions.set(id, session);
     respond(response, { status: 410, token: this.sign(id), messages: [] });
   }

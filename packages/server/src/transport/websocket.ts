@@ -230,7 +230,7 @@ export class WebSocketTransport {
     try {
       const params = decodeParams(uri.search.slice(1));
       const outcome = await authorize(this.options.socket, params,
-        connectInfo(request, uri, "websocket", subprotocols.authToken), logger);
+        connectInfo(request, uri, "websocket", subprotocols.authToken), logger, this.options.context.revocations);
       if (socket.destroyed) return;
       if (outcome.kind === "refuse") return refuse(outcome.status, outcome.reason);
       upgraded = true;
@@ -239,7 +239,7 @@ export class WebSocketTransport {
           diagnostics.connect.publish({ endpoint, transport: "websocket", accepted: true, durationMs: performance.now() - started });
         }
         const sink = new WebSocketSink(ws, this.wires, this.options.slowConsumer, logger, this.event);
-        const connection = new SocketConnection(this.options.context, sink, outcome.serializer, outcome.assigns, outcome.id);
+        const connection = new SocketConnection(this.options.context, sink, outcome);
         this.track(ws, sink, connection, address);
       });
     } finally {
