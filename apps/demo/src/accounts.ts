@@ -8,7 +8,7 @@
  */
 import { randomBytes, scrypt, timingSafeEqual } from "node:crypto";
 import { Token, TokenError } from "@cinder/server";
-import type { Store, User } from "./db/store.js";
+import type { RevokedBy, Store, User } from "./db/store.js";
 import { Limiter } from "./throttle.js";
 
 /** How long a user token is valid: two weeks, in seconds. */
@@ -106,6 +106,23 @@ export function verifyToken(secret: string, kind: TokenKind, token: unknown): To
     if (error instanceof TokenError) return null;
     throw error;
   }
+}
+
+/**
+ * The socket id of a session's sockets (`session:<id>`): every socket a session opens (each tab
+ * of one browser) has it, so sign-out closes that session's sockets and no other session's;
+ * an admin's disconnect closes each revoked session's.
+ */
+export function sessionSocketId(sessionId: string): string {
+  return `session:${sessionId}`;
+}
+
+/** What a 401 (or a refused socket, or a refused push) says when a token's session was closed. */
+export function signedOutMessage(revokedBy: RevokedBy | "unknown" | undefined): string {
+  if (revokedBy === "admin") return "You were signed out by an administrator";
+  if (revokedBy === "user") return "You signed out; sign in again";
+  if (revokedBy === "unknown") return "Your session has ended; sign in again";
+  return "You are not signed in: sign in first (API clients: send Authorization: Bearer <token>)";
 }
 
 /** A new random session id. */
