@@ -43,7 +43,7 @@ async function watchConnection(page: Page): Promise<() => Promise<string[]>> {
   return () => page.evaluate<string[]>("window.__states");
 }
 
-test("two browsers of one user: signing out in one leaves the other connected and signed in; an admin's disconnect ends both", { timeout: 60_000 }, async (t) => {
+test("two browsers of one user: signing out in one leaves the other connected and signed in; an admin's disconnect ends both", { timeout: 90_000 }, async (t) => {
   if (skipWithoutChromium(t) || h === undefined) return;
   const harness = h;
   const laptop = await harness.signUp("tess");
