@@ -1,14 +1,16 @@
 /**
- * Accounts: credentials checking, password hashing (scrypt, salted, deliberately slow) and the
+ * Accounts: credentials checking, password hashing (scrypt, salted, deliberately slow, on its own
+ * worker threads: hash-workers.ts) and the
  * signed tokens of a server-side session. Signing in opens a session (a row in `sessions`); its
  * *session token* is the HttpOnly cookie (and, for API clients, the Bearer token), and its
  * *socket token* — the only token a page's script sees — authenticates the socket and nothing
  * else. Both name the session, and both stop working the moment it is revoked (sign-out, or an
  * admin's disconnect), however long their signature would still be valid (two weeks).
  */
-import { randomBytes, scrypt, timingSafeEqual } from "node:crypto";
+import { randomBytes, timingSafeEqual } from "node:crypto";
 import { Token, TokenError } from "@cinder/server";
 import type { RevokedBy, Store, User } from "./db/store.js";
+import { HashWorkers } from "./hash-workers.js";
 import { Limiter } from "./throttle.js";
 
 /** How long a user token is valid: two weeks, in seconds. */
@@ -44,11 +46,14 @@ export function readCredentials(body: unknown): Credentials {
 /** Password hashing runs at most this many scrypt computations at once (HASH_CONCURRENCY; 2). */
 export const hashing = new Limiter(2);
 
+/** The threads hashes run on (one per hash in flight, up to `hashing.concurrency`; off libuv's pool). */
+export const hashWorkers = new HashWorkers(hashing.concurrency);
+
 function derive(password: string, salt: Buffer, params: { N: number; r: number; p: number; keylen: number }): Promise<Buffer> {
-  return hashing.run(() => new Promise((resolve, reject) => {
-    scrypt(password, salt, params.keylen, { N: params.N, r: params.r, p: params.p, maxmem: 64 * 1024 * 1024 },
-      (error, key) => (error ? reject(error) : resolve(key)));
-  }));
+  return hashing.run(() => {
+    hashWorkers.size = hashing.concurrency;
+    return hashWorkers.scrypt({ password, salt, keylen: params.keylen, N: params.N, r: params.r, p: params.p, maxmem: 64 * 1024 * 1024 });
+  });
 }
 
 /** Hashes a password: `scrypt$N$r$p$salt$hash`. */
