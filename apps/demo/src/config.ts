@@ -30,7 +30,7 @@ export interface Config {
   signInPerAddress?: number | undefined;
   /** The sign-in throttle's window in seconds (SIGNIN_WINDOW_S; 900). */
   signInWindowS?: number | undefined;
-  /** Password hashes computed at once (HASH_CONCURRENCY; 2 of libuv's 4 threads). */
+  /** Password hashes computed at once, each on a hashing thread of its own (HASH_CONCURRENCY; 2). */
   hashConcurrency?: number | undefined;
   /** When set, the account `admin` is created with this password at start-up (kept when it exists). */
   adminPassword?: string | undefined;

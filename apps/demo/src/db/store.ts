@@ -122,6 +122,12 @@ export class Store {
     });
   }
 
+  /** The ids of the sessions of a user opened since `since` (ms), revoked or not. */
+  async sessionIds(userId: number, since = 0): Promise<string[]> {
+    const rows = await this.db.query<Row>("SELECT id FROM sessions WHERE user_id = ? AND inserted_at >= ? ORDER BY inserted_at", [userId, since]);
+    return rows.map((row) => String(row.id));
+  }
+
   /** A user and their password hash, by username (any case or Unicode-compatible spelling). */
   async userWithHash(username: string): Promise<(User & { passwordHash: string }) | undefined> {
     const [row] = await this.db.query<Row>("SELECT id, username, password_hash FROM users WHERE username_key = ?", [usernameKey(username)]);

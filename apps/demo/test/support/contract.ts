@@ -179,7 +179,7 @@ export function appContract(engine: Engine): void {
     lastSeen = Math.max(...all.map((a) => a.id));
 
     // wes loses his connection; vic annotates meanwhile; the rejoin fetches only what was missed.
-    app.app.endpoint.disconnect(`user_socket:${wes.user.id}`);
+    await app.app.disconnectUser(wes.user.id);
     await until(() => w.closeCodes.includes(1001) || undefined, 3000, "wes disconnected");
     await v.call(joinedV.channel, "new_annotation", { body: "while away", at: 3000 });
     await until(() => wesReplies.length >= 2 || undefined, 5000, "wes's rejoin");

@@ -3,8 +3,12 @@
  * action items with owners, export) beside the chat and who is here. Everything comes from the
  * server: each join (first, after a reload, after a lost connection or a server restart)
  * replaces the board with the stored one, and every change arrives as a broadcast. The chat
- * keeps the last 50 messages and loads earlier ones when scrolled to the top; a message sent
- * while offline stays pending and goes out on reconnect (or is marked failed, with a retry).
+ * shows the last 50 messages and loads earlier ones when scrolled to the top. The room is a
+ * stream topic (`useStream()`): after a lost connection the rejoin replays every message
+ * missed, once each; when it cannot (a server restart), the list starts again from the join
+ * reply's last 50 (earlier ones load on scroll), so it never has a hole. Messages are shown
+ * once per id (the reply and the replay overlap). A message sent while offline stays pending
+ * and goes out on reconnect (or is marked failed, with a retry).
  */
 import { Presence, type IncomingPayload } from "@cinder/client";
 import { replyError, TIMEOUT_MESSAGE } from "../lib/channels.js";
@@ -93,6 +97,11 @@ if (shell !== null) {
     list.insertBefore(item, after?.[1] ?? firstPending());
     seen.set(message.id, item);
   };
+  /** Empties the list (pending messages stay) before it starts again from a join reply. */
+  const clearMessages = (): void => {
+    for (const item of seen.values()) item.remove();
+    seen.clear();
+  };
   const oldestId = (): number | undefined => (seen.size === 0 ? undefined : Math.min(...seen.keys()));
   let loadingEarlier = false;
   const loadEarlier = (): void => {
@@ -170,7 +179,8 @@ if (shell !== null) {
   exportCsv.addEventListener("click", () => exportBoard("csv"));
 
   // ---- the channel ----
-  const channel = shell.socket.channel<RetroRoom>(`room:${room}`);
+  // a stream topic: rejoins replay what was missed (docs/recovery.md)
+  const channel = shell.socket.channel<RetroRoom>(`room:${room}`, {}).useStream();
   const outbox = new Outbox(() => channel.canPush());
   const presence = new Presence(channel);
   let present: string[] = [];
@@ -211,7 +221,13 @@ if (shell !== null) {
       const reply = response as { messages: Message[]; more: boolean; board: Board };
       replace(banner);
       markStale(false);
-      if (seen.size === 0) more = reply.more;
+      // Recovered: the replay that follows brings every message missed (what the reply repeats is
+      // dropped by id). Otherwise — the first join, or a rejoin the history could not serve (a
+      // restart) — the list starts again from the reply, so it never keeps a hole.
+      if (channel.recovered !== true) {
+        clearMessages();
+        more = reply.more;
+      }
       earlier.hidden = !more;
       for (const message of reply.messages) addMessage(message);
       scrollToNewest();
