@@ -21,7 +21,8 @@
  * - `edit_card` `{id, title, description}`, `delete_card` `{id}` (not the card on the table),
  *   `move_card` `{id, to}` (anyone in the party) change the backlog (`backlog` `{cards}`).
  * A user who leaves for longer than the leave grace loses their vote, and if they drove the role
- * passes to another present user (`driver` `{driver}`), or becomes free. `new_card`, `revote`
+ * passes to another present user (`driver` `{driver}`), or becomes free; right after a node
+ * starts, the grace is three times as long (pages reconnecting after a restart). `new_card`, `revote`
  * and `deck` are intercepted: each channel resets its own vote before passing them on.
  */
 import { z } from "zod";
@@ -48,6 +49,13 @@ export const SAMPLE_CARDS: ReadonlyArray<{ title: string; description: string }>
 
 /** How long a member may be gone (a reload) before they count as having left (default 1500 ms). */
 export const DEFAULT_LEAVE_GRACE_MS = 1500;
+
+/**
+ * For a round in progress when a node starts (carried over a restart), nobody's absence counts
+ * until this many leave graces after the start: pages reconnect at their own pace (with
+ * backoff), and the round waits for them.
+ */
+export const RESTART_GRACE_FACTOR = 3;
 
 /** The party channel's settings. */
 export interface PartyOptions {
@@ -87,6 +95,10 @@ export function partyChannel({ store, presence, broadcast, stopping }: AppContex
   /** This node's timers: each party's round deadline, and a pending sweep after the leave grace. */
   const deadlines = new Map<string, { at: number; timer: NodeJS.Timeout }>();
   const sweeps = new Map<string, NodeJS.Timeout>();
+  const bootedAt = Date.now();
+  /** Parties this node has seen, and those whose round was in progress when this node first saw them (after a restart). */
+  const seen = new Set<string>();
+  const carried = new Set<string>();
 
   /** The next card to deal: the first not yet estimated after `after`'s place (from the start when null). */
   const nextCard = async (tx: Db, party: string, after: TableCard | null): Promise<TableCard | null> => {
@@ -163,8 +175,11 @@ export function partyChannel({ store, presence, broadcast, stopping }: AppContex
    */
   const sweepLater = (topic: string, party: string): void => {
     clearTimeout(sweeps.get(party));
+    // A round carried over a restart: pages reconnect at their own pace (backoff), so give them longer.
+    const delay = carried.has(party) ? Math.max(graceMs, bootedAt + RESTART_GRACE_FACTOR * graceMs - Date.now()) : graceMs;
     const timer = setTimeout(() => {
       sweeps.delete(party);
+      carried.delete(party);
       quietly(async () => {
         const present = await presentIn(topic);
         const round = await store.party.round(party);
@@ -172,7 +187,7 @@ export function partyChannel({ store, presence, broadcast, stopping }: AppContex
         const settles = round.card !== null && round.outcome === null && present.length > 0 && present.every((u) => round.votes[u] !== undefined);
         if (known.some((user) => !present.includes(user)) || settles) await change(topic, party, (r, p) => sweep(r, p));
       });
-    }, graceMs);
+    }, delay);
     timer.unref();
     sweeps.set(party, timer);
   };
@@ -222,6 +237,10 @@ export function partyChannel({ store, presence, broadcast, stopping }: AppContex
       socket.assign({ party });
       socket.send("after_join");
       const round = await store.party.round(party);
+      if (!seen.has(party)) {
+        seen.add(party);
+        if (round.card !== null) carried.add(party);
+      }
       schedule(topic, party, round);
       return ok({ card: round.card, driver: round.driver, outcome: round.outcome, deadline: round.deadline, now: Date.now(), deck: round.deck });
     },

@@ -9,7 +9,7 @@
 import { test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
 import type { Channel, Presence } from "phoenix";
-import { DEFAULT_LEAVE_GRACE_MS } from "../../src/channels/party.js";
+import { DEFAULT_LEAVE_GRACE_MS, RESTART_GRACE_FACTOR } from "../../src/channels/party.js";
 import { sharedTestApp, TestApp, until, type Client, type Engine } from "./app.js";
 
 /** A small seeded PRNG (mulberry32), so a failing interleaving can be replayed. */
@@ -108,7 +108,7 @@ export function partyContract(engine: Engine): void {
     assert.equal((B.reply.card as { position: number }).position, 2);
     assert.equal(B.reply.driver, pa!.name, "still A's until the grace passes");
     await until(() => metas(third).includes(8) || undefined, 3000, "B's vote back");
-    const handed = await B.client.next(`party:${party}`, "driver", () => true, DEFAULT_LEAVE_GRACE_MS + 3000);
+    const handed = await B.client.next(`party:${party}`, "driver", () => true, RESTART_GRACE_FACTOR * DEFAULT_LEAVE_GRACE_MS + 3000);
     assert.equal(handed.driver, pb!.name, "A never came back: the role passes to the first present user by name");
     assert.equal((await call(third, "vote", { points: 8 })).status, "ok");
     assert.deepEqual(await B.client.next(`party:${party}`, "winner"), { points: 8, stats: { average: 8, min: 8, max: 8, count: 2 } });

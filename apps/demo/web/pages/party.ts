@@ -432,9 +432,9 @@ function party(shell: Shell): void {
     const title = cardTitle.value.trim();
     if (title === "") return cardStatus.error("Give the card a title.");
     try {
-      const added = await api<BacklogCard>("POST", `/api/parties/${encodeURIComponent(room)}/cards`, { title, description: cardDescription.value.trim() });
+      await api<BacklogCard>("POST", `/api/parties/${encodeURIComponent(room)}/cards`, { title, description: cardDescription.value.trim() });
       addCard.reset();
-      cardStatus.ok(`Added “${title}” as card ${added.position}.`);
+      cardStatus.ok(`Added “${title}”.`);
     } catch (error) {
       cardStatus.error(errorMessage(error));
     }
