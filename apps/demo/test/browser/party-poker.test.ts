@@ -96,7 +96,7 @@ test("pointing party: decks with ? and ☕, average and spread, timer, reveal, b
   await carol.context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: harness.url });
   await carol.page.locator("#copy-summary").click();
   await textOf(carol.page.locator(".summary-actions .form-status.ok"), "Copied the summary (2 estimates).");
-  const copied = await carol.page.evaluate(() => navigator.clipboard.readText());
+  const copied = await carol.page.evaluate<string>("navigator.clipboard.readText()");
   assert.equal(copied, [
     "Estimates — poker",
     "1. Sign-up form — 5 (average 10, 5–20)",
