@@ -217,7 +217,7 @@ function party(shell: Shell): void {
     const seconds = Math.ceil(left / 1000);
     timerBox.hidden = false;
     timerBox.classList.toggle("ending", seconds <= 10);
-    timerBox.textContent = left === 0 ? "Time is up" : `⏱ ${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, "0")} left`;
+    timerBox.textContent = left === 0 ? "Time is up" : `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, "0")} left`;
   };
   setInterval(tick, 250);
 
