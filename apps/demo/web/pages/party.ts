@@ -309,7 +309,7 @@ function party(shell: Shell): void {
             h("p", { class: "muted small" }, "Nobody is driving."),
             h("button", { class: "button", type: "button", id: "take-driver", onclick: () => send("take") }, "Take the lead"))
           : h("p", { class: "muted small" }, `${driver} deals the next card once the votes are in.`),
-      mayDrive ? deckPicker() : h("p", { class: "muted small deck-name" }, `Deck: ${DECK_NAMES[deck.name] ?? deck.name}`));
+      mayDrive ? deckPicker() : h("p", { class: "muted small deck-name" }, `Deck: ${deck.name === "custom" ? `custom (${deck.values.join(", ")})` : DECK_NAMES[deck.name] ?? deck.name}`));
     tick();
   };
 
