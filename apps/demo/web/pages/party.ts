@@ -13,25 +13,11 @@ import { replyError, TIMEOUT_MESSAGE } from "../lib/channels.js";
 import { FormStatus, field, goForm, h, mainArea, notice, pageHead, plural, replace, type Child } from "../lib/dom.js";
 import { pageString } from "../lib/globals.js";
 import { backlogOf, backlogPanel, statsText, type BacklogCard, type Point, type Stats } from "../lib/party-backlog.js";
+import { DEFAULT_DECK, deckLabel, deckOf, deckPicker, isPoint, roundTimer, type Deck } from "../lib/party-controls.js";
 import { person, personRow, sortPeople, type Person } from "../lib/people.js";
 import { startShell, type Shell } from "../lib/shell.js";
 
-/** A party's deck: its name and cards. */
-interface Deck {
-  name: string;
-  values: Point[];
-}
-
-const DEFAULT_DECK: Deck = { name: "standard", values: [1, 2, 3, 5, 8, 13, "?", "☕"] };
-const DECK_NAMES: Record<string, string> = { standard: "Standard (1–13)", fibonacci: "Fibonacci (0–55)", tshirt: "T-shirt sizes", custom: "Custom…" };
 const TIMERS = [30, 60, 120] as const;
-const isPoint = (v: unknown): v is Point => typeof v === "number" || typeof v === "string";
-
-function deckOf(value: unknown): Deck | null {
-  const d = value as { name?: unknown; values?: unknown } | null;
-  if (typeof d !== "object" || d === null || typeof d.name !== "string" || !Array.isArray(d.values)) return null;
-  return { name: d.name, values: d.values.filter(isPoint) };
-}
 
 function statsOf(value: unknown): Stats | null {
   const s = value as Partial<Stats> | null;
@@ -94,13 +80,10 @@ function party(shell: Shell): void {
   let estimates: Estimate[] | null = null;
   let deck: Deck = DEFAULT_DECK;
   let deadline: number | null = null;
-  /** The server's clock minus ours (from the join reply and `timer` events), so every page counts down to the same instant. */
-  let skew = 0;
   let myVote: Point | null = null;
   let joined = false;
   let cards: BacklogCard[] = [];
   let people: Person[] = [];
-  let customOpen = false;
 
   const banner = h("div", { class: "banner-slot" });
   const table = h("section", { id: "table", class: "panel table", "aria-label": "The card on the table", "aria-live": "polite" });
@@ -179,45 +162,11 @@ function party(shell: Shell): void {
 
   const pending = (): number => cards.filter((c) => c.estimate === null).length;
 
-  /** The deck picker (for whoever may drive): presets, or a custom list. Built once, so a re-render never loses what is being typed. */
-  const deckSelect = h("select", { id: "deck", "aria-label": "Deck" },
-    Object.entries(DECK_NAMES).map(([name, label]) => h("option", { value: name }, label)));
-  const deckCustom = h("input", { id: "deck-custom", type: "text", placeholder: "1, 2, 3, 5, 8", maxlength: 200, "aria-label": "Custom cards, separated by commas" });
-  const deckForm = h("form", { class: "deck-form inline-form", hidden: true }, deckCustom, h("button", { class: "button small", type: "submit", id: "deck-save" }, "Use these cards"));
-  const picker = h("div", { class: "deck-picker" }, h("label", { for: "deck", class: "muted small" }, "Deck"), deckSelect, deckForm,
-    h("p", { class: "muted small" }, "“?” and “☕” are in every deck and never count."));
-  deckForm.addEventListener("submit", (event) => {
-    event.preventDefault();
-    send("deck", { custom: deckCustom.value.split(",").map((v) => v.trim()).filter((v) => v !== "") }, () => { customOpen = false; updatePicker(); });
-  });
-  deckSelect.addEventListener("change", () => {
-    customOpen = deckSelect.value === "custom";
-    if (customOpen) {
-      updatePicker();
-      deckCustom.focus();
-    } else send("deck", { preset: deckSelect.value });
-  });
-  const updatePicker = (): void => {
-    if (document.activeElement !== deckSelect) deckSelect.value = customOpen ? "custom" : deck.name;
-    deckForm.hidden = !customOpen && deck.name !== "custom";
-    if (document.activeElement !== deckCustom && !customOpen) deckCustom.value = deck.name === "custom" ? deck.values.filter((v) => v !== "?" && v !== "☕").join(", ") : "";
-  };
-  const deckPicker = (): HTMLElement => {
-    updatePicker();
-    return picker;
-  };
-
-  const timerBox = h("p", { class: "timer", id: "timer", role: "timer", "aria-live": "off" });
+  const picker = deckPicker((payload, onOk) => send("deck", payload, onOk));
+  const timer = roundTimer();
   const tick = (): void => {
-    if (deadline === null || card === null || (outcome !== null && "points" in outcome)) {
-      timerBox.hidden = true;
-      return;
-    }
-    const left = Math.max(0, deadline - (Date.now() + skew));
-    const seconds = Math.ceil(left / 1000);
-    timerBox.hidden = false;
-    timerBox.classList.toggle("ending", seconds <= 10);
-    timerBox.textContent = left === 0 ? "Time is up" : `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, "0")} left`;
+    timer.set(deadline);
+    timer.tick(card !== null && !(outcome !== null && "points" in outcome));
   };
   setInterval(tick, 250);
 
@@ -251,7 +200,7 @@ function party(shell: Shell): void {
           h("h2", null, "No card on the table"),
           h("p", { class: "muted" }, "Whoever starts becomes the driver and deals the cards."),
           h("button", { class: "button primary big", type: "button", id: "start", disabled: !joined, onclick: () => send("start") }, "Start pointing!"),
-          mayDrive && joined ? deckPicker() : null));
+          mayDrive && joined ? picker.show(deck) : null));
       return;
     }
     const voted = people.filter((p) => voteOf(p) !== undefined).length;
@@ -281,7 +230,7 @@ function party(shell: Shell): void {
     replace(table,
       h("div", { class: "table-head" },
         h("span", { class: "eyebrow", id: "card-place" }, `Card ${current.position}`),
-        timerBox,
+        timer.element,
         h("span", { class: "driver" }, driver === null ? "" : isDriver ? "You are driving" : `${driver} is driving`)),
       h("article", { class: "story-card", id: "card" },
         h("h2", { id: "card-title-text" }, current.title),
@@ -309,7 +258,7 @@ function party(shell: Shell): void {
             h("p", { class: "muted small" }, "Nobody is driving."),
             h("button", { class: "button", type: "button", id: "take-driver", onclick: () => send("take") }, "Take the lead"))
           : h("p", { class: "muted small" }, `${driver} deals the next card once the votes are in.`),
-      mayDrive ? deckPicker() : h("p", { class: "muted small deck-name" }, `Deck: ${deck.name === "custom" ? `custom (${deck.values.join(", ")})` : DECK_NAMES[deck.name] ?? deck.name}`));
+      mayDrive ? picker.show(deck) : h("p", { class: "muted small deck-name" }, `Deck: ${deckLabel(deck)}`));
     tick();
   };
 
@@ -376,7 +325,7 @@ function party(shell: Shell): void {
   channel.on("timer", (payload) => {
     const t = payload as { deadline?: unknown; now?: unknown };
     deadline = typeof t.deadline === "number" ? t.deadline : null;
-    if (typeof t.now === "number") skew = t.now - Date.now();
+    timer.set(deadline, t.now);
     renderTable();
   });
   channel.on("deck", (payload) => {
@@ -417,7 +366,7 @@ function party(shell: Shell): void {
       outcome = outcomeOf(r.outcome);
       driver = typeof r.driver === "string" ? r.driver : null;
       deadline = typeof r.deadline === "number" ? r.deadline : null;
-      if (typeof r.now === "number") skew = r.now - Date.now();
+      timer.set(deadline, r.now);
       deck = deckOf(r.deck) ?? DEFAULT_DECK;
       render();
       void loadBacklog();
