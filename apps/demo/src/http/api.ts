@@ -12,9 +12,9 @@ import { usernameKey, type RevokedBy, type Store, type User } from "../db/store.
 
 export { signedOutMessage } from "../accounts.js";
 import { ALL } from "../channels/notifications.js";
-import { partyCards, tableCard } from "../channels/party.js";
 import { cookie, HttpError, json, parseId, readJson } from "./respond.js";
 import type { Router } from "./router.js";
+import { addPartyRoutes } from "./party-api.js";
 import { checkText } from "../text.js";
 import type { SignInThrottle } from "../throttle.js";
 
@@ -183,24 +183,7 @@ export function addApiRoutes(router: Router, context: ApiContext): void {
     json(response, 201, video);
   });
 
-  router.add("GET", "/api/parties/:room/cards", async (request, response, params) => {
-    await requireUser(request);
-    const room = text(params.room, "room", 1, 100);
-    json(response, 200, { cards: await partyCards(store, room) });
-  });
-
-  router.add("POST", "/api/parties/:room/cards", async (request, response, params) => {
-    await requireUser(request);
-    const room = text(params.room, "room", 1, 100);
-    const body = object(await readJson(request));
-    const title = text(body.title, "title", 1, 200);
-    const description = text(body.description ?? "", "description", 0, 2000);
-    await partyCards(store, room);
-    const card = await store.addCard(room, title, description);
-    // Everyone in the party sees the new card live (its place in the backlog, not its id).
-    context.broadcast(`party:${room}`, "card_added", { card: tableCard(await store.cards(room), card) });
-    json(response, 201, card);
-  });
+  addPartyRoutes(router, { store, broadcast: context.broadcast, requireUser, text, object });
 
   router.add("POST", "/api/admin/broadcast", async (request, response) => {
     await requireAdmin(request);
