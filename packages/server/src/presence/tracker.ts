@@ -20,7 +20,10 @@ import { decodeData, type TrackerData } from "./wire.js";
 export interface TrackerTiming {
   /** Heartbeat period. Default 1 500 ms. */
   broadcastPeriodMs: number;
-  /** Periods without changes before an empty keep-alive heartbeat. Default 10. */
+  /**
+   * Periods without changes before an empty keep-alive heartbeat. Default 10. Capped so that a
+   * keep-alive goes out at least every half `downPeriodMs` (an idle replica is never taken for down).
+   */
   maxSilentPeriods: number;
   /** A replica silent this long is down (its members leave). Default 30 000 ms. */
   downPeriodMs: number;
@@ -89,6 +92,8 @@ export class Tracker implements Subscriber {
   private readonly bootedAt = Date.now();
   private timer: NodeJS.Timeout | undefined;
   private silentPeriods = 0;
+  /** `maxSilentPeriods`, capped to keep-alives at least every half down period. */
+  private readonly silentLimit: number;
   private heartbeats = 0;
   private stopped = false;
 
@@ -96,6 +101,8 @@ export class Tracker implements Subscriber {
     this.timing = { ...defaultTiming, ...Object.fromEntries(Object.entries(options).filter(([k, v]) => k in defaultTiming && v !== undefined)) };
     if (this.timing.downPeriodMs < 2 * this.timing.broadcastPeriodMs) throw new Error("downPeriodMs must be at least 2 × broadcastPeriodMs");
     if (this.timing.permdownPeriodMs <= this.timing.downPeriodMs) throw new Error("permdownPeriodMs must exceed downPeriodMs");
+    this.silentLimit = Math.min(this.timing.maxSilentPeriods,
+      Math.max(0, Math.floor(this.timing.downPeriodMs / (2 * this.timing.broadcastPeriodMs)) - 1));
     this.replica = { name: options.pubsub.nodeName, vsn: `${this.bootedAt}-${randomBytes(4).toString("hex")}` };
     this.state = new TrackerState(this.replica);
     this.topic = `phx_presence:${options.name}`;
@@ -161,7 +168,7 @@ export class Tracker implements Subscriber {
   /** Sends a heartbeat now (tests, and shutdown paths that cannot wait a period). */
   heartbeat(): void {
     const delta = this.state.takeDelta();
-    if (delta !== null || this.silentPeriods >= this.timing.maxSilentPeriods) {
+    if (delta !== null || this.silentPeriods >= this.silentLimit) {
       this.send({ event: "heartbeat", from: this.wireSelf(), delta, clock: encodeClock(this.state.clock()) });
       this.silentPeriods = 0;
     } else {
