@@ -119,6 +119,7 @@ export class Presence {
   private readonly onlineSubscribers = new Map<string, Set<OnlineSubscriber>>();
   private offlineTimer: NodeJS.Timeout | undefined;
   private offlineTimerAt: number | undefined;
+  private closed = false;
   private queue: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: PresenceOptions) {
@@ -288,6 +289,7 @@ export class Presence {
     await this.flush();
     this.tracker.stop(graceful);
     // A stopping node makes no more online/offline events: the rest of the cluster decides.
+    this.closed = true;
     if (this.offlineTimer !== undefined) clearTimeout(this.offlineTimer);
     this.offlineTimer = undefined;
     this.online.clear();
@@ -295,6 +297,7 @@ export class Presence {
 
   /** Feeds a tracker change to the online state: each touched key is present or absent now. */
   private observeOnline(diff: Diff, bootstrap: boolean): void {
+    if (this.closed) return;
     for (const side of [diff.leaves, diff.joins]) {
       for (const { topic, key } of side) {
         if (this.state.countKeyMetas(topic, key) > 0) {
