@@ -4,7 +4,8 @@
  * makes one online on every node; a move to another node within the grace makes nothing; a
  * last leave makes one offline on every node after the grace; a node that starts later adopts
  * who was online before it without events (and still reports their offline); a closing node
- * makes no more events. (Real processes over Redis: packages/redis/test/online.test.ts.)
+ * makes no more events; a hook that throws is logged. (Real processes over Redis:
+ * packages/redis/test/online.test.ts.)
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -126,4 +127,26 @@ test("a node started later adopts who was online without events, reports later c
   assert.deepEqual(c.hooks, ["online:room:carol"], "a closed node makes no events");
   assert.deepEqual(a.hooks, ["online:room:alice", "online:room:bob", "online:room:carol", "offline:room:alice"]);
   await Promise.all([a.presence.close(), b.presence.close()]);
+});
+
+test("a hook that throws or rejects is logged and changes nothing; a bad leaveGraceMs is refused with a clear error", async () => {
+  const bus = new Bus();
+  const pubsub = new PubSub({ adapter: bus.adapter("solo") });
+  await pubsub.start();
+  const logged: string[] = [];
+  const logger = { ...silentLogger, error: (_fields: Record<string, unknown>, message: string) => { logged.push(message); } };
+  const presence = createPresence({
+    pubsub, logger, ...timing,
+    onOnline: () => { throw new Error("boom"); },
+    onOffline: () => Promise.reject(new Error("later boom")),
+  });
+  const watcher = new Watcher("solo.w", "room");
+  presence.subscribeOnline(watcher);
+  presence.track({ ownerId: "solo.1", topic: "room" }, "alice", {});
+  presence.untrack({ ownerId: "solo.1", topic: "room" }, "alice");
+  await until(() => logged.length === 2, 2_000, "both hook failures logged");
+  assert.deepEqual(logged, ["presence: presence_online hook threw", "presence: presence_offline hook threw"]);
+  assert.deepEqual(watcher.pushes.slice(1), ['presence_online {"key":"alice"}', 'presence_offline {"key":"alice"}'], "the pushes went out all the same");
+  await presence.close();
+  assert.throws(() => createPresence({ pubsub, logger: silentLogger, leaveGraceMs: -1 }), /leaveGraceMs must be a finite number of ms ≥ 0, not -1/);
 });

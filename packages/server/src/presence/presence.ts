@@ -126,7 +126,9 @@ export class Presence {
     this.logger = options.logger ?? createLogger({ name: "presence" });
     this.maxMetaSize = options.maxMetaSize ?? 4096;
     this.window = new DiffWindow(options.diffWindowMs ?? 25, (batch) => this.send(batch));
-    this.online = new OnlineState(options.leaveGraceMs ?? 3_000);
+    const grace = options.leaveGraceMs ?? 3_000;
+    if (typeof grace !== "number" || !Number.isFinite(grace) || grace < 0) throw new RangeError(`leaveGraceMs must be a finite number of ms ≥ 0, not ${String(grace)}`);
+    this.online = new OnlineState(grace);
     this.tracker = new Tracker({
       ...options, name: options.name ?? "presence", logger: this.logger,
       onDiff: (diff, bootstrap) => {
