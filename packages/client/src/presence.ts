@@ -10,8 +10,9 @@
  * opted this join in (`presence.subscribeOnline`), `online()` holds the keys online on the topic
  * — a key stays online through a reload or a move to another node within the server's leave
  * grace — and `onOnline` / `onOffline` report a key's first join and last leave. The keys online
- * when the channel joins are not reported as news; after a rejoin, the keys that came or went
- * meanwhile are. `onSync` fires after each of these changes too.
+ * when the channel joins are not reported as news; after a rejoin, the keys that came online
+ * meanwhile are (those that went are dropped without `onOffline`: the node may still be
+ * syncing). `onSync` fires after each of these changes too.
  */
 import {
   ONLINE_EVENTS, PRESENCE_EVENTS, type PresenceDiff, type PresenceEntry, type PresenceMeta, type PresenceOnlineChange,
@@ -72,7 +73,8 @@ export class Presence<C extends ChannelContract = AnyContract> {
   #onLeave: PresenceLeaveCallback<MetaOf<C>> = () => undefined;
   #onSync: () => void = () => undefined;
   #online = new Set<string>();
-  #onlineSynced = false;
+  /** The join_ref of the last `presence_online_state` (a later one under the same join corrects it). */
+  #onlineJoinRef: string | null = null;
   #onOnline: PresenceOnlineCallback = () => undefined;
   #onOffline: PresenceOnlineCallback = () => undefined;
 
@@ -103,13 +105,12 @@ export class Presence<C extends ChannelContract = AnyContract> {
       if (keys === undefined) return;
       const next = new Set(keys.filter((key): key is string => typeof key === "string"));
       const previous = this.#online;
-      const news = this.#onlineSynced;
+      // The first state of a rejoin reports who came online meanwhile; not who is missing: a
+      // node still syncing may not know them yet, and its corrected state (same join) follows.
+      const rejoin = this.#onlineJoinRef !== null && this.#onlineJoinRef !== this.channel.joinRef();
       this.#online = next;
-      this.#onlineSynced = true;
-      if (news) {
-        for (const key of previous) if (!next.has(key)) this.#onOffline(key);
-        for (const key of next) if (!previous.has(key)) this.#onOnline(key);
-      }
+      this.#onlineJoinRef = this.channel.joinRef();
+      if (rejoin) for (const key of next) if (!previous.has(key)) this.#onOnline(key);
       this.#onSync();
     });
     channel.listen(ONLINE_EVENTS.online, (payload) => this.#change(payload, true));

@@ -86,7 +86,7 @@ test("diffs are held until the presence_state of the current join_ref, also afte
   socket.disconnect();
 });
 
-test("online/offline: the first presence_online_state is not news, changes and later states are; repeats are ignored", () => {
+test("online/offline: the first presence_online_state is not news, nor a correction; changes are, and arrivals after a rejoin; repeats are ignored", () => {
   const socket = new Socket("ws://127.0.0.1:1/socket", { reconnectAfterMs: () => 60_000 });
   const channel = socket.channel("presence:online");
   channel.join(60_000);
@@ -108,9 +108,14 @@ test("online/offline: the first presence_online_state is not news, changes and l
   assert.equal(syncs, 3);
   assert.equal(presence.isOnline("c"), true);
   assert.equal(presence.isOnline("a"), false);
-  // After a rejoin, the fresh state reports what changed meanwhile.
+  // A corrected state under the same join (a node that finished syncing) is not news.
+  channel.trigger("presence_online_state", { keys: ["b", "c", "e"] });
+  assert.deepEqual(events.slice(2), [], "a correction reports nothing");
+  assert.deepEqual(presence.online().sort(), ["b", "c", "e"]);
+  // After a rejoin, the fresh state reports who came online meanwhile; who is missing is dropped quietly.
+  channel.rejoin();
   channel.trigger("presence_online_state", { keys: ["c", "d"] });
-  assert.deepEqual(events.slice(2), ["offline:b", "online:d"]);
+  assert.deepEqual(events.slice(2), ["online:d"]);
   assert.deepEqual(presence.online().sort(), ["c", "d"]);
   channel.leave();
   socket.disconnect();

@@ -108,7 +108,14 @@ test("a node started later adopts who was online without events, reports later c
   await until(() => a.presence.countUsers("room") === 2 && b.presence.countUsers("room") === 2, 1_000, "both users on both nodes");
   await sleep(5);
   const c = await node(bus, "c");
+  const early = new Watcher("c.early", "room");
+  c.presence.subscribeOnline(early);
   await until(() => c.presence.countUsers("room") === 2, 2_000, "c to catch up");
+  assert.equal(early.pushes[0], 'presence_online_state {"keys":[]}', "a channel that opted in before c synced got what c knew");
+  const corrected = early.pushes.at(-1)!.split(" ");
+  assert.deepEqual([corrected[0], (JSON.parse(corrected[1]!) as { keys: string[] }).keys.sort()], ["presence_online_state", ["alice", "bob"]],
+    "then the corrected list once c synced");
+  assert.ok(early.pushes.every((push) => push.startsWith("presence_online_state ")), "no presence_online for who was already online");
   assert.equal(c.presence.countOnline("room"), 2);
   assert.deepEqual(c.hooks, [], "what was there before c started is not news");
   const watcher = new Watcher("c.w", "room");

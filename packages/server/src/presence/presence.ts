@@ -300,9 +300,11 @@ export class Presence {
   /** Feeds a tracker change to the online state: each touched key is present or absent now. */
   private observeOnline(diff: Diff, bootstrap: boolean): void {
     if (this.closed) return;
+    let adopted: Set<string> | undefined;
     for (const side of [diff.leaves, diff.joins]) {
       for (const { topic, key } of side) {
         if (this.state.countKeyMetas(topic, key) > 0) {
+          if (bootstrap && !this.online.isOnline(topic, key)) (adopted ??= new Set()).add(topic);
           const event = this.online.present(topic, key, performance.now(), bootstrap);
           if (event !== undefined) this.emitOnline(event);
         } else {
@@ -311,6 +313,12 @@ export class Presence {
       }
     }
     this.scheduleOffline();
+    // Keys adopted silently were online all along: channels that opted in before this node had
+    // synced get the corrected list (not news: no presence_online for them).
+    for (const topic of adopted ?? []) {
+      const state: PresenceOnlineState = { keys: this.online.online(topic) };
+      for (const socket of this.onlineSubscribers.get(topic) ?? []) socket.push(ONLINE_EVENTS.state, state);
+    }
   }
 
   private scheduleOffline(): void {
