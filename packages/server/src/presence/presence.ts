@@ -9,18 +9,19 @@
  * diff. `list(topic)` is what a channel pushes as `presence_state`. On top of the metas, each
  * node tells when a key comes online (its first meta anywhere) and goes offline (no meta
  * anywhere for `leaveGraceMs`): the `onOnline` / `onOffline` hooks, and `presence_online` /
- * `presence_offline` pushes to the channels that called `subscribeOnline` (docs/presence.md).
+ * `presence_offline` pushes to the channels that called `subscribeOnline` (`online-events.ts`,
+ * docs/presence.md).
  */
-import { ONLINE_EVENTS, PRESENCE_EVENTS, type PresenceOnlineChange, type PresenceOnlineState } from "@cinder/protocol";
+import { PRESENCE_EVENTS } from "@cinder/protocol";
 import type * as protocol from "@cinder/protocol";
 import { createLogger, type Logger } from "../logger.js";
 import type { PubSub } from "../pubsub/index.js";
 import type { EncodedJson } from "../serializer/index.js";
 import { DiffWindow, type PendingDiff } from "./diff-window.js";
 import { newRef, stampMeta, userFields } from "./meta.js";
-import { OnlineState, type OnlineEvent } from "./online.js";
+import { OnlineEvents, type OnlineHooks, type OnlineSubscriber } from "./online-events.js";
 import { StateCache } from "./state-cache.js";
-import type { Diff, Meta } from "./state.js";
+import type { Meta } from "./state.js";
 import { Tracker, type TrackerReads, type TrackerTiming } from "./tracker.js";
 
 /** One key's presence: its metas (each with `phx_ref`) plus whatever `fetch` added (the protocol's model). */
@@ -45,14 +46,6 @@ export interface PresenceOwner {
  */
 export type PresenceTarget = PresenceOwner | { readonly ownerId: string; readonly topic: string };
 
-/** A channel that receives a topic's online/offline events (see `Presence.subscribeOnline`). */
-export interface OnlineSubscriber {
-  readonly topic: string;
-  readonly ownerId: string;
-  push(event: string, payload: unknown): void;
-  onExit(callback: () => void): unknown;
-}
-
 /** Thrown by `track` / `update` / `untrack` when the presence state refuses the operation. */
 export class PresenceError extends Error {
   override readonly name = "PresenceError";
@@ -62,7 +55,7 @@ export class PresenceError extends Error {
 }
 
 /** Options of a `Presence`. */
-export interface PresenceOptions extends Partial<TrackerTiming> {
+export interface PresenceOptions extends Partial<TrackerTiming>, OnlineHooks {
   /** The PubSub to gossip and broadcast on (the endpoint's). */
   pubsub: PubSub;
   /** The tracker name; every node of a cluster must use the same one. Default "presence". */
@@ -73,17 +66,6 @@ export interface PresenceOptions extends Partial<TrackerTiming> {
   handleMetas?(topic: string, diff: PresenceDiff, presences: ReadonlyMap<string, readonly Meta[]>): void | Promise<void>;
   /** Diffs of one topic within this window go out as one (0–100 ms). Default 25. */
   diffWindowMs?: number;
-  /**
-   * How long a key whose last meta left (on every node) stays online before it goes offline, in
-   * ms: a reload, a short network loss or a move to another node within it makes no event.
-   * Default 3 000. It must exceed the time a change takes to reach every node (about one
-   * `broadcastPeriodMs`) plus a client's reconnect.
-   */
-  leaveGraceMs?: number;
-  /** Called on this node when `key` comes online on `topic`: its first meta, on any node. */
-  onOnline?(topic: string, key: string): void | Promise<void>;
-  /** Called on this node when `key` goes offline on `topic`: no meta on any node for `leaveGraceMs`. */
-  onOffline?(topic: string, key: string): void | Promise<void>;
   /** Largest meta, in bytes of JSON; larger ones are refused (`meta_too_large`). Default 4 096. */
   maxMetaSize?: number;
   /** Logger; default the built-in one. */
@@ -115,26 +97,20 @@ export class Presence {
   private readonly window: DiffWindow;
   private readonly watched = new Set<string>();
   private readonly states: StateCache;
-  private readonly online: OnlineState;
-  private readonly onlineSubscribers = new Map<string, Set<OnlineSubscriber>>();
-  private offlineTimer: NodeJS.Timeout | undefined;
-  private offlineTimerAt: number | undefined;
-  private closed = false;
+  private readonly online: OnlineEvents;
   private queue: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: PresenceOptions) {
     this.logger = options.logger ?? createLogger({ name: "presence" });
     this.maxMetaSize = options.maxMetaSize ?? 4096;
     this.window = new DiffWindow(options.diffWindowMs ?? 25, (batch) => this.send(batch));
-    const grace = options.leaveGraceMs ?? 3_000;
-    if (typeof grace !== "number" || !Number.isFinite(grace) || grace < 0) throw new RangeError(`leaveGraceMs must be a finite number of ms ≥ 0, not ${String(grace)}`);
-    this.online = new OnlineState(grace);
+    this.online = new OnlineEvents(options, this.logger);
     this.tracker = new Tracker({
       ...options, name: options.name ?? "presence", logger: this.logger,
       onDiff: (diff, bootstrap) => {
         this.states.invalidate(diff);
         this.window.add(diff);
-        this.observeOnline(diff, bootstrap);
+        this.online.observe(diff, bootstrap, this.state);
       },
     });
     this.state = this.tracker.reads;
@@ -243,17 +219,17 @@ export class Presence {
 
   /** True while `key` is online on `topic`: it has a meta on some node, or its last one left within the grace. */
   isOnline(topic: string, key: string): boolean {
-    return this.online.isOnline(topic, String(key));
+    return this.online.state.isOnline(topic, String(key));
   }
 
   /** The keys online on `topic` (metas present, or the last one left within the grace). */
   onlineKeys(topic: string): string[] {
-    return this.online.online(topic);
+    return this.online.state.online(topic);
   }
 
   /** How many keys are online on `topic` (a user count that does not dip on a reload). */
   countOnline(topic: string): number {
-    return this.online.count(topic);
+    return this.online.state.count(topic);
   }
 
   /**
@@ -262,17 +238,7 @@ export class Presence {
    * the channel ends. phoenix.js's `Presence` ignores these events.
    */
   subscribeOnline(socket: OnlineSubscriber): void {
-    let subscribers = this.onlineSubscribers.get(socket.topic);
-    if (subscribers === undefined) this.onlineSubscribers.set(socket.topic, (subscribers = new Set()));
-    if (subscribers.has(socket)) return;
-    subscribers.add(socket);
-    const state: PresenceOnlineState = { keys: this.online.online(socket.topic) };
-    socket.push(ONLINE_EVENTS.state, state);
-    socket.onExit(() => {
-      const set = this.onlineSubscribers.get(socket.topic);
-      set?.delete(socket);
-      if (set?.size === 0) this.onlineSubscribers.delete(socket.topic);
-    });
+    this.online.subscribe(socket);
   }
 
   /** The tracker behind this presence (its replica loop and CRDT state). */
@@ -290,66 +256,7 @@ export class Presence {
   async close(graceful = true): Promise<void> {
     await this.flush();
     this.tracker.stop(graceful);
-    // A stopping node makes no more online/offline events: the rest of the cluster decides.
-    this.closed = true;
-    if (this.offlineTimer !== undefined) clearTimeout(this.offlineTimer);
-    this.offlineTimer = undefined;
-    this.online.clear();
-  }
-
-  /** Feeds a tracker change to the online state: each touched key is present or absent now. */
-  private observeOnline(diff: Diff, bootstrap: boolean): void {
-    if (this.closed) return;
-    let adopted: Set<string> | undefined;
-    for (const side of [diff.leaves, diff.joins]) {
-      for (const { topic, key } of side) {
-        if (this.state.countKeyMetas(topic, key) > 0) {
-          if (bootstrap && !this.online.isOnline(topic, key)) (adopted ??= new Set()).add(topic);
-          const event = this.online.present(topic, key, performance.now(), bootstrap);
-          if (event !== undefined) this.emitOnline(event);
-        } else {
-          this.online.absent(topic, key, performance.now());
-        }
-      }
-    }
-    this.scheduleOffline();
-    // Keys adopted silently were online all along: channels that opted in before this node had
-    // synced get the corrected list (not news: no presence_online for them).
-    for (const topic of adopted ?? []) {
-      const state: PresenceOnlineState = { keys: this.online.online(topic) };
-      for (const socket of this.onlineSubscribers.get(topic) ?? []) socket.push(ONLINE_EVENTS.state, state);
-    }
-  }
-
-  private scheduleOffline(): void {
-    const due = this.online.nextDue();
-    if (due === this.offlineTimerAt) return;
-    if (this.offlineTimer !== undefined) clearTimeout(this.offlineTimer);
-    this.offlineTimer = undefined;
-    this.offlineTimerAt = due;
-    if (due === undefined) return;
-    this.offlineTimer = setTimeout(() => {
-      this.offlineTimer = undefined;
-      this.offlineTimerAt = undefined;
-      for (const event of this.online.due(performance.now())) this.emitOnline(event);
-      this.scheduleOffline();
-    }, Math.max(0, Math.ceil(due - performance.now())));
-    this.offlineTimer.unref();
-  }
-
-  private emitOnline(event: OnlineEvent): void {
-    const payload: PresenceOnlineChange = { key: event.key };
-    const name = event.kind === "online" ? ONLINE_EVENTS.online : ONLINE_EVENTS.offline;
-    for (const socket of this.onlineSubscribers.get(event.topic) ?? []) socket.push(name, payload);
-    const hook = event.kind === "online" ? this.options.onOnline : this.options.onOffline;
-    if (hook === undefined) return;
-    const failed = (error: unknown): void => this.logger.error({ err: error, topic: event.topic, key: event.key }, `presence: ${name} hook threw`);
-    try {
-      const result = hook.call(this.options, event.topic, event.key);
-      if (result instanceof Promise) result.catch(failed);
-    } catch (error) {
-      failed(error);
-    }
+    this.online.close();
   }
 
   private stamp(meta: Meta, ref: string, previous?: string): Meta {
