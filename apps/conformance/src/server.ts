@@ -14,8 +14,9 @@
  * Join and message rate limits are off unless `CINDER_RATE_LIMITS=1`; every other limit keeps
  * its default. On SIGTERM it drains: clients are told to reconnect (1012) in batches over
  * `CINDER_DRAIN_WINDOW_MS` (2 s), channels terminate, and presence leaves the cluster at once.
- * `CINDER_PRESENCE_BROADCAST_MS` and
- * `CINDER_PRESENCE_DOWN_MS` shorten the presence timings (for tests).
+ * `CINDER_PRESENCE_BROADCAST_MS`, `CINDER_PRESENCE_DOWN_MS` and `CINDER_PRESENCE_GRACE_MS` (the
+ * leave grace of online/offline) shorten the presence timings (for tests). `GET /presence/events`
+ * answers the online/offline hook calls this node made, in order: `[{kind, topic, key, at}]`.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { pino } from "pino";
@@ -73,8 +74,13 @@ function start({ workerId, clustered }: NodeInfo): ConformanceService {
   });
   const broadcastPeriodMs = numberFromEnv("CINDER_PRESENCE_BROADCAST_MS");
   const downPeriodMs = numberFromEnv("CINDER_PRESENCE_DOWN_MS");
+  const leaveGraceMs = numberFromEnv("CINDER_PRESENCE_GRACE_MS");
+  const onlineEvents: Array<{ kind: "online" | "offline"; topic: string; key: string; at: number }> = [];
   const presence = createPresence({
     pubsub, logger, fetch: conformanceFetch,
+    onOnline: (topic, key) => { onlineEvents.push({ kind: "online", topic, key, at: Date.now() }); },
+    onOffline: (topic, key) => { onlineEvents.push({ kind: "offline", topic, key, at: Date.now() }); },
+    ...(leaveGraceMs !== undefined ? { leaveGraceMs } : {}),
     ...(broadcastPeriodMs !== undefined ? { broadcastPeriodMs } : {}),
     ...(downPeriodMs !== undefined ? { downPeriodMs } : {}),
   });
@@ -98,6 +104,10 @@ function start({ workerId, clustered }: NodeInfo): ConformanceService {
   const server = createServer((request, response) => {
     if (request.method === "GET" && request.url === "/metrics") {
       metrics.handler(request, response);
+      return;
+    }
+    if (request.method === "GET" && request.url === "/presence/events") {
+      sendJson(response, 200, onlineEvents);
       return;
     }
     if (request.method === "POST" && request.url === "/broadcast") {

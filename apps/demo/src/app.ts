@@ -97,6 +97,7 @@ export async function createApp(config: Config, options: { store?: Store; logger
     logger,
     fetch: (topic, presences) => (topic.startsWith("videos:") ? decorateViewers(store, presences) : presences),
     handleMetas: onlineCountsHook(() => presence, (topic, event, payload) => pubsub.localBroadcast(topic, event, payload)),
+    ...(config.presenceLeaveGraceMs !== undefined ? { leaveGraceMs: config.presenceLeaveGraceMs } : {}),
   });
   const metrics = createMetrics({ presence });
   let stopping = false;

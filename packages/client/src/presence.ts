@@ -5,13 +5,29 @@
  * replayed once the fresh state arrives. `onJoin`/`onLeave` report changes per key, `onSync`
  * fires after every applied state or diff. State objects have no prototype, so keys such as
  * `__proto__` are safe.
+ *
+ * User-level online/offline (docs/presence.md "Online and offline"): when the server's channel
+ * opted this join in (`presence.subscribeOnline`), `online()` holds the keys online on the topic
+ * — a key stays online through a reload or a move to another node within the server's leave
+ * grace — and `onOnline` / `onOffline` report a key's first join and last leave. The keys online
+ * when the channel joins are not reported as news; after a rejoin, the keys that came online
+ * meanwhile are (those that went are dropped without `onOffline`: the node may still be
+ * syncing). `onSync` fires after each of these changes too.
  */
-import { PRESENCE_EVENTS, type PresenceDiff, type PresenceEntry, type PresenceMeta, type PresenceState } from "@cinder/protocol";
+import {
+  ONLINE_EVENTS, PRESENCE_EVENTS, type PresenceDiff, type PresenceEntry, type PresenceMeta, type PresenceOnlineChange,
+  type PresenceOnlineState, type PresenceState,
+} from "@cinder/protocol";
 import type { Channel } from "./channel.js";
 import type { AnyContract, ChannelContract, MetaOf } from "./contract.js";
 
 /** The presence payloads: the protocol's model. */
-export type { PresenceDiff, PresenceEntry, PresenceMeta, PresenceMetaFields, PresenceState } from "@cinder/protocol";
+export type {
+  PresenceDiff, PresenceEntry, PresenceMeta, PresenceMetaFields, PresenceOnlineChange, PresenceOnlineState, PresenceState,
+} from "@cinder/protocol";
+
+/** `onOnline(key)` / `onOffline(key)`: a key's first join, or its last leave past the server's grace. */
+export type PresenceOnlineCallback = (key: string) => void;
 
 /** `onJoin(key, current, joined)`: `current` is undefined for a key new to the state. */
 export type PresenceJoinCallback<M = Record<string, unknown>> =
@@ -56,6 +72,11 @@ export class Presence<C extends ChannelContract = AnyContract> {
   #onJoin: PresenceJoinCallback<MetaOf<C>> = () => undefined;
   #onLeave: PresenceLeaveCallback<MetaOf<C>> = () => undefined;
   #onSync: () => void = () => undefined;
+  #online = new Set<string>();
+  /** The join_ref of the last `presence_online_state` (a later one under the same join corrects it). */
+  #onlineJoinRef: string | null = null;
+  #onOnline: PresenceOnlineCallback = () => undefined;
+  #onOffline: PresenceOnlineCallback = () => undefined;
 
   constructor(channel: Channel<C>, opts: PresenceOptions = {}) {
     const events = opts.events ?? PRESENCE_EVENTS;
@@ -79,6 +100,50 @@ export class Presence<C extends ChannelContract = AnyContract> {
         this.#onSync();
       }
     });
+    channel.listen(ONLINE_EVENTS.state, (payload) => {
+      const keys = isObject(payload) && Array.isArray(payload.keys) ? (payload as unknown as PresenceOnlineState).keys : undefined;
+      if (keys === undefined) return;
+      const next = new Set(keys.filter((key): key is string => typeof key === "string"));
+      const previous = this.#online;
+      // The first state of a rejoin reports who came online meanwhile; not who is missing: a
+      // node still syncing may not know them yet, and its corrected state (same join) follows.
+      const rejoin = this.#onlineJoinRef !== null && this.#onlineJoinRef !== this.channel.joinRef();
+      this.#online = next;
+      this.#onlineJoinRef = this.channel.joinRef();
+      if (rejoin) for (const key of next) if (!previous.has(key)) this.#onOnline(key);
+      this.#onSync();
+    });
+    channel.listen(ONLINE_EVENTS.online, (payload) => this.#change(payload, true));
+    channel.listen(ONLINE_EVENTS.offline, (payload) => this.#change(payload, false));
+  }
+
+  #change(payload: unknown, online: boolean): void {
+    const key = isObject(payload) ? (payload as unknown as PresenceOnlineChange).key : undefined;
+    if (typeof key !== "string" || this.#online.has(key) === online) return;
+    if (online) this.#online.add(key);
+    else this.#online.delete(key);
+    (online ? this.#onOnline : this.#onOffline)(key);
+    this.#onSync();
+  }
+
+  /** Sets the callback for a key coming online (its first meta on any node; needs the server's opt-in). */
+  onOnline(callback: PresenceOnlineCallback): void {
+    this.#onOnline = callback;
+  }
+
+  /** Sets the callback for a key going offline (no meta on any node for the server's leave grace). */
+  onOffline(callback: PresenceOnlineCallback): void {
+    this.#onOffline = callback;
+  }
+
+  /** The keys online on the topic (empty until the server sent `presence_online_state`). */
+  online(): string[] {
+    return [...this.#online];
+  }
+
+  /** True while `key` is online on the topic. */
+  isOnline(key: string): boolean {
+    return this.#online.has(key);
   }
 
   /** Sets the callback for keys joining (or gaining metas). */

@@ -86,6 +86,41 @@ test("diffs are held until the presence_state of the current join_ref, also afte
   socket.disconnect();
 });
 
+test("online/offline: the first presence_online_state is not news, nor a correction; changes are, and arrivals after a rejoin; repeats are ignored", () => {
+  const socket = new Socket("ws://127.0.0.1:1/socket", { reconnectAfterMs: () => 60_000 });
+  const channel = socket.channel("presence:online");
+  channel.join(60_000);
+  const presence = new Presence(channel);
+  const events: string[] = [];
+  let syncs = 0;
+  presence.onOnline((key) => events.push(`online:${key}`));
+  presence.onOffline((key) => events.push(`offline:${key}`));
+  presence.onSync(() => { syncs += 1; });
+  assert.deepEqual(presence.online(), []);
+  channel.trigger("presence_online_state", { keys: ["a", "b"] });
+  assert.deepEqual([presence.online(), events, syncs], [["a", "b"], [], 1], "who was online at the join is not news");
+  channel.trigger("presence_online", { key: "c" });
+  channel.trigger("presence_online", { key: "c" });
+  channel.trigger("presence_offline", { key: "a" });
+  channel.trigger("presence_offline", { key: "zed" });
+  channel.trigger("presence_online", { nokey: 1 });
+  assert.deepEqual(events, ["online:c", "offline:a"], "one event per change; repeats and bad payloads ignored");
+  assert.equal(syncs, 3);
+  assert.equal(presence.isOnline("c"), true);
+  assert.equal(presence.isOnline("a"), false);
+  // A corrected state under the same join (a node that finished syncing) is not news.
+  channel.trigger("presence_online_state", { keys: ["b", "c", "e"] });
+  assert.deepEqual(events.slice(2), [], "a correction reports nothing");
+  assert.deepEqual(presence.online().sort(), ["b", "c", "e"]);
+  // After a rejoin, the fresh state reports who came online meanwhile; who is missing is dropped quietly.
+  channel.rejoin();
+  channel.trigger("presence_online_state", { keys: ["c", "d"] });
+  assert.deepEqual(events.slice(2), ["online:d"]);
+  assert.deepEqual(presence.online().sort(), ["c", "d"]);
+  channel.leave();
+  socket.disconnect();
+});
+
 interface Member {
   socket: Socket;
   presence: Presence;

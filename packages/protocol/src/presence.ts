@@ -29,3 +29,13 @@ export interface PresenceDiff<M = Record<string, unknown>> {
   joins: PresenceState<M>;
   leaves: PresenceState<M>;
 }
+
+/** A `presence_online_state` payload: the keys online on the topic (metas present, or within the leave grace). */
+export interface PresenceOnlineState {
+  keys: string[];
+}
+
+/** A `presence_online` or `presence_offline` payload: the key that came online or went offline. */
+export interface PresenceOnlineChange {
+  key: string;
+}

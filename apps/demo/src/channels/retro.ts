@@ -151,6 +151,8 @@ export function retroChannel({ store, presence, stopping }: AppContext, options:
       const current = await store.retro.facilitator(roomId);
       const presenceRef = presence.track(socket, user.username, { online_at: Date.now() });
       socket.assign({ presenceRef });
+      // who is online, through reloads: "joined" / "left" notices and a count that does not dip
+      presence.subscribeOnline(socket);
       if (current === null) await handOver(socket, null, user.username);
     },
 

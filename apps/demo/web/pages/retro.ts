@@ -47,11 +47,13 @@ if (shell !== null) {
   const status = new FormStatus();
   const composer = h("form", { class: "composer", id: "composer" }, input, send);
   const people = h("ul", { id: "presence", class: "people", "aria-label": "People in this room" });
+  const notices = h("ul", { id: "presence-notices", class: "plain", "aria-live": "polite", "aria-label": "Who joined and left" });
   const peopleCount = h("span", { class: "count", id: "presence-count" });
   const peoplePanel = h("section", { class: "panel side", id: "people-panel" },
     h("h2", { class: "panel-title" }, "Here now ", peopleCount),
     h("p", { class: "stale-note muted small", id: "presence-stale", hidden: true }, "Reconnecting: this list may be out of date."),
-    people);
+    people,
+    notices);
   const banner = h("div", { class: "banner-slot" });
   const boardRoot = h("div", { id: "board", class: "board", "aria-busy": "true" }, h("p", { class: "muted" }, "Loading the board…"));
   const invite = h("button", { class: "button", type: "button", id: "copy-invite" }, "Copy invite link");
@@ -184,17 +186,38 @@ if (shell !== null) {
   const outbox = new Outbox(() => channel.canPush());
   const presence = new Presence(channel);
   let present: string[] = [];
+  /** Users reported online whose first meta has not reached this page yet (it follows within a diff window). */
+  const arriving = new Set<string>();
   presence.onSync(() => {
     const list = sortPeople(presence.list((key, entry) => person(key, entry)), me);
     present = list.map((p) => p.name);
-    peopleCount.textContent = String(list.length);
-    replace(people, list.length === 0
+    // Users online on the server but with no page open right now (a reload, a lost connection
+    // within the server's leave grace) stay listed, so the list and its count do not flicker.
+    for (const key of present) arriving.delete(key);
+    const away = sortPeople(presence.online().filter((key) => key !== me && !present.includes(key) && !arriving.has(key))
+      .map((key) => ({ key, name: key, tabs: 0, since: undefined, metas: [] })), me);
+    peopleCount.textContent = String(list.length + away.length);
+    replace(people, list.length + away.length === 0
       ? h("li", { class: "empty" }, "Nobody here yet.")
-      : list.map((p) => personRow(p, me)));
+      : [...list.map((p) => personRow(p, me)),
+        ...away.map((p) => personRow(p, me, h("span", { class: "person-meta muted small", dataset: { away: "" } }, "reconnecting…")))]);
     if (state !== undefined) {
       state.present = present;
       render();
     }
+  });
+  // "joined" / "left": a user's first page here, and their last one closing (past the grace)
+  const noticeLine = (text: string): void => {
+    notices.prepend(h("li", { class: "muted small" }, text, " ", timeElement(Date.now())));
+    while (notices.children.length > 3) notices.lastElementChild?.remove();
+  };
+  presence.onOnline((key) => {
+    if (!present.includes(key)) arriving.add(key);
+    if (key !== me) noticeLine(`${key} joined`);
+  });
+  presence.onOffline((key) => {
+    arriving.delete(key);
+    if (key !== me) noticeLine(`${key} left`);
   });
   const markStale = (stale: boolean): void => {
     peoplePanel.classList.toggle("stale", stale);

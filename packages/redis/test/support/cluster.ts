@@ -59,12 +59,18 @@ export interface Client {
   echo: Channel;
   presence: Presence;
   events: Array<[string, unknown]>;
+  /** The `presence_online` / `presence_offline` events received (joins with `{online: true}`), as "online:<key>" / "offline:<key>". */
+  online: string[];
   closeCodes: number[];
   keys(): string[];
 }
 
-/** Connects `user` to `node` and joins `echo:<room>` and `presence:<room>` (over `transport`, default ws's WebSocket). */
-export function connect(node: Pick<Node, "port">, user: string, room: string, transport: new (url: string, protocols?: string | string[]) => WebSocket = WebSocket): Client {
+/**
+ * Connects `user` to `node` and joins `echo:<room>` and `presence:<room>` (over `transport`,
+ * default ws's WebSocket; the presence join with `presenceParams`, e.g. `{online: true}`).
+ */
+export function connect(node: Pick<Node, "port">, user: string, room: string,
+  transport: new (url: string, protocols?: string | string[]) => WebSocket = WebSocket, presenceParams: Record<string, unknown> = {}): Client {
   const socket = new Socket(`ws://127.0.0.1:${node.port}/socket`, { transport, params: { user }, reconnectAfterMs: () => 200 });
   const events: Array<[string, unknown]> = [];
   const closeCodes: number[] = [];
@@ -73,10 +79,12 @@ export function connect(node: Pick<Node, "port">, user: string, room: string, tr
   const echo = socket.channel(`echo:${room}`, {});
   for (const event of ["broadcasted", "pushed"]) echo.on(event, (payload) => events.push([event, payload]));
   echo.join();
-  const channel = socket.channel(`presence:${room}`, {});
+  const channel = socket.channel(`presence:${room}`, presenceParams);
   const presence = new Presence(channel);
+  const online: string[] = [];
+  for (const kind of ["online", "offline"]) channel.on(`presence_${kind}`, (payload) => online.push(`${kind}:${(payload as { key: string }).key}`));
   channel.join();
-  return { socket, echo, presence, events, closeCodes, keys: () => presence.list((key) => key).sort() };
+  return { socket, echo, presence, events, online, closeCodes, keys: () => presence.list((key) => key).sort() };
 }
 
 /** Waits until `check` is true. */

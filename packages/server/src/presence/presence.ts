@@ -6,7 +6,11 @@
  * reason. Every change goes out as a `presence_diff` broadcast `{joins, leaves}` to this node's
  * subscribers of the topic (each node computes its own diffs from what it merges), after the
  * `fetch` hook decorated both sides; changes to one topic within `diffWindowMs` go out as one
- * diff. `list(topic)` is what a channel pushes as `presence_state`.
+ * diff. `list(topic)` is what a channel pushes as `presence_state`. On top of the metas, each
+ * node tells when a key comes online (its first meta anywhere) and goes offline (no meta
+ * anywhere for `leaveGraceMs`): the `onOnline` / `onOffline` hooks, and `presence_online` /
+ * `presence_offline` pushes to the channels that called `subscribeOnline` (`online-events.ts`,
+ * docs/presence.md).
  */
 import { PRESENCE_EVENTS } from "@cinder/protocol";
 import type * as protocol from "@cinder/protocol";
@@ -15,6 +19,7 @@ import type { PubSub } from "../pubsub/index.js";
 import type { EncodedJson } from "../serializer/index.js";
 import { DiffWindow, type PendingDiff } from "./diff-window.js";
 import { newRef, stampMeta, userFields } from "./meta.js";
+import { OnlineEvents, type OnlineHooks, type OnlineSubscriber } from "./online-events.js";
 import { StateCache } from "./state-cache.js";
 import type { Meta } from "./state.js";
 import { Tracker, type TrackerReads, type TrackerTiming } from "./tracker.js";
@@ -50,7 +55,7 @@ export class PresenceError extends Error {
 }
 
 /** Options of a `Presence`. */
-export interface PresenceOptions extends Partial<TrackerTiming> {
+export interface PresenceOptions extends Partial<TrackerTiming>, OnlineHooks {
   /** The PubSub to gossip and broadcast on (the endpoint's). */
   pubsub: PubSub;
   /** The tracker name; every node of a cluster must use the same one. Default "presence". */
@@ -92,17 +97,20 @@ export class Presence {
   private readonly window: DiffWindow;
   private readonly watched = new Set<string>();
   private readonly states: StateCache;
+  private readonly online: OnlineEvents;
   private queue: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: PresenceOptions) {
     this.logger = options.logger ?? createLogger({ name: "presence" });
     this.maxMetaSize = options.maxMetaSize ?? 4096;
     this.window = new DiffWindow(options.diffWindowMs ?? 25, (batch) => this.send(batch));
+    this.online = new OnlineEvents(options, this.logger);
     this.tracker = new Tracker({
       ...options, name: options.name ?? "presence", logger: this.logger,
-      onDiff: (diff) => {
+      onDiff: (diff, bootstrap) => {
         this.states.invalidate(diff);
         this.window.add(diff);
+        this.online.observe(diff, bootstrap, this.state);
       },
     });
     this.state = this.tracker.reads;
@@ -209,6 +217,30 @@ export class Presence {
     return this.state.countMetas(topic);
   }
 
+  /** True while `key` is online on `topic`: it has a meta on some node, or its last one left within the grace. */
+  isOnline(topic: string, key: string): boolean {
+    return this.online.state.isOnline(topic, String(key));
+  }
+
+  /** The keys online on `topic` (metas present, or the last one left within the grace). */
+  onlineKeys(topic: string): string[] {
+    return this.online.state.online(topic);
+  }
+
+  /** How many keys are online on `topic` (a user count that does not dip on a reload). */
+  countOnline(topic: string): number {
+    return this.online.state.count(topic);
+  }
+
+  /**
+   * Opts a channel in to its topic's online/offline events: pushes `presence_online_state`
+   * `{keys}` now, then `presence_online` / `presence_offline` `{key}` as keys come and go, until
+   * the channel ends. phoenix.js's `Presence` ignores these events.
+   */
+  subscribeOnline(socket: OnlineSubscriber): void {
+    this.online.subscribe(socket);
+  }
+
   /**
    * The tracker behind this presence (its replica loop and CRDT state), for tests and tools.
    * @internal
@@ -227,6 +259,7 @@ export class Presence {
   async close(graceful = true): Promise<void> {
     await this.flush();
     this.tracker.stop(graceful);
+    this.online.close();
   }
 
   private stamp(meta: Meta, ref: string, previous?: string): Meta {
