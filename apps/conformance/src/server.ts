@@ -15,11 +15,13 @@
  * its default. On SIGTERM it drains: clients are told to reconnect (1012) in batches over
  * `CINDER_DRAIN_WINDOW_MS` (2 s), channels terminate, and presence leaves the cluster at once.
  * `CINDER_PRESENCE_BROADCAST_MS` and
- * `CINDER_PRESENCE_DOWN_MS` shorten the presence timings (for tests).
+ * `CINDER_PRESENCE_DOWN_MS` shorten the presence timings (for tests). `CINDER_BIG_ROOM` (JSON
+ * `BigRoomOptions`, e.g. `{"threshold":1000,"sampleSize":50}`) makes `presence:big:*` topics big
+ * rooms (docs/presence.md "Big rooms"); bad JSON or options stop the server with the reason.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { pino } from "pino";
-import { attach, createPresence, defineSocket, PubSub, refuse } from "@cinder/server";
+import { attach, createPresence, defineSocket, PubSub, refuse, resolveBigRoom, type BigRoomOptions } from "@cinder/server";
 import { createMetrics } from "@cinder/metrics";
 import { serve, type NodeInfo, type Service } from "@cinder/server/node";
 import { RedisAdapter } from "@cinder/redis";
@@ -55,6 +57,21 @@ function numberFromEnv(name: string): number | undefined {
   return value === undefined || value === "" ? undefined : Number(value);
 }
 
+/** The big-room options of `presence:big:*` topics from `CINDER_BIG_ROOM`, or undefined; throws on bad JSON. */
+function bigRoomFromEnv(): BigRoomOptions | undefined {
+  const text = process.env.CINDER_BIG_ROOM;
+  if (text === undefined || text === "") return undefined;
+  let options: BigRoomOptions;
+  try {
+    options = JSON.parse(text) as BigRoomOptions;
+  } catch {
+    throw new Error(`CINDER_BIG_ROOM must be JSON big-room options (got ${JSON.stringify(text)})`);
+  }
+  const checked = resolveBigRoom(options);
+  if (!checked.ok) throw new Error(`CINDER_BIG_ROOM: ${checked.message}`);
+  return checked.policy;
+}
+
 /** The conformance service; `node` is its cluster node name when it joined a cluster. */
 type ConformanceService = Service & { node: string | undefined };
 
@@ -73,8 +90,10 @@ function start({ workerId, clustered }: NodeInfo): ConformanceService {
   });
   const broadcastPeriodMs = numberFromEnv("CINDER_PRESENCE_BROADCAST_MS");
   const downPeriodMs = numberFromEnv("CINDER_PRESENCE_DOWN_MS");
+  const bigRoom = bigRoomFromEnv();
   const presence = createPresence({
     pubsub, logger, fetch: conformanceFetch,
+    ...(bigRoom !== undefined ? { bigRoom: (topic: string) => (topic.startsWith("presence:big:") ? bigRoom : undefined) } : {}),
     ...(broadcastPeriodMs !== undefined ? { broadcastPeriodMs } : {}),
     ...(downPeriodMs !== undefined ? { downPeriodMs } : {}),
   });

@@ -33,7 +33,7 @@ export { createLogger, silentLogger, type Logger, type LogLevel } from "./logger
 export { Token, TokenError, type TokenErrorReason, type SignOptions, type VerifyOptions } from "./token/index.js";
 export {
   Presence, PresenceError, createPresence, type PresenceDiff, type PresenceEntry, type PresenceMap, type PresenceOptions,
-  type PresenceOwner, type PresenceTarget, type TrackerTiming, type Meta, type BigRoomOptions, type BigRoomPolicy, defaultBigRoom,
+  type PresenceOwner, type PresenceTarget, type TrackerTiming, type Meta, type BigRoomOptions, type BigRoomPolicy, defaultBigRoom, resolveBigRoom,
 } from "./presence/index.js";
 export type { LongPollOptions } from "./transport/longpoll.js";
 export type { Rate } from "./socket/index.js";
