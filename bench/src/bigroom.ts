@@ -37,7 +37,7 @@ const { values: args } = parseArgs({
     members: { type: "string" }, full: { type: "boolean", default: false }, workers: { type: "string" },
     "load-processes": { type: "string" }, "churn-rate": { type: "string", default: "1000" }, "churn-seconds": { type: "string", default: "10" },
     drop: { type: "string" }, "naive-members": { type: "string" }, servers: { type: "string", default: "cinder,ws" },
-    "sample-size": { type: "string", default: "20" }, batch: { type: "string", default: "200" },
+    "sample-size": { type: "string", default: "20" }, threshold: { type: "string", default: "500" }, batch: { type: "string", default: "200" },
     redis: { type: "string", default: "redis://127.0.0.1:6379" }, "settle-timeout": { type: "string", default: "60" },
   },
 });
@@ -123,7 +123,7 @@ async function run(id: "cinder" | "ws", n: number): Promise<Result> {
     workers,
     env: {
       CINDER_REDIS_URL: args.redis!, CINDER_REDIS_NAMESPACE: namespace,
-      CINDER_BIG_ROOM: JSON.stringify({ threshold: 1000, sampleSize: Number(args["sample-size"]), countIntervalMs: 1000 }),
+      CINDER_BIG_ROOM: JSON.stringify({ threshold: Number(args.threshold), sampleSize: Number(args["sample-size"]), countIntervalMs: 1000 }),
     },
   } : {});
   const loads: Load[] = [];
@@ -134,6 +134,7 @@ async function run(id: "cinder" | "ws", n: number): Promise<Result> {
     const url = id === "cinder" ? `ws://127.0.0.1:${server.port}/socket/websocket` : `ws://127.0.0.1:${server.port}/`;
     const topic = id === "cinder" ? "presence:big:stage" : "room";
     const per = Math.ceil(n / processes);
+    const joinCpuBefore = processesCpuMs(server.pids());
     const started = performance.now();
     for (let p = 0; p < processes; p++) {
       const load = new Load();
@@ -145,7 +146,7 @@ async function run(id: "cinder" | "ws", n: number): Promise<Result> {
     const connected = await Promise.all(loads.map((l) => l.next("connected", 30 * 60_000)));
     const joined = connected.reduce((a, c) => a + c.joined, 0);
     for (const c of connected) errors.push(...c.errors);
-    log(`  joined ${int(joined)}/${int(n)} in ${fixed((performance.now() - started) / 1000, 1)} s`);
+    log(`  joined ${int(joined)}/${int(n)} in ${fixed((performance.now() - started) / 1000, 1)} s, server CPU ${fixed((processesCpuMs(server.pids()) - joinCpuBefore) / 1000, 1)} s, closed ${connected.reduce((a, c) => a + c.closes, 0)}`);
     const converged = await settle(loads, joined, settleTimeout);
     const joinSeconds = (performance.now() - started) / 1000;
     log(`  every count at ${int(joined)}: ${converged === undefined ? "no" : `${fixed(joinSeconds, 1)} s after the first join`}`);

@@ -27,7 +27,7 @@ export type LoadCommand =
 
 /** Load process → runner. */
 export type LoadReply =
-  | { op: "connected"; joined: number; failed: number; errors: string[] }
+  | { op: "connected"; joined: number; failed: number; closes: number; errors: string[] }
   | { op: "snapshot"; counters: LoadCounters; cpuMs: number; joined: number }
   | { op: "churned"; reconnects: number; behind: number }
   | { op: "dropped"; at: number }
@@ -136,22 +136,26 @@ function connect(member: Member): void {
 
 async function connectAll(): Promise<void> {
   const s = setup!;
+  // Heartbeats from the start (the server closes a connection silent for 60 s), 20 s apart.
+  if (s.server === "cinder") {
+    setInterval(() => {
+      for (const m of members) if (m.ws !== null && m.ws.readyState === WebSocket.OPEN) m.ws.send('[null,"hb","phoenix","heartbeat",{}]');
+    }, 20_000).unref();
+  }
+  const progress = setInterval(() => {
+    console.log(`  load ${s.localAddress}: ${members.filter((m) => m.joined).length}/${s.count} joined`);
+  }, 15_000);
   for (let i = 0; i < s.count; i++) {
     const member: Member = { index: s.first + i, ws: null, joined: false, generation: 0, count: -1 };
     members.push(member);
     while (inflight >= s.batch) await new Promise((resolve) => setTimeout(resolve, 5));
     connect(member);
   }
+  clearInterval(progress);
   const deadline = Date.now() + 120_000;
   while (inflight > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
   const joined = members.filter((m) => m.joined).length;
-  send({ op: "connected", joined, failed: members.length - joined, errors: errorSamples });
-  if (s.server === "cinder") {
-    const heartbeat = setInterval(() => {
-      for (const m of members) if (m.ws !== null && m.ws.readyState === WebSocket.OPEN) m.ws.send('[null,"hb","phoenix","heartbeat",{}]');
-    }, 25_000);
-    heartbeat.unref();
-  }
+  send({ op: "connected", joined, failed: members.length - joined, closes: counters.closes, errors: errorSamples });
 }
 
 /** Reconnects `perSecond` random joined members a second, in 20 ms steps, for `seconds`. */
