@@ -17,10 +17,13 @@
  * `CINDER_PRESENCE_BROADCAST_MS`, `CINDER_PRESENCE_DOWN_MS` and `CINDER_PRESENCE_GRACE_MS` (the
  * leave grace of online/offline) shorten the presence timings (for tests). `GET /presence/events`
  * answers the online/offline hook calls this node made, in order: `[{kind, topic, key, at}]`.
+ * `CINDER_BIG_ROOM` (JSON `BigRoomOptions`, e.g. `{"threshold":1000,"sampleSize":50}`) makes
+ * `presence:big:*` topics big rooms (docs/presence.md "Big rooms"); bad JSON or options stop the
+ * server with the reason.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { pino } from "pino";
-import { attach, createPresence, defineSocket, PubSub, refuse } from "@cinder/server";
+import { attach, createPresence, defineSocket, PubSub, refuse, resolveBigRoom, type BigRoomOptions } from "@cinder/server";
 import { createMetrics } from "@cinder/metrics";
 import { serve, type NodeInfo, type Service } from "@cinder/server/node";
 import { RedisAdapter, redisOptionsFromEnv } from "@cinder/redis";
@@ -56,6 +59,21 @@ function numberFromEnv(name: string): number | undefined {
   return value === undefined || value === "" ? undefined : Number(value);
 }
 
+/** The big-room options of `presence:big:*` topics from `CINDER_BIG_ROOM`, or undefined; throws on bad JSON. */
+function bigRoomFromEnv(): BigRoomOptions | undefined {
+  const text = process.env.CINDER_BIG_ROOM;
+  if (text === undefined || text === "") return undefined;
+  let options: BigRoomOptions;
+  try {
+    options = JSON.parse(text) as BigRoomOptions;
+  } catch {
+    throw new Error(`CINDER_BIG_ROOM must be JSON big-room options (got ${JSON.stringify(text)})`);
+  }
+  const checked = resolveBigRoom(options);
+  if (!checked.ok) throw new Error(`CINDER_BIG_ROOM: ${checked.message}`);
+  return checked.policy;
+}
+
 /** The conformance service; `node` is its cluster node name when it joined a cluster. */
 type ConformanceService = Service & { node: string | undefined };
 
@@ -76,11 +94,13 @@ function start({ workerId, clustered }: NodeInfo): ConformanceService {
   const downPeriodMs = numberFromEnv("CINDER_PRESENCE_DOWN_MS");
   const leaveGraceMs = numberFromEnv("CINDER_PRESENCE_GRACE_MS");
   const onlineEvents: Array<{ kind: "online" | "offline"; topic: string; key: string; at: number }> = [];
+  const bigRoom = bigRoomFromEnv();
   const presence = createPresence({
     pubsub, logger, fetch: conformanceFetch,
     onOnline: (topic, key) => { onlineEvents.push({ kind: "online", topic, key, at: Date.now() }); },
     onOffline: (topic, key) => { onlineEvents.push({ kind: "offline", topic, key, at: Date.now() }); },
     ...(leaveGraceMs !== undefined ? { leaveGraceMs } : {}),
+    ...(bigRoom !== undefined ? { bigRoom: (topic: string) => (topic.startsWith("presence:big:") ? bigRoom : undefined) } : {}),
     ...(broadcastPeriodMs !== undefined ? { broadcastPeriodMs } : {}),
     ...(downPeriodMs !== undefined ? { downPeriodMs } : {}),
   });

@@ -19,7 +19,7 @@ export { StreamFollower, parsePosition, type StreamGap, type StreamOptions, type
 export { Push, type Reply } from "./push.js";
 export {
   Presence, type PresenceDiff, type PresenceEntry, type PresenceJoinCallback, type PresenceLeaveCallback,
-  type PresenceMeta, type PresenceMetaFields, type PresenceOnlineCallback, type PresenceOnlineChange, type PresenceOnlineState,
+  type PresenceCount, type PresenceMeta, type PresenceMetaFields, type PresenceOnlineCallback, type PresenceOnlineChange, type PresenceOnlineState,
   type PresenceOptions, type PresenceState,
 } from "./presence.js";
 export { LongPoll, longPollEndpoint } from "./longpoll.js";

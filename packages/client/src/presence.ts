@@ -3,8 +3,10 @@
  * channel from `presence_state` pushes and `presence_diff` broadcasts; diffs arriving before the
  * first state of the current join (after a rejoin too: state is keyed by join_ref) are held and
  * replayed once the fresh state arrives. `onJoin`/`onLeave` report changes per key, `onSync`
- * fires after every applied state or diff. State objects have no prototype, so keys such as
- * `__proto__` are safe.
+ * fires after every applied state or diff. In a big room (docs/presence.md "Big rooms") the
+ * server sends `presence_count` and the state holds a capped sample; `count()` and `onCount` give
+ * the room's users and connections in either mode. State objects have no prototype, so keys such
+ * as `__proto__` are safe.
  *
  * User-level online/offline (docs/presence.md "Online and offline"): when the server's channel
  * opted this join in (`presence.subscribeOnline`), `online()` holds the keys online on the topic
@@ -15,15 +17,16 @@
  * syncing). `onSync` fires after each of these changes too.
  */
 import {
-  ONLINE_EVENTS, PRESENCE_EVENTS, type PresenceDiff, type PresenceEntry, type PresenceMeta, type PresenceOnlineChange,
-  type PresenceOnlineState, type PresenceState,
+  ONLINE_EVENTS, PRESENCE_COUNT_EVENT, PRESENCE_EVENTS, type PresenceCount, type PresenceDiff, type PresenceEntry,
+  type PresenceMeta, type PresenceOnlineChange, type PresenceOnlineState, type PresenceState,
 } from "@cinder/protocol";
 import type { Channel } from "./channel.js";
 import type { AnyContract, ChannelContract, MetaOf } from "./contract.js";
 
 /** The presence payloads: the protocol's model. */
 export type {
-  PresenceDiff, PresenceEntry, PresenceMeta, PresenceMetaFields, PresenceOnlineChange, PresenceOnlineState, PresenceState,
+  PresenceCount, PresenceDiff, PresenceEntry, PresenceMeta, PresenceMetaFields, PresenceOnlineChange, PresenceOnlineState,
+  PresenceState,
 } from "@cinder/protocol";
 
 /** `onOnline(key)` / `onOffline(key)`: a key's first join, or its last leave past the server's grace. */
@@ -37,9 +40,14 @@ export type PresenceJoinCallback<M = Record<string, unknown>> =
 export type PresenceLeaveCallback<M = Record<string, unknown>> =
   (key: string, current: PresenceEntry<M>, left: PresenceEntry<M>) => void;
 
-/** Presence options: the event names carrying state and diffs. */
+/** Presence options: the event names carrying state and diffs (and counts, default `presence_count`). */
 export interface PresenceOptions {
-  events?: { state: string; diff: string };
+  events?: { state: string; diff: string; count?: string };
+}
+
+function isCount(value: unknown): value is PresenceCount {
+  return isObject(value) && Number.isSafeInteger(value.users) && Number.isSafeInteger(value.connections)
+    && (value.mode === "count" || value.mode === "list");
 }
 
 const hasOwn = (obj: object, key: string): boolean => Object.prototype.hasOwnProperty.call(obj, key);
@@ -77,10 +85,18 @@ export class Presence<C extends ChannelContract = AnyContract> {
   #onlineJoinRef: string | null = null;
   #onOnline: PresenceOnlineCallback = () => undefined;
   #onOffline: PresenceOnlineCallback = () => undefined;
+  #onCount: (count: PresenceCount) => void = () => undefined;
+  /** The last `presence_count` and the join_ref it came under (a rejoin forgets it). */
+  #count: { count: PresenceCount; joinRef: string | null } | undefined;
 
   constructor(channel: Channel<C>, opts: PresenceOptions = {}) {
-    const events = opts.events ?? PRESENCE_EVENTS;
+    const events: NonNullable<PresenceOptions["events"]> = opts.events ?? PRESENCE_EVENTS;
     this.channel = channel;
+    channel.listen(events.count ?? PRESENCE_COUNT_EVENT, (payload) => {
+      if (!isCount(payload)) return;
+      this.#count = { count: { users: payload.users, connections: payload.connections, mode: payload.mode }, joinRef: this.channel.joinRef() };
+      this.#onCount(this.count());
+    });
     channel.listen(events.state, (payload) => {
       if (!isObject(payload)) return;
       this.joinRef = this.channel.joinRef();
@@ -88,7 +104,7 @@ export class Presence<C extends ChannelContract = AnyContract> {
       const pending = this.pendingDiffs;
       this.pendingDiffs = [];
       for (const diff of pending) this.state = Presence.syncDiff(this.state, diff, this.#onJoin, this.#onLeave);
-      this.#onSync();
+      this.#synced();
     });
     channel.listen(events.diff, (payload) => {
       if (!isObject(payload)) return;
@@ -97,7 +113,7 @@ export class Presence<C extends ChannelContract = AnyContract> {
         this.pendingDiffs.push(diff);
       } else {
         this.state = Presence.syncDiff(this.state, diff, this.#onJoin, this.#onLeave);
-        this.#onSync();
+        this.#synced();
       }
     });
     channel.listen(ONLINE_EVENTS.state, (payload) => {
@@ -161,11 +177,42 @@ export class Presence<C extends ChannelContract = AnyContract> {
     this.#onSync = callback;
   }
 
+  /**
+   * Sets the callback for the room's counts: on every `presence_count` (count mode), and after
+   * every applied state or diff in list mode.
+   */
+  onCount(callback: (count: PresenceCount) => void): void {
+    this.#onCount = callback;
+  }
+
+  /**
+   * The room's users (distinct keys) and connections (metas), cluster-wide. In count mode (a big
+   * room: `state` holds a sample) they are the server's last `presence_count`; otherwise they are
+   * counted from `state`.
+   */
+  count(): PresenceCount {
+    if (this.sampled) return { ...this.#count!.count };
+    const keys = Object.getOwnPropertyNames(this.state);
+    let connections = 0;
+    for (const key of keys) connections += this.state[key]?.metas.length ?? 0;
+    return { users: keys.length, connections, mode: "list" };
+  }
+
+  /** True when the room is in count mode: `state` and `list()` hold a capped sample, not everyone. */
+  get sampled(): boolean {
+    return this.#count !== undefined && this.#count.count.mode === "count" && this.#count.joinRef === this.channel.joinRef();
+  }
+
   /** The presences as a list, or `chooser(key, presence)` of each. */
   list(): Array<PresenceEntry<MetaOf<C>>>;
   list<T>(chooser: (key: string, presence: PresenceEntry<MetaOf<C>>) => T): T[];
   list<T>(chooser?: (key: string, presence: PresenceEntry<MetaOf<C>>) => T): Array<T | PresenceEntry<MetaOf<C>>> {
     return chooser === undefined ? Presence.list(this.state) : Presence.list(this.state, chooser);
+  }
+
+  #synced(): void {
+    this.#onSync();
+    if (!this.sampled) this.#onCount(this.count());
   }
 
   /** True while diffs are held: no state yet for the channel's current join. */

@@ -187,3 +187,35 @@ test("update_meta: one diff with the new meta joining and the old leaving (phx_r
   assert.equal(metas.length, 1);
   assert.equal(metas[0]?.phx_ref_prev, old);
 });
+
+test("count() and onCount: counted from the list below the threshold, the server's presence_count in a big room, and back", async () => {
+  const t = topic("bigpresence");
+  const a = member(t, "ann");
+  const counts: string[] = [];
+  a.presence.onCount((c) => counts.push(`${c.mode}:${c.users}/${c.connections}`));
+  await waitUntil(() => keys(a).includes("ann"), 3000, "ann listed");
+  assert.deepEqual(a.presence.count(), { users: 1, connections: 1, mode: "list" });
+  assert.equal(a.presence.sampled, false);
+  const b = member(t, "ben");
+  const b2 = member(t, "ben");
+  await waitUntil(() => a.presence.count().connections === 3, 3000, "3 connections in list mode");
+  assert.deepEqual(a.presence.count(), { users: 2, connections: 3, mode: "list" });
+  const c = member(t, "cid");
+  await waitUntil(() => a.presence.sampled, 3000, "count mode at 4 connections");
+  assert.deepEqual(a.presence.count(), { users: 3, connections: 4, mode: "count" });
+  await waitUntil(() => a.presence.list().length <= 2 && a.presence.list().length > 0, 3000, "a sample of at most 2 metas");
+  assert.ok(counts.includes("count:3/4"), counts.join(" "));
+  // A late joiner gets the counts at once; its own meta is counted after the next update.
+  const d = member(t, "dee");
+  await waitUntil(() => d.presence.sampled && d.presence.count().connections === 5 && a.presence.count().connections === 5, 3000, "5 connections");
+  assert.ok(d.presence.list().reduce((n, p) => n + p.metas.length, 0) <= 2, "the late joiner's state is the sample");
+  // Below leaveBelow (3): the full list again, counted from it.
+  d.presence.channel.leave();
+  c.presence.channel.leave();
+  b2.presence.channel.leave();
+  await waitUntil(() => !a.presence.sampled, 3000, "list mode again");
+  await waitUntil(() => keys(a).join() === "ann,ben", 3000, "the full list again");
+  assert.deepEqual(a.presence.count(), { users: 2, connections: 2, mode: "list" });
+  assert.equal(counts[counts.length - 1], "list:2/2");
+  for (const m of [a, b]) m.presence.channel.leave();
+});

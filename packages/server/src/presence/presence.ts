@@ -12,11 +12,13 @@
  * `presence_offline` pushes to the channels that called `subscribeOnline` (`online-events.ts`,
  * docs/presence.md).
  */
-import { PRESENCE_EVENTS } from "@cinder/protocol";
+import { PRESENCE_EVENTS, type PresenceCount } from "@cinder/protocol";
 import type * as protocol from "@cinder/protocol";
 import { createLogger, type Logger } from "../logger.js";
 import type { PubSub } from "../pubsub/index.js";
 import type { EncodedJson } from "../serializer/index.js";
+import { resolveBigRoom, type BigRoomOptions, type BigRoomPolicy } from "./big-room.js";
+import { BigRooms } from "./big-rooms.js";
 import { DiffWindow, type PendingDiff } from "./diff-window.js";
 import { newRef, stampMeta, userFields } from "./meta.js";
 import { OnlineEvents, type OnlineHooks, type OnlineSubscriber } from "./online-events.js";
@@ -68,6 +70,11 @@ export interface PresenceOptions extends Partial<TrackerTiming>, OnlineHooks {
   diffWindowMs?: number;
   /** Largest meta, in bytes of JSON; larger ones are refused (`meta_too_large`). Default 4 096. */
   maxMetaSize?: number;
+  /**
+   * Count mode for rooms too big for a roster (docs/presence.md "Big rooms"): one policy for every
+   * topic, or a function giving each topic's (undefined: none). Default: no topic has one.
+   */
+  bigRoom?: BigRoomOptions | ((topic: string) => BigRoomOptions | undefined);
   /** Logger; default the built-in one. */
   logger?: Logger;
 }
@@ -98,6 +105,8 @@ export class Presence {
   private readonly watched = new Set<string>();
   private readonly states: StateCache;
   private readonly online: OnlineEvents;
+  private readonly rooms: BigRooms;
+  private readonly policyFor: (topic: string) => BigRoomPolicy | undefined;
   private queue: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: PresenceOptions) {
@@ -118,6 +127,17 @@ export class Presence {
       keys: (topic) => this.state.list(topic).keys(),
       countKeys: (topic) => this.state.countKeys(topic),
       decorate: (topic, keys) => this.decorate(topic, groupByKey(keys.flatMap((key) => this.state.entries(topic, key)))),
+    });
+    this.policyFor = this.bigRoomPolicies(options.bigRoom);
+    this.rooms = new BigRooms({
+      policy: this.policyFor,
+      counts: (topic) => ({ users: this.state.countKeys(topic), connections: this.state.countMetas(topic) }),
+      entries: (topic) => this.state.entries(topic),
+      decorate: (topic, entries) => this.decorate(topic, groupByKey(entries)),
+      fullList: (topic) => this.list(topic),
+      broadcast: (topic, event, payload) => this.options.pubsub.localBroadcast(topic, event, payload),
+      run: (task) => { this.queue = this.queue.then(task).catch((error: unknown) => this.logger.error({ err: error }, "presence: count update failed")); },
+      logger: this.logger,
     });
     this.tracker.start();
   }
@@ -181,8 +201,12 @@ export class Presence {
     return this.states.encoded(topic);
   }
 
-  /** Pushes the topic's `presence_state` (the cached encoded list) to a channel's client. */
+  /**
+   * Pushes the topic's `presence_state` (the cached encoded list) to a channel's client; in count
+   * mode, `presence_count` and then the sample as last sent (docs/presence.md "Big rooms").
+   */
   async pushState(socket: { readonly topic: string; push(event: string, payload: unknown): void }): Promise<void> {
+    if (this.rooms.pushTo(socket)) return;
     socket.push("presence_state", await this.states.encoded(socket.topic));
   }
 
@@ -241,6 +265,11 @@ export class Presence {
     this.online.subscribe(socket);
   }
 
+  /** The topic's users and connections (cluster-wide) and its mode on this node: what `presence_count` carries. */
+  count(topic: string): PresenceCount {
+    return this.rooms.count(topic);
+  }
+
   /**
    * The tracker behind this presence (its replica loop and CRDT state), for tests and tools.
    * @internal
@@ -258,6 +287,7 @@ export class Presence {
   /** Stops the tracker; with `graceful` (default) other nodes drop this node's members at once. */
   async close(graceful = true): Promise<void> {
     await this.flush();
+    this.rooms.close();
     this.tracker.stop(graceful);
     this.online.close();
   }
@@ -283,7 +313,8 @@ export class Presence {
       for (const [topic, pending] of batch) {
         if (pending.joins.size === 0 && pending.leaves.size === 0) continue;
         try {
-          await this.broadcastDiff(topic, pending);
+          if (await this.rooms.handle(topic, pending)) await this.reportMetas(topic, { joins: groupByKey(pending.joins.values()), leaves: groupByKey(pending.leaves.values()) });
+          else await this.broadcastDiff(topic, pending);
         } catch (error) {
           this.logger.error({ err: error, topic }, "presence: diff could not be sent");
         }
@@ -298,6 +329,11 @@ export class Presence {
     ]);
     const diff: PresenceDiff = { joins, leaves };
     this.options.pubsub.localBroadcast(topic, PRESENCE_EVENTS.diff, diff);
+    await this.reportMetas(topic, diff);
+  }
+
+  /** Calls `handleMetas` (in count mode with the undecorated diff: `fetch` runs for the sample only). */
+  private async reportMetas(topic: string, diff: PresenceDiff): Promise<void> {
     if (this.options.handleMetas !== undefined) {
       try {
         await this.options.handleMetas(topic, diff, this.state.list(topic));
@@ -305,6 +341,28 @@ export class Presence {
         this.logger.error({ err: error, topic }, "presence: handleMetas threw");
       }
     }
+  }
+
+  /** One resolver of each topic's big-room policy; a function's bad result is logged once and ignored. */
+  private bigRoomPolicies(option: PresenceOptions["bigRoom"]): (topic: string) => BigRoomPolicy | undefined {
+    if (option === undefined) return () => undefined;
+    if (typeof option !== "function") {
+      const result = resolveBigRoom(option);
+      if (!result.ok) throw new TypeError(result.message);
+      return () => result.policy;
+    }
+    const refused = new Set<string>();
+    return (topic) => {
+      const options = option(topic);
+      if (options === undefined) return undefined;
+      const result = resolveBigRoom(options);
+      if (result.ok) return result.policy;
+      if (!refused.has(result.message)) {
+        refused.add(result.message);
+        this.logger.error({ topic }, `presence: big-room policy ignored: ${result.message}`);
+      }
+      return undefined;
+    };
   }
 
   private async decorate(topic: string, presences: PresenceMap): Promise<PresenceMap> {
