@@ -97,7 +97,7 @@ class WebSocketSink implements TransportSink {
     if (this.slow || this.ws.readyState !== WebSocket.OPEN) return;
     if (this.waiting) {
       this.backlog.push(frame);
-      this.backlogBytes += frame.wire.length;
+      this.backlogBytes += frame.length;
       this.checkBuffer();
       return;
     }
