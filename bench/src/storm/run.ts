@@ -10,7 +10,7 @@
  *   node dist/src/storm/run.js --members 10000 --workers 2 --batch 50 --timeout 600
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -31,6 +31,10 @@ const { values } = parseArgs({
     group: { type: "string" },
     "skip-floor": { type: "boolean", default: false },
     "skip-cinder": { type: "boolean", default: false },
+    /** Write a V8 CPU profile of the server under results/profiles/. */
+    profile: { type: "boolean", default: false },
+    /** Another build of the conformance server to measure (e.g. an older commit's dist/src/server.js). */
+    "server-script": { type: "string" },
   },
 });
 const members = Number(values.members);
@@ -47,6 +51,9 @@ interface PhaseOutcome {
   /** First connect → last join reply. */
   allJoinedMs: number;
   serverCpuMs: number;
+  /** Of which in the kernel (stime: mostly socket writes over loopback) and in user space (utime). */
+  serverSystemMs: number;
+  serverUserMs: number;
   serverRssBytes: number;
   loadCpuMs: number;
   machineBusyMs: number;
@@ -66,6 +73,7 @@ function log(line: string): void {
 async function runFleet(name: string, baseUrl: string, topic: string, serverPid: number): Promise<PhaseOutcome> {
   const startedAt = performance.timeOrigin + performance.now();
   const serverCpu0 = processCpuMs(serverPid);
+  const split0 = userSystemMs(serverPid);
   const load0 = selfCpuMs();
   const machine0 = machineCpuMs().busy;
   const latest: StormProgress[] = [];
@@ -109,6 +117,8 @@ async function runFleet(name: string, baseUrl: string, topic: string, serverPid:
     wallMs: end - startedAt,
     allJoinedMs: Math.max(...latest.map((p) => p.lastJoinAt)) - startedAt,
     serverCpuMs: processCpuMs(serverPid) - serverCpu0,
+    serverSystemMs: userSystemMs(serverPid).system - split0.system,
+    serverUserMs: userSystemMs(serverPid).user - split0.user,
     serverRssBytes: processRssBytes(serverPid),
     loadCpuMs: selfCpuMs() - load0,
     machineBusyMs: machineCpuMs().busy - machine0,
@@ -118,6 +128,13 @@ async function runFleet(name: string, baseUrl: string, topic: string, serverPid:
   for (const thread of threads) thread.postMessage("stop");
   await Promise.all(threads.map((thread) => new Promise((resolve) => { thread.once("exit", resolve); setTimeout(resolve, 5_000).unref(); })));
   return outcome;
+}
+
+/** utime and stime of `pid` in ms (/proc/<pid>/stat, clock ticks of 10 ms). */
+function userSystemMs(pid: number): { user: number; system: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return { user: Number(fields[11]) * 10, system: Number(fields[12]) * 10 };
 }
 
 function emptyProgress(size: number): StormProgress {
@@ -157,14 +174,17 @@ log(`${members} members, ${workers} load worker threads, batches of ${batch}; lo
 let group = values.group !== undefined ? Number(values.group) : 0;
 
 if (!values["skip-cinder"]) {
-  const server = await startServer({ script: join(repoRoot, "apps", "conformance", "dist", "src", "server.js"), cwd: repoRoot, timeoutMs: 30_000 });
+  const server = await startServer({
+    script: values["server-script"] ?? join(repoRoot, "apps", "conformance", "dist", "src", "server.js"), cwd: repoRoot, timeoutMs: 30_000,
+    ...(values.profile ? { cpuProfileDir: join(repoRoot, "bench", "results", "profiles") } : {}),
+  });
   const topic = `presence:storm-${Date.now().toString(36)}`;
   try {
     const cinder = await runFleet("cinder", `ws://127.0.0.1:${server.port}/socket/websocket?vsn=2.0.0`, topic, server.pid);
     result.cinder = cinder;
     result.loadAfterCinder = loadavg();
     log(`cinder: ${cinder.complete ? "every view full" : `INCOMPLETE (${cinder.error})`} after ${(cinder.wallMs / 1000).toFixed(1)} s, ` +
-      `server CPU ${(cinder.serverCpuMs / 1000).toFixed(1)} s, load CPU ${(cinder.loadCpuMs / 1000).toFixed(1)} s, ${(cinder.bytes / 2 ** 30).toFixed(2)} GiB received, ` +
+      `server CPU ${(cinder.serverCpuMs / 1000).toFixed(1)} s (user ${(cinder.serverUserMs / 1000).toFixed(1)}, system ${(cinder.serverSystemMs / 1000).toFixed(1)}), load CPU ${(cinder.loadCpuMs / 1000).toFixed(1)} s, ${(cinder.bytes / 2 ** 30).toFixed(2)} GiB received, ` +
       `${cinder.diffFrames} diff frames (${(cinder.diffJoinEntries / Math.max(1, cinder.diffFrames)).toFixed(1)} joins each)`);
     if (group === 0 && cinder.diffFrames > 0) group = Math.max(1, Math.round(cinder.diffJoinEntries / cinder.diffFrames));
   } finally {
