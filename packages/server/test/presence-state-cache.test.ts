@@ -139,3 +139,32 @@ test("a push with an encoded payload decodes like the same push encoded from the
   }
   assert.deepEqual(JSON.parse(JSON.stringify({ payload })), { payload: value }, "a path that encodes values embeds the decoded value");
 });
+
+test("a costly diff fan-out stretches the diff window (up to maxDiffWindowMs); every change still arrives", async () => {
+  /** Tracks one key every 5 ms for 600 ms under a subscriber that takes 15 ms per diff; returns the diffs and keys seen. */
+  async function storm(maxDiffWindowMs: number): Promise<{ diffs: number; keys: number }> {
+    const pubsub = new PubSub();
+    const presence = createPresence({ pubsub, logger: silentLogger, diffWindowMs: 10, maxDiffWindowMs });
+    const seen = new Set<string>();
+    let diffs = 0;
+    pubsub.subscribe("big", {
+      deliver(message) {
+        diffs++;
+        for (const key of Object.keys((message.payload as { joins: object }).joins)) seen.add(key);
+        const until = performance.now() + 15; // a fan-out to thousands of sockets
+        while (performance.now() < until);
+      },
+    });
+    for (let i = 0; i < 120; i++) {
+      presence.track({ ownerId: `o${i}`, topic: "big" }, `k${i}`, {});
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    await presence.close();
+    return { diffs, keys: seen.size };
+  }
+  const fixed = await storm(10);
+  const stretched = await storm(1000);
+  assert.equal(fixed.keys, 120);
+  assert.equal(stretched.keys, 120, "every join still arrives");
+  assert.ok(stretched.diffs * 3 <= fixed.diffs, `stretched: ${stretched.diffs} diffs, fixed window: ${fixed.diffs}`);
+});
