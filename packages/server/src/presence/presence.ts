@@ -68,6 +68,12 @@ export interface PresenceOptions extends Partial<TrackerTiming>, OnlineHooks {
   handleMetas?(topic: string, diff: PresenceDiff, presences: ReadonlyMap<string, readonly Meta[]>): void | Promise<void>;
   /** Diffs of one topic within this window go out as one (0–100 ms). Default 25. */
   diffWindowMs?: number;
+  /**
+   * While broadcasting diffs is costly (topics with thousands of subscribers), the window
+   * stretches to 10× the time the last window's broadcasts took, up to this many ms, so the
+   * diff fan-out keeps to about a tenth of the process. `diffWindowMs` or less: never stretch. Default 1 000.
+   */
+  maxDiffWindowMs?: number;
   /** Largest meta, in bytes of JSON; larger ones are refused (`meta_too_large`). Default 4 096. */
   maxMetaSize?: number;
   /**
@@ -108,10 +114,12 @@ export class Presence {
   private readonly rooms: BigRooms;
   private readonly policyFor: (topic: string) => BigRoomPolicy | undefined;
   private queue: Promise<void> = Promise.resolve();
+  private readonly maxWindowMs: number;
 
   constructor(private readonly options: PresenceOptions) {
     this.logger = options.logger ?? createLogger({ name: "presence" });
     this.maxMetaSize = options.maxMetaSize ?? 4096;
+    this.maxWindowMs = options.maxDiffWindowMs ?? 1000;
     this.window = new DiffWindow(options.diffWindowMs ?? 25, (batch) => this.send(batch));
     this.online = new OnlineEvents(options, this.logger);
     this.tracker = new Tracker({
@@ -310,26 +318,32 @@ export class Presence {
 
   private send(batch: ReadonlyMap<string, PendingDiff>): void {
     this.queue = this.queue.then(async () => {
+      let costMs = 0;
       for (const [topic, pending] of batch) {
         if (pending.joins.size === 0 && pending.leaves.size === 0) continue;
         try {
           if (await this.rooms.handle(topic, pending)) await this.reportMetas(topic, { joins: groupByKey(pending.joins.values()), leaves: groupByKey(pending.leaves.values()) });
-          else await this.broadcastDiff(topic, pending);
+          else costMs += await this.broadcastDiff(topic, pending);
         } catch (error) {
           this.logger.error({ err: error, topic }, "presence: diff could not be sent");
         }
       }
+      this.window.stretch(Math.min(this.maxWindowMs, 10 * costMs));
     });
   }
 
-  private async broadcastDiff(topic: string, pending: PendingDiff): Promise<void> {
+  /** Broadcasts one topic's diff; resolves with the time the local fan-out took (ms). */
+  private async broadcastDiff(topic: string, pending: PendingDiff): Promise<number> {
     const [joins, leaves] = await Promise.all([
       this.decorate(topic, groupByKey(pending.joins.values())),
       this.decorate(topic, groupByKey(pending.leaves.values())),
     ]);
     const diff: PresenceDiff = { joins, leaves };
+    const started = performance.now();
     this.options.pubsub.localBroadcast(topic, PRESENCE_EVENTS.diff, diff);
+    const costMs = performance.now() - started;
     await this.reportMetas(topic, diff);
+    return costMs;
   }
 
   /** Calls `handleMetas` (in count mode with the undecorated diff: `fetch` runs for the sample only). */
