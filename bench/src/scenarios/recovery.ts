@@ -293,7 +293,9 @@ export async function runRecovery(ctx: Ctx, server: RecoveryDialect): Promise<Re
   } finally {
     fleet?.closeAll();
     publisher?.ws.terminate();
-    await running?.child.stop();
+    await running?.child.stop(15_000);
+    const lines = running?.child.stderrLines ?? [];
+    if (lines.length > 5) ctx.log(`    server stderr (${lines.length} lines, first 40):\n${lines.slice(0, 40).map((l) => `      ${l}`).join("\n")}`);
   }
   return result;
 }
