@@ -343,7 +343,7 @@ function recoveryTable(results: RecoveryResult[]): Table {
 }
 
 function historyTable(result: HistoryCostResult): Table {
-  const header = ["store, mode", ...HISTORY_VARIANTS.map((v) => `${v.label}: µs/delivery`), "history / none (median, range)", "positions / none (median, range)", "redis-server µs per publication (none / history / positions)"];
+  const header = ["store, mode", ...HISTORY_VARIANTS.map((v) => `${v.label}: µs/delivery`), "history / none (median, range)", "positions / none (median, range)", "redis-server CPU µs per publication, idle subtracted (none / history / positions)", "Redis command µs per publication (commandstats)"];
   const rows: string[][] = [];
   for (const store of ["memory", "redis"] as const) {
     for (const mode of ["burst", "fixed"] as const) {
@@ -356,7 +356,8 @@ function historyTable(result: HistoryCostResult): Table {
       rows.push([`${store}, ${mode === "burst" ? `burst of ${result.burstMessages}` : `${fixed(result.fixedPerSecond, 1)} msg/s`}`,
         ...HISTORY_VARIANTS.map((v) => us(of(v.id)?.cpuPerDeliveryUs ?? NaN)),
         ratio("history"), ratio("positions"),
-        store === "redis" ? HISTORY_VARIANTS.map((v) => fixed(of(v.id)?.redisPerPublicationUs ?? NaN, 1)).join(" / ") : "-"]);
+        store === "redis" ? HISTORY_VARIANTS.map((v) => fixed(of(v.id)?.redisPerPublicationUs ?? NaN, 1)).join(" / ") : "-",
+        store === "redis" ? HISTORY_VARIANTS.map((v) => fixed(of(v.id)?.redisCommandPerPublicationUs ?? NaN, 1)).join(" / ") : "-"]);
     }
   }
   return {

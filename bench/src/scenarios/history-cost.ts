@@ -19,7 +19,7 @@
  * store (one process, a private redis-server this scenario starts, so its CPU is only ours:
  * /proc/<pid> of that redis-server, per publication).
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { cinderDialect, stampedPayload, type Dialect } from "../load/dialects.js";
 import { sleep } from "../load/measure.js";
 import { openPublisher, publishAtRate, publishBurst, type Publisher } from "../load/publisher.js";
@@ -46,7 +46,10 @@ export interface HistoryBlock {
   deliveries: number;
   wallMs: number;
   serverCpuMs: number;
+  /** redis-server's process CPU over the block, less its idle rate (measured before the rounds) × the block's wall time. */
   redisCpuMs: number;
+  /** Time Redis itself accounts to commands (INFO commandstats usec: EVAL/EVALSHA, PUBLISH), µs. */
+  redisCommandUs: number;
   loadCpuMs: number;
   otherCpuMs: number;
 }
@@ -60,8 +63,10 @@ export interface HistorySummary {
   cpuPerDeliveryUs: number;
   /** Per-round (variant / plain) ratios of CPU per delivery: median, min, max. */
   ratio: { median: number; min: number; max: number } | undefined;
-  /** Median redis-server CPU per publication, µs (Redis store only). */
+  /** Median redis-server CPU per publication, µs (Redis store only; idle rate subtracted). */
   redisPerPublicationUs: number | undefined;
+  /** Median Redis command time per publication (INFO commandstats), µs. */
+  redisCommandPerPublicationUs: number | undefined;
   rounds: number;
 }
 
@@ -124,6 +129,14 @@ async function startRedis(): Promise<{ child: ChildProcess; url: string; pid: nu
   throw new Error("could not start a private redis-server");
 }
 
+/** Total usec Redis accounts to the commands a publication runs (EVAL, EVALSHA, PUBLISH), from INFO commandstats. */
+function redisCommandUsec(port: string): number {
+  const info = execFileSync("redis-cli", ["-p", port, "INFO", "commandstats"], { encoding: "utf8" });
+  let usec = 0;
+  for (const match of info.matchAll(/^cmdstat_(eval|evalsha|publish):calls=\d+,usec=(\d+)/gm)) usec += Number(match[2]);
+  return usec;
+}
+
 /** Runs the rounds against one store. */
 async function runStore(ctx: Ctx, store: "memory" | "redis", result: HistoryCostResult): Promise<void> {
   const n = result.subscribers;
@@ -144,11 +157,22 @@ async function runStore(ctx: Ctx, store: "memory" | "redis", result: HistoryCost
     const p = publisher;
     ctx.log(`  ${store} store: ${n} subscribers on ${topics.join(", ")}${redis !== undefined ? `; private redis-server pid ${redis.pid} at ${redis.url}` : ""}`);
 
+    // redis-server's own background work (its cron), subtracted from each block.
+    let redisIdlePerMs = 0;
+    if (redis !== undefined) {
+      const idle0 = processCpuMs(redis.pid);
+      const w0 = performance.now();
+      await sleep(2_000);
+      redisIdlePerMs = (processCpuMs(redis.pid) - idle0) / (performance.now() - w0);
+      ctx.log(`    redis-server idle: ${(1000 * redisIdlePerMs).toFixed(2)} ms CPU per second`);
+    }
+    const redisPort = redis === undefined ? "" : new URL(redis.url).port;
     const block = async (round: number, variant: (typeof HISTORY_VARIANTS)[number], mode: "burst" | "fixed"): Promise<HistoryBlock> => {
       const messages = mode === "burst" ? result.burstMessages : result.fixedMessages;
       await sleep(150);
       const base = s.deliveries;
       const cpu0 = processesCpuMs(pids);
+      const commands0 = redis === undefined ? 0 : redisCommandUsec(redisPort);
       const redis0 = redis === undefined ? 0 : processCpuMs(redis.pid);
       const load0 = selfCpuMs();
       const machine0 = machineCpuMs().busy;
@@ -160,10 +184,11 @@ async function runStore(ctx: Ctx, store: "memory" | "redis", result: HistoryCost
       await sleep(20); // trailing work after the last delivery (write callbacks, GC started by the block)
       const wallMs = performance.now() - t0;
       const serverCpuMs = processesCpuMs(pids) - cpu0;
-      const redisCpuMs = redis === undefined ? 0 : processCpuMs(redis.pid) - redis0;
+      const redisCpuMs = redis === undefined ? 0 : Math.max(0, processCpuMs(redis.pid) - redis0 - redisIdlePerMs * wallMs);
+      const redisCommandUs = redis === undefined ? 0 : redisCommandUsec(redisPort) - commands0;
       const loadCpuMs = selfCpuMs() - load0;
       const otherCpuMs = Math.max(0, machineCpuMs().busy - machine0 - serverCpuMs - redisCpuMs - loadCpuMs);
-      return { round, variant: variant.id, mode, messages, deliveries: s.deliveries - base, wallMs, serverCpuMs, redisCpuMs, loadCpuMs, otherCpuMs };
+      return { round, variant: variant.id, mode, messages, deliveries: s.deliveries - base, wallMs, serverCpuMs, redisCpuMs, redisCommandUs, loadCpuMs, otherCpuMs };
     };
 
     const blocks: HistoryBlock[] = [];
@@ -198,6 +223,7 @@ async function runStore(ctx: Ctx, store: "memory" | "redis", result: HistoryCost
           cpuPerDeliveryUs: median(mine.map(perDelivery)),
           ratio: ratios.length === 0 ? undefined : { median: median(ratios), min: Math.min(...ratios), max: Math.max(...ratios) },
           redisPerPublicationUs: redis === undefined ? undefined : median(mine.map((b) => (1000 * b.redisCpuMs) / b.messages)),
+          redisCommandPerPublicationUs: redis === undefined ? undefined : median(mine.map((b) => b.redisCommandUs / b.messages)),
           rounds: mine.length,
         });
       }
