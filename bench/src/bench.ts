@@ -26,6 +26,7 @@ import { runFanout } from "./scenarios/fanout.js";
 import { idleSteps, runIdle } from "./scenarios/idle.js";
 import { runPresence } from "./scenarios/presence.js";
 import { runRecovery } from "./scenarios/recovery.js";
+import { runHistoryCost } from "./scenarios/history-cost.js";
 import { runTopics } from "./scenarios/topics.js";
 import { LABELS } from "./servers.js";
 import { fixed, int, table } from "./table.js";
@@ -48,6 +49,7 @@ function fdNeeds(options: BenchOptions): Array<[string, number]> {
     ["presence", Math.max(...options.presenceMembers)],
     ["cluster", options.clusterSubscribers + 1],
     ["recovery", options.recoverySubscribers + 1],
+    ["history", options.historySubscribers + 1],
   ];
 }
 
@@ -226,6 +228,11 @@ async function main(): Promise<number> {
           await sleep(1_000);
         }
         break;
+      case "history":
+        if (!servers.includes("cinder")) break;
+        log(`Scenario 7: history cost (Cinder, ${int(options.historySubscribers)} connections on a plain and two stream topics, ${options.historyRounds} interleaved rounds, stores ${options.historyStores.join(", ")})`);
+        results.history = await runHistoryCost(ctx);
+        break;
     }
     scenarioSeconds[scenario] = (performance.now() - scenarioStarted[scenario]!) / 1000;
     log(`  (${scenario} took ${fixed(scenarioSeconds[scenario]!, 0)} s)`);
@@ -248,6 +255,7 @@ async function main(): Promise<number> {
     ...(results.fanout ?? []), ...(results.idle ?? []), ...(results.topics ?? []),
   ].some((r) => r.error !== undefined) || (results.cluster?.variants ?? []).some((v) => v.error !== undefined)
     || (results.recovery ?? []).some((r) => r.error !== undefined)
+    || (results.history?.errors.length ?? 0) > 0
     || (results.presence ?? []).some((r) => r.error !== undefined && r.server === "cinder");
   if (skipped.size > 0 || results.cluster?.skipped !== undefined) log("note: some scenarios did not run (see above)");
   return failed ? 1 : 0;

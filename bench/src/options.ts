@@ -5,7 +5,7 @@
 import type { ServerId } from "./load/dialects.js";
 
 /** The scenarios, in run order. */
-export const SCENARIOS = ["fanout", "idle", "topics", "presence", "cluster", "recovery"] as const;
+export const SCENARIOS = ["fanout", "idle", "topics", "presence", "cluster", "recovery", "history"] as const;
 export type ScenarioId = (typeof SCENARIOS)[number];
 
 /** Parsed options. */
@@ -49,6 +49,12 @@ export interface BenchOptions {
   recoverySubscribers: number;
   recoveryMessages: number;
   recoveryRate: number;
+  /** Scenario 7 (history cost): connections (each on the three topics), rounds, burst size, fixed-rate seconds, stores. */
+  historySubscribers: number;
+  historyRounds: number;
+  historyBurst: number;
+  historyFixedSeconds: number;
+  historyStores: Array<"memory" | "redis">;
   /** Scenarios 1 and 5: runs of each publish phase; the run with the median CPU per delivery is reported. */
   repeat: number;
   /** Profile each server over the fan-out phases (V8 CPU profiler, like node --cpu-prof) and print its top functions. */
@@ -69,6 +75,7 @@ const USAGE = `usage: npm run bench -- [--full] [--only ${SCENARIOS.join(",")}] 
   [--members 1000,10000] [--churn-rate K] [--churn-seconds S] [--presence-timeout-s T]
   [--cluster-subscribers N] [--workers N] [--redis URL]
   [--recovery-subscribers N] [--recovery-messages K] [--recovery-rate MSG_PER_S]
+  [--history-subscribers N] [--history-rounds R] [--history-burst K] [--history-fixed-seconds S] [--history-stores memory,redis]
   [--repeat R] [--batch B] [--timeout-s T] [--profile] [--heap] [--history] [--no-md | --md]
   or: npm run bench -- --render bench/results/bench-<timestamp>.json   (re-print a saved run, rewrite its .md)`;
 
@@ -100,6 +107,11 @@ export function defaults(profile: "quick" | "full"): BenchOptions {
     recoverySubscribers: full ? 10_000 : 2_000,
     recoveryMessages: 100,
     recoveryRate: 20,
+    historySubscribers: full ? 10_000 : 2_000,
+    historyRounds: 9,
+    historyBurst: full ? 40 : 100,
+    historyFixedSeconds: 1.5,
+    historyStores: ["memory", "redis"],
     redisUrl: process.env.CINDER_REDIS_URL ?? "redis://127.0.0.1:6379",
     cpuProfile: false,
     history: false,
@@ -158,6 +170,16 @@ export function parseOptions(argv: string[]): BenchOptions {
       case "--recovery-subscribers": options.recoverySubscribers = Math.floor(number(arg, argv[++i], 2)); break;
       case "--recovery-messages": options.recoveryMessages = Math.floor(number(arg, argv[++i], 10)); break;
       case "--recovery-rate": options.recoveryRate = number(arg, argv[++i], 1); break;
+      case "--history-subscribers": options.historySubscribers = Math.floor(number(arg, argv[++i], 1)); break;
+      case "--history-rounds": options.historyRounds = Math.floor(number(arg, argv[++i], 1)); break;
+      case "--history-burst": options.historyBurst = Math.floor(number(arg, argv[++i], 1)); break;
+      case "--history-fixed-seconds": options.historyFixedSeconds = number(arg, argv[++i], 0.2); break;
+      case "--history-stores": {
+        const wanted = list(arg, argv[++i]);
+        for (const name of wanted) if (name !== "memory" && name !== "redis") fail(`unknown store ${name}`);
+        options.historyStores = (["memory", "redis"] as const).filter((name) => wanted.includes(name));
+        break;
+      }
       case "--redis": options.redisUrl = argv[++i] ?? fail("--redis needs a URL"); break;
       case "--batch": options.batch = Math.floor(number(arg, argv[++i], 1)); break;
       case "--timeout-s": options.timeoutSeconds = number(arg, argv[++i], 1); break;

@@ -10,6 +10,7 @@ import type { MachineInfo } from "./machine.js";
 import type { BenchOptions } from "./options.js";
 import type { ClusterResult } from "./scenarios/cluster.js";
 import type { RecoveryResult } from "./scenarios/recovery.js";
+import { HISTORY_VARIANTS, type HistoryCostResult } from "./scenarios/history-cost.js";
 import type { PhaseResult } from "./scenarios/common.js";
 import type { FanoutResult } from "./scenarios/fanout.js";
 import type { IdleResult } from "./scenarios/idle.js";
@@ -35,6 +36,7 @@ export interface BenchResults {
   presence?: PresenceResult[];
   cluster?: ClusterResult;
   recovery?: RecoveryResult[];
+  history?: HistoryCostResult;
 }
 
 type Values = Partial<Record<ServerId, number | undefined>>;
@@ -340,6 +342,35 @@ function recoveryTable(results: RecoveryResult[]): Table {
   return { title: `Scenario 6: recovery, ${int(results[0]?.subscribers ?? 0)} subscribers on one stream topic, ${results[0]?.messages ?? 0} messages at ${results[0]?.messagesPerSecond ?? 0}/s`, header, rows, notes };
 }
 
+function historyTable(result: HistoryCostResult): Table {
+  const header = ["store, mode", ...HISTORY_VARIANTS.map((v) => `${v.label}: µs/delivery`), "history / none (median, range)", "positions / none (median, range)", "redis-server CPU µs per publication, idle subtracted (none / history / positions)", "Redis command µs per publication (commandstats)"];
+  const rows: string[][] = [];
+  for (const store of ["memory", "redis"] as const) {
+    for (const mode of ["burst", "fixed"] as const) {
+      const of = (variant: string) => result.summaries.find((s) => s.store === store && s.mode === mode && s.variant === variant);
+      if (of("plain") === undefined) continue;
+      const ratio = (variant: string): string => {
+        const r = of(variant)?.ratio;
+        return r === undefined ? "-" : `${fixed(r.median, 3)}x (${fixed(r.min, 2)}-${fixed(r.max, 2)})`;
+      };
+      rows.push([`${store}, ${mode === "burst" ? `burst of ${result.burstMessages}` : `${fixed(result.fixedPerSecond, 1)} msg/s`}`,
+        ...HISTORY_VARIANTS.map((v) => us(of(v.id)?.cpuPerDeliveryUs ?? NaN)),
+        ratio("history"), ratio("positions"),
+        store === "redis" ? HISTORY_VARIANTS.map((v) => fixed(of(v.id)?.redisPerPublicationUs ?? NaN, 1)).join(" / ") : "-",
+        store === "redis" ? HISTORY_VARIANTS.map((v) => fixed(of(v.id)?.redisCommandPerPublicationUs ?? NaN, 1)).join(" / ") : "-"]);
+    }
+  }
+  return {
+    title: `Scenario 7: history cost, ${int(result.subscribers)} connections each on echo:fan-x1 (no history), stream:fan1 (plain subscribers) and stream:fan2 (subscribers with positions), 64 B, ${result.rounds} interleaved rounds`,
+    header, rows,
+    notes: [
+      "Each round publishes one block per topic (a seeded shuffle of the order), a burst then a fixed rate; a block's server CPU is the server process's scheduler run time over its deliveries. Ratios are taken within a round (blocks seconds apart share the machine's contention), then the median and range over rounds. The first round is a discarded warm-up.",
+      "Redis store: one server process with CINDER_REDIS_URL on a private redis-server the scenario starts (so its CPU is only this run's); plain topics go through the adapter's PUBLISH, stream topics through the append script (number, store, trim, PUBLISH).",
+      ...result.errors,
+    ],
+  };
+}
+
 /** Every table of a run, in order. */
 export function allTables(results: BenchResults, options: BenchOptions): Table[] {
   const tables: Table[] = [];
@@ -350,6 +381,7 @@ export function allTables(results: BenchResults, options: BenchOptions): Table[]
   if (results.presence !== undefined) tables.push(...presenceTables(results.presence, servers));
   if (results.cluster !== undefined) tables.push(clusterTable(results.cluster));
   if (results.recovery !== undefined) tables.push(recoveryTable(results.recovery));
+  if (results.history !== undefined) tables.push(historyTable(results.history));
   tables.push(targetsTable(results));
   return tables;
 }

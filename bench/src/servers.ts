@@ -42,13 +42,15 @@ export interface LaunchOptions {
   workers?: number;
   /** Extra environment (e.g. CINDER_REDIS_NAMESPACE; BENCH_SIO_RECOVERY=1 for Socket.IO). */
   env?: Record<string, string>;
+  /** `node --cpu-prof` into this directory, for the whole life of the process (cluster workers too; a killed one writes none). */
+  cpuProfileDir?: string;
 }
 
 /** Starts server `id` and waits (bounded) until it listens. */
 export async function launch(id: ServerId, paths: Paths, options: LaunchOptions = {}): Promise<RunningServer> {
   const probe = pathToFileURL(join(paths.distSrc, "servers", "probe.js")).href;
   const nodeArgs = ["--expose-gc", "--import", probe];
-  const common = { cwd: paths.repoRoot, timeoutMs: 30_000, nodeArgs, ipc: true };
+  const common = { cwd: paths.repoRoot, timeoutMs: 30_000, nodeArgs, ipc: true, ...(options.cpuProfileDir !== undefined ? { cpuProfileDir: options.cpuProfileDir } : {}) };
   let child: ServerChild;
   const workers = options.workers ?? 1;
   if (id === "cinder") {

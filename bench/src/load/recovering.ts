@@ -55,6 +55,8 @@ export class RecoveringClient {
   rejoinedAt = 0;
   recovered: boolean | undefined;
   reconnects = 0;
+  /** Connection attempts after the cut until the rejoin answered. */
+  attemptsToRejoin = 0;
 
   constructor(readonly index: number, sequences: number) {
     this.seen = new Uint8Array(sequences);
@@ -163,6 +165,7 @@ export class RecoveringFleet {
     if (client.cutAt > 0 && client.rejoinedAt === 0) {
       client.rejoinedAt = performance.now();
       client.recovered = recovered;
+      client.attemptsToRejoin = client.reconnects;
     }
     if (!client.ready) {
       client.ready = true;
@@ -230,6 +233,7 @@ export class RecoveringFleet {
         if (client.cutAt > 0 && client.rejoinedAt === 0) {
           client.rejoinedAt = performance.now();
           client.recovered = false;
+          client.attemptsToRejoin = client.reconnects;
         }
         client.ws?.send(`420["sub",${JSON.stringify(this.options.topic)}]`);
       }

@@ -13,12 +13,13 @@
  * clients), server and Redis CPU of both phases, and the fault phase's extra server CPU per
  * recovered message (a message published while a client was away, received after its rejoin).
  */
+import { join } from "node:path";
 import { WebSocket } from "ws";
 import { stampedPayload } from "../load/dialects.js";
 import { sleep } from "../load/measure.js";
 import { publishAtRate } from "../load/publisher.js";
 import { RecoveringFleet, type RecoveryDialect } from "../load/recovering.js";
-import { childPids, clientPortOwners, pidsByName, processCpuMs } from "../machine.js";
+import { childPids, clientPortOwners, machineCpuMs, pidsByName, processCpuMs, selfCpuMs } from "../machine.js";
 import { launch, type RunningServer } from "../servers.js";
 import { errorText, type Ctx } from "./common.js";
 import { redisProblem } from "./cluster.js";
@@ -28,7 +29,24 @@ export interface RecoveryPhase {
   wallMs: number;
   serverCpuMs: number;
   redisCpuMs: number;
+  /** The load process (every client and the publisher). */
+  loadCpuMs: number;
+  /** Every other program on the machine (other work sharing the cores), from /proc/stat. */
+  otherCpuMs: number;
+  /** Server CPU per process role (Cinder: primary, killed worker, surviving worker, replacement). */
+  serverCpuByRole: Record<string, number>;
   deliveries: number;
+}
+
+/** Fault → rejoin answered, over the affected clients (ms). */
+export interface RejoinSpread {
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+  /** Connection attempts per affected client until its rejoin answered. */
+  meanAttempts: number;
+  maxAttempts: number;
 }
 
 /** One server's result. */
@@ -47,6 +65,7 @@ export interface RecoveryResult {
   /** Affected clients whose rejoin said recovered / did not. */
   recoveredClients?: number;
   notRecoveredClients?: number;
+  rejoinSpread?: RejoinSpread;
   /** Fault → every client had every message (undefined: some never arrived). */
   allCompleteMs?: number;
   /** Summed over clients, over both phases. */
@@ -96,7 +115,8 @@ class ProcessCpu {
       try {
         const cpu = processCpuMs(pid);
         if (!this.first.has(pid)) this.first.set(pid, this.started ? 0 : cpu);
-        this.last.set(pid, cpu);
+        // A killed, not yet reaped process reads lower (its threads' schedstat is gone): keep the highest reading.
+        if (cpu >= (this.last.get(pid) ?? 0)) this.last.set(pid, cpu);
       } catch {
         // gone: keep its last reading
       }
@@ -116,6 +136,12 @@ class ProcessCpu {
     this.started = false;
     return sum;
   }
+  /** Per pid, the CPU since `begin` (after `total`). */
+  byPid(): Map<number, number> {
+    const out = new Map<number, number>();
+    for (const [pid, last] of this.last) out.set(pid, last - (this.first.get(pid) ?? 0));
+    return out;
+  }
 }
 
 /** Runs the recovery scenario against one server. Never throws. */
@@ -129,15 +155,17 @@ export async function runRecovery(ctx: Ctx, server: RecoveryDialect): Promise<Re
   let fleet: RecoveringFleet | undefined;
   let publisher: { ws: WebSocket; publish(seq: number): void } | undefined;
   const timeout = ctx.options.timeoutSeconds * 1000;
+  // With --profile, every server process profiles its whole life (`node --cpu-prof`, written at exit).
+  const profileDir = (name: string): { cpuProfileDir?: string } => (ctx.options.cpuProfile ? { cpuProfileDir: join(ctx.profileDir, `recovery-${name}-${ctx.stamp}`) } : {});
   try {
     if (server === "cinder") {
       const problem = await redisProblem(ctx.options.redisUrl);
       if (problem !== undefined) throw new Error(problem);
       running = await launch("cinder", ctx.paths, {
-        workers: 2, env: { CINDER_REDIS_URL: ctx.options.redisUrl, CINDER_REDIS_NAMESPACE: `cinder-bench-rec-${ctx.stamp}` },
+        workers: 2, ...profileDir("cinder"), env: { CINDER_REDIS_URL: ctx.options.redisUrl, CINDER_REDIS_NAMESPACE: `cinder-bench-rec-${ctx.stamp}` },
       });
     } else {
-      running = await launch("socketio", ctx.paths, { env: { BENCH_SIO_RECOVERY: "1" } });
+      running = await launch("socketio", ctx.paths, { env: { BENCH_SIO_RECOVERY: "1" }, ...profileDir("socketio") });
     }
     const primary = running.child.pid;
     const serverPids = (): number[] => (server === "cinder" ? [primary, ...childPids(primary)] : [primary]);
@@ -152,8 +180,9 @@ export async function runRecovery(ctx: Ctx, server: RecoveryDialect): Promise<Re
     // Who is affected: Cinder, the clients of the worker that does not hold the publisher.
     let victim: number | undefined;
     let affected: number[];
+    const initialWorkers = server === "cinder" ? childPids(primary) : [];
     if (server === "cinder") {
-      const workers = childPids(primary);
+      const workers = initialWorkers;
       const owners = clientPortOwners(workers, running.port);
       const publisherPid = owners.get((pub.ws as unknown as { _socket: { localPort: number } })._socket.localPort);
       victim = workers.find((pid) => pid !== publisherPid);
@@ -174,6 +203,8 @@ export async function runRecovery(ctx: Ctx, server: RecoveryDialect): Promise<Re
       const sampler = setInterval(() => cpu.sample(), 50);
       cpu.begin();
       redisCpu.begin();
+      const load0 = selfCpuMs();
+      const machine0 = machineCpuMs().busy;
       const t0 = performance.now();
       await publishAtRate(messages, rate, (i) => {
         if (i === Math.floor(messages / 5)) fault();
@@ -188,7 +219,16 @@ export async function runRecovery(ctx: Ctx, server: RecoveryDialect): Promise<Re
       }
       const end = Math.max(fleet!.lastDeliveryAt, t0);
       clearInterval(sampler);
-      return { wallMs: end - t0, serverCpuMs: cpu.total(), redisCpuMs: redisCpu.total(), deliveries: fleet!.deliveries - base };
+      const serverCpuMs = cpu.total();
+      const redisCpuMs = redisCpu.total();
+      const loadCpuMs = selfCpuMs() - load0;
+      const otherCpuMs = Math.max(0, machineCpuMs().busy - machine0 - serverCpuMs - redisCpuMs - loadCpuMs);
+      const serverCpuByRole: Record<string, number> = {};
+      for (const [pid, ms] of cpu.byPid()) {
+        const role = server !== "cinder" ? "server" : pid === primary ? "primary" : pid === victim ? "killed worker" : initialWorkers.includes(pid) ? "surviving worker" : "replacement worker";
+        serverCpuByRole[role] = (serverCpuByRole[role] ?? 0) + ms;
+      }
+      return { wallMs: end - t0, serverCpuMs, redisCpuMs, loadCpuMs, otherCpuMs, serverCpuByRole, deliveries: fleet!.deliveries - base };
     };
 
     result.clean = await phase(0, () => undefined);
@@ -208,6 +248,15 @@ export async function runRecovery(ctx: Ctx, server: RecoveryDialect): Promise<Re
     result.notRecoveredClients = clients.length - result.recoveredClients;
     const rejoined = clients.filter((c) => c.rejoinedAt > 0);
     if (rejoined.length === clients.length && clients.length > 0) result.allRejoinedMs = Math.max(...rejoined.map((c) => c.rejoinedAt)) - faultAt;
+    if (rejoined.length > 0) {
+      const times = rejoined.map((c) => c.rejoinedAt - faultAt).sort((a, b) => a - b);
+      const at = (p: number): number => times[Math.min(times.length - 1, Math.floor(p * times.length))]!;
+      const attempts = rejoined.map((c) => c.attemptsToRejoin);
+      result.rejoinSpread = {
+        p50: at(0.5), p90: at(0.9), p99: at(0.99), max: times[times.length - 1]!,
+        meanAttempts: attempts.reduce((a, b) => a + b, 0) / attempts.length, maxAttempts: Math.max(...attempts),
+      };
+    }
     let lost = 0;
     let duplicated = 0;
     let recoveredMessages = 0;
@@ -231,6 +280,11 @@ export async function runRecovery(ctx: Ctx, server: RecoveryDialect): Promise<Re
       result.extraCpuPerRecoveredUs = (1000 * (result.fault.serverCpuMs - result.clean.serverCpuMs)) / recoveredMessages;
       result.cpuPerRecoveredUs = (1000 * result.fault.serverCpuMs) / recoveredMessages;
     }
+    const spread = result.rejoinSpread;
+    if (spread !== undefined) ctx.log(`    rejoin answered after the fault: p50 ${spread.p50.toFixed(0)} ms, p90 ${spread.p90.toFixed(0)}, p99 ${spread.p99.toFixed(0)}, max ${spread.max.toFixed(0)}; attempts mean ${spread.meanAttempts.toFixed(2)}, max ${spread.maxAttempts}`);
+    for (const [name, p] of [["clean", result.clean], ["fault", result.fault]] as const) {
+      ctx.log(`    ${name}: load process CPU ${p.loadCpuMs.toFixed(0)} ms, other programs ${p.otherCpuMs.toFixed(0)} ms over ${p.wallMs.toFixed(0)} ms; server by role ${Object.entries(p.serverCpuByRole).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(", ")}`);
+    }
     ctx.log(`    fault: ${result.affected} affected, ${result.recoveredClients} recovered, ${result.notRecoveredClients} not; all rejoined in ${result.allRejoinedMs?.toFixed(0) ?? "-"} ms; ` +
       `lost ${lost}, duplicated ${duplicated}; ${recoveredMessages} recovered messages; server CPU ${result.fault.serverCpuMs.toFixed(0)} ms (clean ${result.clean.serverCpuMs.toFixed(0)} ms), Redis ${result.fault.redisCpuMs.toFixed(0)} ms`);
   } catch (error) {
@@ -239,7 +293,9 @@ export async function runRecovery(ctx: Ctx, server: RecoveryDialect): Promise<Re
   } finally {
     fleet?.closeAll();
     publisher?.ws.terminate();
-    await running?.child.stop();
+    await running?.child.stop(15_000);
+    const lines = running?.child.stderrLines ?? [];
+    if (lines.length > 5) ctx.log(`    server stderr (${lines.length} lines, first 40):\n${lines.slice(0, 40).map((l) => `      ${l}`).join("\n")}`);
   }
   return result;
 }

@@ -21,7 +21,7 @@ export {
   type HistoryQuery,
 } from "./pubsub/index.js";
 export {
-  MemoryHistory, defaultStreamLimits, formatPosition, parsePosition, newEpoch,
+  MemoryHistory, SinceReads, defaultStreamLimits, formatPosition, parsePosition, newEpoch,
   type HistoryRead, type HistoryStore, type MemoryHistoryOptions, type Publication, type StreamLimits, type StreamPosition,
 } from "./history/index.js";
 export { readStreamRequest, type StreamReply, type StreamRequest } from "./channel/recovery.js";

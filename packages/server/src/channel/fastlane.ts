@@ -44,16 +44,48 @@ export function fastlaneFrame(broadcast: BroadcastMessage, serializer: Serialize
   const cache = position === undefined ? frames : positioned;
   let frame = cache.get(serializer);
   if (frame === undefined) {
-    try {
-      frame = position === undefined
-        ? serializer.fastlane(broadcast)
-        : serializer.encode({ join_ref: null, ref: formatPosition(position), topic: broadcast.topic, event: broadcast.event, payload: broadcast.payload });
-    } catch (error) {
-      reporter.logger.error({ topic: broadcast.topic, event: broadcast.event, err: error }, "broadcast cannot be encoded; dropped");
-      if (diagnostics.error.hasSubscribers) diagnostics.error.publish({ endpoint: reporter.endpointId, kind: "encode", topic: broadcast.topic });
-      frame = null;
-    }
+    frame = encodeBroadcast(broadcast, serializer, reporter, position !== undefined);
     cache.set(serializer, frame);
   }
   return frame;
+}
+
+/** How many replayed broadcasts keep their frames (per serializer, the most recent ones). */
+const REPLAY_CACHE_SIZE = 4096;
+/** Frames of replayed broadcasts (publications read from the history, live ones held back during a join), in insertion order. */
+const replayed = new Map<Serializer, Map<BroadcastMessage, Frame | null>>();
+
+/**
+ * The frame of a broadcast replayed to a stream client on its join (always with its position).
+ * Clients that come back together replay the same publication objects one after another
+ * (`SinceReads` shares one read among them, held-back live broadcasts are shared too), so
+ * their frames are kept in a small bounded cache instead of the fastlane's single slot.
+ */
+export function replayFrame(broadcast: BroadcastMessage, serializer: Serializer, reporter: FastlaneReporter): Frame | null {
+  if (broadcast === current) return fastlaneFrame(broadcast, serializer, reporter, true);
+  let cache = replayed.get(serializer);
+  if (cache === undefined) {
+    cache = new Map();
+    replayed.set(serializer, cache);
+  }
+  let frame = cache.get(broadcast);
+  if (frame === undefined) {
+    frame = encodeBroadcast(broadcast, serializer, reporter, broadcast.position !== undefined);
+    if (cache.size >= REPLAY_CACHE_SIZE) cache.delete(cache.keys().next().value as BroadcastMessage);
+    cache.set(broadcast, frame);
+  }
+  return frame;
+}
+
+function encodeBroadcast(broadcast: BroadcastMessage, serializer: Serializer, reporter: FastlaneReporter, withPosition: boolean): Frame | null {
+  const position = withPosition ? broadcast.position : undefined;
+  try {
+    return position === undefined
+      ? serializer.fastlane(broadcast)
+      : serializer.encode({ join_ref: null, ref: formatPosition(position), topic: broadcast.topic, event: broadcast.event, payload: broadcast.payload });
+  } catch (error) {
+    reporter.logger.error({ topic: broadcast.topic, event: broadcast.event, err: error }, "broadcast cannot be encoded; dropped");
+    if (diagnostics.error.hasSubscribers) diagnostics.error.publish({ endpoint: reporter.endpointId, kind: "encode", topic: broadcast.topic });
+    return null;
+  }
 }

@@ -17,7 +17,7 @@ import {
   isCleanStop, type AnyChannelDefinition, type Assigns, type ChannelSocket,
   type ReplyResult, type StopResult, type TerminateReason,
 } from "./definition.js";
-import { fastlaneFrame } from "./fastlane.js";
+import { fastlaneFrame, replayFrame } from "./fastlane.js";
 import { Mailbox } from "./mailbox.js";
 import { BadReturnError, isPromiseLike, readResult, resultStatus, type ValidResult } from "./results.js";
 import { validatePayload } from "./schema.js";
@@ -160,10 +160,9 @@ export class ChannelInstance implements Subscriber {
   private releaseHeldBack(replay: readonly Publication[]): void {
     const held = this.heldBack ?? [];
     this.heldBack = undefined;
-    for (const publication of replay) {
-      this.deliver({ topic: publication.topic, event: publication.event, payload: publication.payload, position: publication.position });
-    }
-    for (const message of held) this.deliver(message);
+    // A publication is a BroadcastMessage with a position; the objects are shared by the clients replaying them.
+    for (const publication of replay) this.deliver(publication, true);
+    for (const message of held) this.deliver(message, true);
   }
 
   /** Answers a join whose callback threw or returned a bad value with `{"reason":"join crashed"}`. */
@@ -242,8 +241,8 @@ export class ChannelInstance implements Subscriber {
     this.end(reason, notice, this.state === "joined");
   }
 
-  /** Fastlane delivery of a broadcast on this channel's topic. */
-  deliver(message: BroadcastMessage): void {
+  /** Fastlane delivery of a broadcast on this channel's topic (`replayed`: from the history or held back during the join). */
+  deliver(message: BroadcastMessage, replayed = false): void {
     if (this.state !== "joined") return;
     if (this.heldBack !== undefined) {
       this.heldBack.push(message);
@@ -264,7 +263,9 @@ export class ChannelInstance implements Subscriber {
       });
       return;
     }
-    const frame = fastlaneFrame(message, this.host.serializer, this.host, this.cursor !== undefined);
+    const frame = replayed
+      ? replayFrame(message, this.host.serializer, this.host)
+      : fastlaneFrame(message, this.host.serializer, this.host, this.cursor !== undefined);
     if (frame !== null) this.host.sendFrame(frame);
   }
 

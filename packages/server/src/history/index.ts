@@ -3,3 +3,4 @@ export { formatPosition, parsePosition, newEpoch, type Publication, type StreamP
 export { defaultStreamLimits, type HistoryRead, type HistoryStore, type StreamLimits } from "./store.js";
 export { MemoryHistory, type MemoryHistoryOptions } from "./memory.js";
 export { TopicPatterns } from "./patterns.js";
+export { SinceReads } from "./read-batch.js";

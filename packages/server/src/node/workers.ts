@@ -38,12 +38,22 @@ function exited(worker: Worker): Promise<void> {
  * `{role: "single"}`.
  */
 export function forkWorkers(workers: number, log: (message: string) => void = console.error): WorkerRole {
-  if (cluster.isWorker) return { role: "worker", id: cluster.worker?.id ?? 0 };
+  if (cluster.isWorker) {
+    // node:cluster's messages to the primary go over the IPC channel; once the primary is gone
+    // (killed), a send fails with EPIPE as an 'error' event, which unheard would crash this
+    // worker with a stack trace instead of letting it exit on the channel's disconnect.
+    // (node:cluster re-emits the process's 'error' on `cluster.worker`.)
+    cluster.worker?.on("error", (error: Error) => log(`worker ${cluster.worker?.id ?? "?"}: channel to the primary failed: ${error.message}`));
+    return { role: "worker", id: cluster.worker?.id ?? 0 };
+  }
   if (!Number.isInteger(workers) || workers <= 1) return { role: "single" };
   let stopping = false;
   /** Workers being replaced on purpose: their exit starts no other. */
   const replaced = new Set<number>();
   process.env.CINDER_CLUSTER_SECRET ??= randomBytes(32).toString("base64url");
+  // Handing a connection to a worker that just died fails with EPIPE, which node:cluster re-emits
+  // as the worker's 'error' event; unheard, it would crash the primary and with it every worker.
+  cluster.on("fork", (worker) => worker.on("error", (error: Error) => log(`worker ${worker.id}: ${error.message}`)));
   for (let i = 0; i < workers; i++) cluster.fork();
   cluster.on("exit", (worker, code, signal) => {
     if (stopping || replaced.delete(worker.id)) return;

@@ -19,7 +19,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { diagnostics } from "../diagnostics.js";
-import { MemoryHistory, TopicPatterns, type HistoryRead, type HistoryStore, type Publication, type StreamLimits, type StreamPosition } from "../history/index.js";
+import { MemoryHistory, SinceReads, TopicPatterns, type HistoryRead, type HistoryStore, type Publication, type StreamLimits, type StreamPosition } from "../history/index.js";
 
 /** One broadcast as local subscribers receive it (one object per dispatch, shared by its subscribers). */
 export interface BroadcastMessage {
@@ -115,6 +115,8 @@ export class PubSub {
   /** Where stream topics' broadcasts are recorded. */
   readonly history: HistoryStore;
   private readonly streams = new TopicPatterns<StreamLimits>();
+  /** A shared store's `since` reads, coalesced (read-batch.ts); a local store is read directly. */
+  private readonly sinceReads: SinceReads | undefined;
   private readonly onHistoryError: (error: unknown, topic: string) => void;
   /** Subscribers to skip when a shared store delivers their `broadcastFrom` back, by tag. */
   private readonly exclusions = new Map<string, { subscriber: Subscriber; at: number }>();
@@ -126,6 +128,7 @@ export class PubSub {
     this.adapter = options.adapter ?? new LocalAdapter();
     this.onSubscriberError = options.onSubscriberError ?? ((error) => { queueMicrotask(() => { throw error; }); });
     this.history = options.history ?? new MemoryHistory();
+    this.sinceReads = this.history.deliversItself ? new SinceReads(this.history) : undefined;
     this.onHistoryError = options.onHistoryError ?? ((error, topic) => {
       process.emitWarning(`cinder: a broadcast on stream topic "${topic}" could not be recorded and was dropped: ${String(error)}`);
     });
@@ -151,7 +154,8 @@ export class PubSub {
   async readHistory(topic: string, query: HistoryQuery): Promise<HistoryRead | undefined> {
     const limits = this.streamLimits(topic);
     if (limits === undefined) return undefined;
-    return "since" in query ? this.history.since(topic, query.since, limits) : this.history.last(topic, query.last, limits);
+    if (!("since" in query)) return this.history.last(topic, query.last, limits);
+    return this.sinceReads !== undefined ? this.sinceReads.since(topic, query.since, limits) : this.history.since(topic, query.since, limits);
   }
 
   /** This node's name. */
