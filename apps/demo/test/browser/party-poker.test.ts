@@ -112,5 +112,14 @@ test("pointing party: decks with ? and ☕, average and spread, timer, reveal, b
     "2,\"Presence list, with tabs\",\"Show who is in the room, since when, and on how many tabs.\",8,8,8,8", "",
   ].join("\r\n"));
   await harness.screenshot(carol.page, "party-poker-backlog");
+
+  // A phone's width: the driver's table (timer buttons, deck picker) and the backlog's tools fit.
+  await alice.page.locator("#revote").click();
+  for (const user of users) await textOf(user.page.locator("#result"), "0 of 3 votes in");
+  await alice.page.setViewportSize({ width: 390, height: 844 });
+  await alice.page.locator('[data-timer="30"]').waitFor();
+  const width = await alice.page.evaluate<number>("document.documentElement.scrollWidth");
+  assert.ok(width <= 390, `the party fits a 390 px screen (scroll width ${width})`);
+  await harness.screenshot(alice.page, "party-poker-phone");
   harness.assertNoPageErrors();
 });
