@@ -19,6 +19,7 @@ const REASONS: Record<string, string> = {
   not_driver: "only the driver can deal the next card",
   no_card: "there is no card on the table yet",
   invalid_payload: "the server could not read that",
+  signed_out: "your session has ended; sign in again",
 };
 
 /** What to say when a push got no reply in time. */
