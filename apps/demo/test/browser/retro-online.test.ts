@@ -1,6 +1,6 @@
 /**
  * Retro rooms in the browser: who is online through reloads (the server's leave grace,
- * PRESENCE_LEAVE_GRACE_MS, is 2.5 s here). Bob reloads his page: alice's "Here now" count never
+ * PRESENCE_LEAVE_GRACE_MS, is 4 s here). Bob reloads his page: alice's "Here now" count never
  * dips (sampled in the page every 10 ms), bob stays listed, and no "bob left" / "bob joined"
  * notice appears. Carol arrives: "carol joined". Bob closes his page: after the grace alice
  * sees "bob left" and the count drops, once.
@@ -10,12 +10,12 @@ import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { CHROMIUM, countOf, skipWithoutChromium, startHarness, textOf, type Harness } from "./harness.js";
 
-const GRACE = 2_500;
+const GRACE = 4_000;
 let h: Harness | undefined;
 before(async () => { if (existsSync(CHROMIUM)) h = await startHarness({ presenceLeaveGraceMs: GRACE }); });
 after(async () => { await h?.close(); });
 
-test("retro room: a reload keeps the count and makes no notice; a newcomer is 'joined'; a closed page is 'left' after the grace", { timeout: 60_000 }, async (t) => {
+test("retro room: a reload keeps the count and makes no notice; a newcomer is 'joined'; a closed page is 'left' after the grace", { timeout: 90_000 }, async (t) => {
   if (skipWithoutChromium(t) || h === undefined) return;
   const harness = h;
   const alice = await harness.signUp("alice");
@@ -37,10 +37,12 @@ test("retro room: a reload keeps the count and makes no notice; a newcomer is 'j
   const reloadAt = Date.now();
   await bob.page.reload();
   await bob.page.locator('#presence [data-user="bob"]').waitFor();
-  t.diagnostic(`bob's reloaded page listed him ${Date.now() - reloadAt} ms after the reload began`);
+  const reloadMs = Date.now() - reloadAt;
+  t.diagnostic(`bob's reloaded page listed him ${reloadMs} ms after the reload began`);
   await alice.page.waitForTimeout(GRACE + 700);
   t.diagnostic(`notices: ${JSON.stringify(await notices())}; bob missing in ${String(await alice.page.evaluate("window.__bobMissing"))} samples`);
-  assert.equal(await alice.page.evaluate("window.__low"), 2, "alice's count never dipped while bob reloaded");
+  const why = reloadMs > GRACE ? ` (the reload took ${reloadMs} ms, longer than the ${GRACE} ms grace: an overloaded machine?)` : "";
+  assert.equal(await alice.page.evaluate("window.__low"), 2, `alice's count never dipped while bob reloaded${why}`);
   assert.equal(await alice.page.evaluate("window.__bobMissing"), 0, "bob stayed listed");
   assert.deepEqual(await notices(), before, "no 'left' or 'joined' notice for a reload");
   await countOf(alice.page.locator('#presence [data-user="bob"] [data-away]'), 0);
