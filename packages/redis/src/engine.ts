@@ -19,16 +19,23 @@ export interface Engine {
   readonly publishCommand: "PUBLISH" | "SPUBLISH";
   /** True on a Redis Cluster. */
   readonly clustered: boolean;
+  /** Connects both connections. */
   connect(): Promise<void>;
+  /** Publishes `text` on `channel` (PUBLISH, or SPUBLISH for a shard channel). */
   publish(kind: ChannelKind, channel: string, text: string): Promise<unknown>;
+  /** Subscribes the channels; settles when Redis acknowledged all of them. */
   subscribe(kind: ChannelKind, channels: readonly string[]): Promise<unknown>;
+  /** Unsubscribes the channels. */
   unsubscribe(kind: ChannelKind, channels: readonly string[]): Promise<unknown>;
   /** Every message received, from either kind of channel. */
   onMessage(handler: (channel: string, text: string) => void): void;
+  /** True while the publisher is connected. */
   publisherReady(): boolean;
+  /** True while the subscriber is connected. */
   subscriberReady(): boolean;
   /** Connection errors and recoveries, for logging. */
   onStatus(handler: (role: "publisher" | "subscriber", status: "error" | "ready", error?: Error) => void): void;
+  /** Closes both connections. */
   close(): Promise<void>;
 }
 

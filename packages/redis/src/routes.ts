@@ -14,8 +14,11 @@ import type { Logger } from "@cinder/server";
 
 /** How routes reach Redis. */
 export interface RouteLink {
+  /** SUBSCRIBE (or SSUBSCRIBE); settles on Redis's acknowledgement. */
   subscribe(channels: readonly string[]): Promise<unknown>;
+  /** UNSUBSCRIBE (or SUNSUBSCRIBE). */
   unsubscribe(channels: readonly string[]): Promise<unknown>;
+  /** True while the subscriber connection is up. */
   ready(): boolean;
 }
 

@@ -23,7 +23,10 @@ test("Redis restarts: nodes keep serving their own sockets, then converge again"
   const url = `redis://127.0.0.1:${port}`;
   let redis = await startRedis(binary, port);
   const namespace = `cinder-restart-${randomBytes(4).toString("hex")}`;
-  const nodes = await Promise.all(["r1", "r2"].map((name) => startNode(name, url, namespace)));
+  const nodes = await Promise.all(["r1", "r2"].map((name) => startNode(name, url, namespace))).catch((error: unknown) => {
+    redis.kill("SIGKILL"); // a node that does not start must not leave the throwaway Redis running
+    throw error;
+  });
   const clients: Client[] = [];
   try {
     const [r1, r2] = nodes as [Node, Node];

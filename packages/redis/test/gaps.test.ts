@@ -22,7 +22,11 @@ test("publications a node missed while its Redis subscription was down are recov
   const redis = await startRedis(binary, port);
   const admin = new Redis(url);
   const namespace = `cinder-gaps-${randomBytes(4).toString("hex")}`;
-  const nodes = await Promise.all(["g1", "g2"].map((name) => startNode(name, url, namespace)));
+  const nodes = await Promise.all(["g1", "g2"].map((name) => startNode(name, url, namespace))).catch((error: unknown) => {
+    admin.disconnect();
+    redis.kill("SIGKILL"); // a node that does not start must not leave the throwaway Redis running
+    throw error;
+  });
   const [g1, g2] = nodes as [Node, Node];
   const socket = new Socket(`ws://127.0.0.1:${g1.port}/socket`, { transport: WebSocket, rejoinAfterMs: () => 50, reconnectAfterMs: () => 50 });
   try {

@@ -49,7 +49,7 @@ async function startBox(): Promise<Box> {
   const lines: string[] = [];
   primary.stdout!.on("data", (chunk: Buffer) => lines.push(...chunk.toString().split("\n").filter(Boolean)));
   primary.stderr!.on("data", (chunk: Buffer) => lines.push(...chunk.toString().split("\n").filter(Boolean)));
-  await until(() => listening(lines) === 3, 15_000, "three workers listening");
+  await until(() => listening(lines) === 3, 30_000, "three workers listening");
   const port = Number(/:(\d+) as node/.exec(lines.find((l) => l.includes("listening on"))!)![1]);
   return { primary, lines, port };
 }

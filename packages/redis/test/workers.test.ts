@@ -27,7 +27,7 @@ test("--workers 2: clients on both workers share broadcasts and presence; long-p
   child.stderr!.on("data", (chunk: Buffer) => lines.push(chunk.toString()));
   const clients: Client[] = [];
   try {
-    await until(() => lines.filter((l) => l.includes("listening on")).length === 2, 10_000, "two workers listening");
+    await until(() => lines.filter((l) => l.includes("listening on")).length === 2, 30_000, "two workers listening");
     const ports = new Set(lines.filter((l) => l.includes("listening on")).map((l) => /:(\d+) as node/.exec(l)![1]));
     assert.equal(ports.size, 1, "both workers share one port");
     const nodesSeen = new Set(lines.filter((l) => l.includes("listening on")).map((l) => /as node (\S+)/.exec(l)![1]));

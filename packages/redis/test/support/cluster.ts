@@ -36,7 +36,7 @@ export function startNode(name: string, redisUrl: string, namespace: string, env
   const output: string[] = [];
   child.stderr!.on("data", (chunk: Buffer) => output.push(chunk.toString()));
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => { child.kill("SIGKILL"); reject(new Error(`node ${name} did not start: ${output.join("")}`)); }, 10_000);
+    const timer = setTimeout(() => { child.kill("SIGKILL"); reject(new Error(`node ${name} did not start: ${output.join("")}`)); }, 30_000);
     child.stdout!.on("data", (chunk: Buffer) => {
       const match = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(chunk.toString());
       if (!match) return;
