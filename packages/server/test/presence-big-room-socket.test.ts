@@ -105,6 +105,7 @@ test("phoenix.js: a room crossing the threshold switches to counts and a sample;
 
   // Churn for 1.5 s: a join and a leave every 10 ms, sampled members leaving too.
   const before = a.counts.length;
+  const eventsBefore = a.events.length;
   const churnStart = Date.now();
   let next = 200;
   const sampled = Object.keys(a.seen.state);
@@ -122,10 +123,12 @@ test("phoenix.js: a room crossing the threshold switches to counts and a sample;
   assert.equal(last(a)?.users, users);
   const updates = a.counts.slice(before);
   const elapsed = updates[updates.length - 1]!.at - churnStart;
-  assert.ok(updates.length <= Math.ceil(elapsed / INTERVAL) + 1, `${updates.length} count updates in ${elapsed} ms (interval ${INTERVAL})`);
-  for (let i = 1; i < updates.length; i++) assert.ok(updates[i]!.at - updates[i - 1]!.at >= INTERVAL - 30, `updates ${updates[i]!.at - updates[i - 1]!.at} ms apart`);
-  const diffsInChurn = a.events.slice(a.events.length - updates.length * 2 - 5).filter((e) => e === "presence_diff").length;
-  assert.ok(diffsInChurn <= updates.length + 1, "at most one sample diff per count update");
+  // The bound is counted, not timed per pair: a starved client may read two updates together.
+  const bound = Math.ceil(elapsed / INTERVAL) + 1;
+  assert.ok(updates.length <= bound, `${updates.length} count updates in ${elapsed} ms (interval ${INTERVAL})`);
+  assert.ok(updates.length >= 3, `counts kept coming during the churn (${updates.length})`);
+  const diffsInChurn = a.events.slice(eventsBefore).filter((e) => e === "presence_diff").length;
+  assert.ok(diffsInChurn <= bound, `${diffsInChurn} sample diffs in ${elapsed} ms: at most one an interval`);
   await until(() => refs(a.seen.state as PresenceMap).length === 5, "sample refilled to 5");
   const now = refs(await presence.list(topic));
   assert.ok(refs(a.seen.state as PresenceMap).every((r) => now.includes(r)), "after churn the sample holds present metas only (sampled leavers replaced)");
