@@ -10,8 +10,10 @@ import assert from "node:assert/strict";
 import { LongPoll, Socket as PhoenixSocket, type Channel, type Message } from "phoenix";
 import { WebSocket } from "ws";
 import {
-  accept, createLogger, defineChannel, defineSocket, ok, refuse, renew, subscribeDiagnostics, Token, type TokenMessage,
+  accept, createLogger, defineChannel, defineSocket, ok, PubSub, refuse, renew, subscribeDiagnostics, Token, type TokenMessage,
 } from "../src/index.js";
+import { Revocations } from "../src/socket/index.js";
+import { Bus } from "./support/bus.js";
 import { serverPool } from "./support/server.js";
 import { RawClient, sleep } from "./support/raw-client.js";
 
@@ -254,4 +256,32 @@ test("long-poll: a refresh keeps the session and its channel; without one the se
   assert.equal(server.endpoint.connectionCount, 1);
   await until(() => server.endpoint.connectionCount === 0, 2 * ttl);
   c.socket.disconnect();
+});
+
+test("revoke on one node closes the id's sockets on another, which then refuses its old tokens", async () => {
+  const bus = new Bus();
+  const a = await pool.start({ pubsub: new PubSub({ adapter: bus.adapter("a") }) });
+  const b = await pool.start({ pubsub: new PubSub({ adapter: bus.adapter("b") }) });
+  const old = sign("eve", 60_000);
+  const onB = await RawClient.connect(`${b.websocketUrl}?token=${encodeURIComponent(old)}&vsn=2.0.0`);
+  await sleep(5);
+  a.endpoint.revoke("user:eve");
+  await until(() => onB.closeCode !== undefined);
+  assert.deepEqual([onB.closeCode, onB.closeReason], [4003, "token revoked"]);
+  await assert.rejects(RawClient.connect(`${b.websocketUrl}?token=${encodeURIComponent(old)}&vsn=2.0.0`),
+    (error: { status?: number }) => error.status === 403);
+});
+
+test("Revocations: a token issued at or before the revocation is refused until the time to live passes", () => {
+  let now = 1_000;
+  const list = new Revocations(500, () => now);
+  list.add("u", 1_000);
+  assert.equal(list.isRevoked("u", 999), true);
+  assert.equal(list.isRevoked("u", 1_000), true);
+  assert.equal(list.isRevoked("u", 1_001), false, "issued after: a new sign-in");
+  assert.equal(list.isRevoked("other", 0), false);
+  now = 1_600;
+  assert.equal(list.isRevoked("u", 999), false, "forgotten after the time to live");
+  list.add("v", 1_600);
+  assert.equal(list.size, 1, "expired entries are pruned");
 });
