@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { LongPoll, Socket as PhoenixSocket, type Channel, type Message } from "phoenix";
 import { WebSocket } from "ws";
 import {
-  accept, createLogger, defineChannel, defineSocket, ok, PubSub, refuse, renew, subscribeDiagnostics, Token, type TokenMessage,
+  accept, defineChannel, defineSocket, ok, PubSub, refuse, renew, subscribeDiagnostics, Token, type TokenMessage,
 } from "../src/index.js";
 import { Revocations } from "../src/socket/index.js";
 import { Bus } from "./support/bus.js";
@@ -63,7 +63,7 @@ const viaHook = defineSocket<{ user: string }>({
   },
 });
 
-const pool = serverPool({ socket: viaConnect, longpoll: { windowMs: 300 }, ...(process.env.DEBUG_PHX ? { logger: createLogger({ level: "debug" }) } : {}) });
+const pool = serverPool({ socket: viaConnect, longpoll: { windowMs: 300 } });
 after(() => pool.closeAll());
 
 const tokenEvents: TokenMessage[] = [];
@@ -83,7 +83,6 @@ function client(url: string, token: () => string, transport: unknown = WebSocket
   const auth = transport === LongPoll ? { authToken: token } : { params: () => ({ token: token() }) };
   const socket = new PhoenixSocket(url, {
     transport, ...auth, reconnectAfterMs: () => 60_000, timeout: 2000,
-    ...(process.env.DEBUG_PHX ? { logger: (kind: string, msg: string, data: unknown) => console.log(kind, msg, JSON.stringify(data)) } : {}),
   });
   const state: Client = {
     socket,
@@ -143,9 +142,9 @@ for (const [name, socket] of [["through connect", viaConnect], ["through the ref
     // Refresh three times, each halfway to the expiry: past the first token's lifetime and beyond.
     for (let i = 0; i < 3; i++) {
       await sleep(TTL / 2);
-      const reply = await c.refresh(sign("ann", TTL));
-      assert.equal(reply.status, "ok");
-      assert.ok(typeof reply.response.expires_in === "number" && reply.response.expires_in > TTL / 2);
+      const reply = await c.refresh(sign("ann", 2 * TTL)); // refreshed tokens: a margin for a loaded machine
+      assert.equal(reply.status, "ok", JSON.stringify(reply));
+      assert.ok(typeof reply.response.expires_in === "number" && reply.response.expires_in > TTL, JSON.stringify(reply));
     }
     await sleep(TTL / 2);
     assert.equal(c.socket.isConnected(), true);
@@ -156,7 +155,7 @@ for (const [name, socket] of [["through connect", viaConnect], ["through the ref
     const echoed = await new Promise((resolve) => rooms[1]!.push("echo", { n: 1 }).receive("ok", resolve));
     assert.deepEqual(echoed, { n: 1 });
     // Then stop refreshing: closed at the expiry.
-    await until(() => c.closes.length > 0, 2 * TTL);
+    await until(() => c.closes.length > 0, 4 * TTL);
     assert.deepEqual(c.closes[0], { code: 4001, reason: "token expired" });
     c.socket.disconnect();
   });
@@ -248,7 +247,8 @@ test("long-poll: a refresh keeps the session and its channel; without one the se
   const joinRef = room.joinRef();
   await until(() => c.expiries.length === 1);
   await sleep(ttl / 2);
-  assert.equal((await c.refresh(sign("lp", ttl))).status, "ok");
+  const reply = await c.refresh(sign("lp", ttl));
+  assert.equal(reply.status, "ok", JSON.stringify(reply));
   await sleep(ttl * 0.7); // past the first token's expiry
   assert.equal(c.opens, 1);
   assert.equal(room.state, "joined");
