@@ -4,4 +4,6 @@
 hard=$(ulimit -Hn)
 if [ "$hard" = "unlimited" ]; then ulimit -n 1048576 2>/dev/null || true; else ulimit -n "$hard" 2>/dev/null || true; fi
 echo "ulimit -n: $(ulimit -n) (hard $(ulimit -Hn))"
+# `--bigroom` first runs the big-room bench (dist/src/bigroom.js) instead of the five scenarios.
+if [ "$1" = "--bigroom" ]; then shift; exec node "$(dirname "$0")/dist/src/bigroom.js" "$@"; fi
 exec node "$(dirname "$0")/dist/src/bench.js" "$@"

@@ -54,6 +54,10 @@ export interface FleetOptions {
   batch: number;
   /** Every member sends a Phoenix heartbeat this often (the server closes idle sockets). */
   heartbeatMs?: number;
+  /** Only members `from` ≤ i < `to` of the M (a load worker's share); their views still expect all M keys. Default all. */
+  slice?: { from: number; to: number };
+  /** The source address of the connections (spreads many connections over 127.0.0.x). */
+  localAddress?: string;
 }
 
 const DIFF_CACHE_MAX_ENTRIES = 4096;
@@ -79,15 +83,16 @@ export class Fleet extends FleetBase<Member> {
   private readonly topicJson: string;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   protected readonly count: number;
+  /** Members this fleet holds (M, or its slice). */
+  private readonly size: number;
 
   constructor(private readonly options: FleetOptions) {
     super();
     this.count = options.members;
-    this.members = Array.from({ length: options.members }, (_, i) => {
-      const user = `m${i}`;
-      this.keyIndex.set(user, i);
-      return new Member(i, user, options.members);
-    });
+    for (let i = 0; i < options.members; i++) this.keyIndex.set(`m${i}`, i);
+    const { from, to } = options.slice ?? { from: 0, to: options.members };
+    this.size = to - from;
+    this.members = Array.from({ length: this.size }, (_, j) => new Member(from + j, `m${from + j}`, options.members));
     this.topicJson = JSON.stringify(options.topic);
     this.diffPrefix = Buffer.from(`[null,null,${this.topicJson},"presence_diff",`);
     this.joinFrame = `["1","1",${this.topicJson},"phx_join",{}]`;
@@ -145,6 +150,7 @@ export class Fleet extends FleetBase<Member> {
     const ws = new WebSocket(`${this.options.baseUrl}&user=${member.user}`, {
       perMessageDeflate: false,
       skipUTF8Validation: true,
+      ...(this.options.localAddress !== undefined ? { localAddress: this.options.localAddress } : {}),
     });
     member.ws = ws;
     member.status = "connecting";
@@ -294,7 +300,7 @@ export class Fleet extends FleetBase<Member> {
       member.refs[key] = ref;
       if (++member.present === this.count) {
         this.fullMembers++;
-        if (this.fullMembers === this.count) {
+        if (this.fullMembers === this.size) {
           this.lastConvergedAt = performance.now();
           if (this.extraMetas === 0) this.lastExactAt = this.lastConvergedAt;
           this.notify();
@@ -337,7 +343,7 @@ export class Fleet extends FleetBase<Member> {
 
   private dropExtra(member: Member): void {
     member.extraCount--;
-    if (--this.extraMetas === 0 && this.fullMembers === this.count) {
+    if (--this.extraMetas === 0 && this.fullMembers === this.size) {
       this.lastExactAt = performance.now();
       this.notify();
     }

@@ -17,7 +17,7 @@ async function storm(members: number, cached: boolean): Promise<{ cpuSeconds: nu
   let bytes = 0;
   for (let i = 0; i < members; i++) {
     const payload = cached ? await presence.encodedList(topic) : await presence.list(topic);
-    bytes += V2Serializer.encode({ join_ref: String(i), ref: null, topic, event: "presence_state", payload }).wire.length;
+    bytes += V2Serializer.encode({ join_ref: String(i), ref: null, topic, event: "presence_state", payload }).length;
     presence.track({ ownerId: `o${i}`, topic }, `user-${i}`, { online_at: Date.now() });
   }
   const used = process.cpuUsage(start);

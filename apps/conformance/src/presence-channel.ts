@@ -2,7 +2,8 @@
  * The conformance server's `presence:*` channel: after join it pushes `presence_state`, then
  * tracks the socket's `user` with meta `{online_at, ...params.meta}`; `update` replaces the meta
  * with `{online_at: <the tracked one>, ...payload}`; `untrack` untracks (error `nopresence` when
- * nothing is tracked). On `presence:fetch:*`
+ * nothing is tracked). A join with `{online: true}` also gets the topic's online/offline events
+ * (`presence.subscribeOnline`: `presence_online_state`, `presence_online`, `presence_offline`). On `presence:fetch:*`
  * topics the presence module's `fetch` hook adds `user: {name: <key>}` (see server.ts).
  */
 import { defineChannel, error, ok, PresenceError, type ChannelSocket, type Presence, type PresenceMap } from "@cinder/server";
@@ -13,6 +14,8 @@ interface PresenceAssigns extends Record<string, unknown> {
   user: string;
   meta: Record<string, unknown>;
   online_at: number;
+  /** The join asked for the online/offline events. */
+  online: boolean;
 }
 
 type Socket = ChannelSocket<PresenceAssigns>;
@@ -28,7 +31,7 @@ export function conformanceFetch(topic: string, presences: PresenceMap): Presenc
 export function presenceChannel(presence: Presence) {
   return defineChannel({
     join(_topic: string, params: unknown, socket: Socket) {
-      socket.assign({ meta: asObject(asObject(params).meta) });
+      socket.assign({ meta: asObject(asObject(params).meta), online: asObject(params).online === true });
       socket.send("after_join");
       return ok();
     },
@@ -39,6 +42,7 @@ export function presenceChannel(presence: Presence) {
       const online_at = Date.now();
       socket.assign({ online_at });
       presence.track(socket, socket.assigns.user, { online_at, ...socket.assigns.meta });
+      if (socket.assigns.online) presence.subscribeOnline(socket);
     },
 
     handleIn(event: string, payload: unknown, socket: Socket) {

@@ -14,15 +14,19 @@
  * Join and message rate limits are off unless `CINDER_RATE_LIMITS=1`; every other limit keeps
  * its default. On SIGTERM it drains: clients are told to reconnect (1012) in batches over
  * `CINDER_DRAIN_WINDOW_MS` (2 s), channels terminate, and presence leaves the cluster at once.
- * `CINDER_PRESENCE_BROADCAST_MS` and
- * `CINDER_PRESENCE_DOWN_MS` shorten the presence timings (for tests).
+ * `CINDER_PRESENCE_BROADCAST_MS`, `CINDER_PRESENCE_DOWN_MS` and `CINDER_PRESENCE_GRACE_MS` (the
+ * leave grace of online/offline) shorten the presence timings (for tests). `GET /presence/events`
+ * answers the online/offline hook calls this node made, in order: `[{kind, topic, key, at}]`.
+ * `CINDER_BIG_ROOM` (JSON `BigRoomOptions`, e.g. `{"threshold":1000,"sampleSize":50}`) makes
+ * `presence:big:*` topics big rooms (docs/presence.md "Big rooms"); bad JSON or options stop the
+ * server with the reason.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { pino } from "pino";
-import { attach, createPresence, defineSocket, PubSub, refuse } from "@cinder/server";
+import { attach, createPresence, defineSocket, PubSub, refuse, resolveBigRoom, type BigRoomOptions } from "@cinder/server";
 import { createMetrics } from "@cinder/metrics";
 import { serve, type NodeInfo, type Service } from "@cinder/server/node";
-import { RedisAdapter } from "@cinder/redis";
+import { RedisAdapter, redisOptionsFromEnv } from "@cinder/redis";
 import { EchoChannel, StreamChannel, type EchoAssigns } from "./echo-channel.js";
 import { conformanceFetch, presenceChannel } from "./presence-channel.js";
 
@@ -55,17 +59,32 @@ function numberFromEnv(name: string): number | undefined {
   return value === undefined || value === "" ? undefined : Number(value);
 }
 
+/** The big-room options of `presence:big:*` topics from `CINDER_BIG_ROOM`, or undefined; throws on bad JSON. */
+function bigRoomFromEnv(): BigRoomOptions | undefined {
+  const text = process.env.CINDER_BIG_ROOM;
+  if (text === undefined || text === "") return undefined;
+  let options: BigRoomOptions;
+  try {
+    options = JSON.parse(text) as BigRoomOptions;
+  } catch {
+    throw new Error(`CINDER_BIG_ROOM must be JSON big-room options (got ${JSON.stringify(text)})`);
+  }
+  const checked = resolveBigRoom(options);
+  if (!checked.ok) throw new Error(`CINDER_BIG_ROOM: ${checked.message}`);
+  return checked.policy;
+}
+
 /** The conformance service; `node` is its cluster node name when it joined a cluster. */
 type ConformanceService = Service & { node: string | undefined };
 
 function start({ workerId, clustered }: NodeInfo): ConformanceService {
   const logger = pino({ name: "conformance", level: process.env.LOG_LEVEL ?? "warn" });
-  const redisUrl = process.env.CINDER_REDIS_URL ?? (clustered ? "redis://127.0.0.1:6379" : undefined);
+  const redis = redisOptionsFromEnv(process.env, clustered ? "redis://127.0.0.1:6379" : undefined);
   const baseName = process.env.CINDER_NODE_NAME;
   const nodeName = baseName !== undefined && workerId !== undefined ? `${baseName}-w${workerId}` : baseName;
   const namespace = process.env.CINDER_REDIS_NAMESPACE;
-  const adapter = redisUrl === undefined ? undefined
-    : new RedisAdapter({ url: redisUrl, logger, ...(nodeName !== undefined ? { nodeName } : {}), ...(namespace ? { namespace } : {}) });
+  const adapter = redis === undefined ? undefined
+    : new RedisAdapter({ ...redis, logger, ...(nodeName !== undefined ? { nodeName } : {}), ...(namespace ? { namespace } : {}) });
   const pubsub = new PubSub({
     adapter, onSubscriberError: (err, topic) => logger.error({ err, topic }, "subscriber failed"),
     ...(adapter !== undefined ? { history: adapter.history() } : {}),
@@ -73,8 +92,15 @@ function start({ workerId, clustered }: NodeInfo): ConformanceService {
   });
   const broadcastPeriodMs = numberFromEnv("CINDER_PRESENCE_BROADCAST_MS");
   const downPeriodMs = numberFromEnv("CINDER_PRESENCE_DOWN_MS");
+  const leaveGraceMs = numberFromEnv("CINDER_PRESENCE_GRACE_MS");
+  const onlineEvents: Array<{ kind: "online" | "offline"; topic: string; key: string; at: number }> = [];
+  const bigRoom = bigRoomFromEnv();
   const presence = createPresence({
     pubsub, logger, fetch: conformanceFetch,
+    onOnline: (topic, key) => { onlineEvents.push({ kind: "online", topic, key, at: Date.now() }); },
+    onOffline: (topic, key) => { onlineEvents.push({ kind: "offline", topic, key, at: Date.now() }); },
+    ...(leaveGraceMs !== undefined ? { leaveGraceMs } : {}),
+    ...(bigRoom !== undefined ? { bigRoom: (topic: string) => (topic.startsWith("presence:big:") ? bigRoom : undefined) } : {}),
     ...(broadcastPeriodMs !== undefined ? { broadcastPeriodMs } : {}),
     ...(downPeriodMs !== undefined ? { downPeriodMs } : {}),
   });
@@ -98,6 +124,10 @@ function start({ workerId, clustered }: NodeInfo): ConformanceService {
   const server = createServer((request, response) => {
     if (request.method === "GET" && request.url === "/metrics") {
       metrics.handler(request, response);
+      return;
+    }
+    if (request.method === "GET" && request.url === "/presence/events") {
+      sendJson(response, 200, onlineEvents);
       return;
     }
     if (request.method === "POST" && request.url === "/broadcast") {

@@ -89,9 +89,9 @@ interface Member {
 }
 
 /** Creates (not joins) a channel + Presence of `client` on `t` for `user` (own socket over `via` unless `phx`). */
-function member(t: string, user: string, opts: { client: Client; meta?: Record<string, unknown>; phx?: Phx; via?: Via }): Member {
+function member(t: string, user: string, opts: { client: Client; meta?: Record<string, unknown>; phx?: Phx; via?: Via; online?: boolean }): Member {
   const phx = opts.phx ?? phxSocket(server, { client: opts.client, params: { user }, via: opts.via ?? "websocket" });
-  const ch = phx.socket.channel(t, opts.meta ? { meta: opts.meta } : {});
+  const ch = phx.socket.channel(t, { ...(opts.meta ? { meta: opts.meta } : {}), ...(opts.online ? { online: true } : {}) });
   const m: Member = {
     user, t, phx, ch, pres: undefined as unknown as Presence, syncs: 0, syncJoinRefs: [], lists: [], joins: [], leaves: [], queued: 0,
   };
@@ -623,5 +623,31 @@ export function presenceScenarios(client: Client): void {
     // the reconnected client is tracked again with a new ref; no duplicates at the observer
     await waitUntil(() => { const r = refsOf(own(obs.pres.state, up)); return r.length === 1 && r[0] !== pMeta.phx_ref; }, 3000,
       "the reconnected client tracked again (one new meta)", dump(obs));
+  });
+
+  test(`a join opting in to online/offline ({online: true}): its Presence syncs as without it; presence_online_state, then presence_online for a newcomer, and nothing for a reload within the grace [${client.name}]`, { timeout: 10_000 }, async () => {
+    const t = presTopic("pon");
+    const uw = uname("uonw"), un = uname("uonn");
+    const w = member(t, uw, { client, online: true });
+    await joinTracked(w);
+    const online = (event: string, from = 0) => w.phx.log.all({ dir: "in", topic: t, event }, from).map((e) => asV2(e)![4]);
+    const state = await w.phx.log.wait({ dir: "in", topic: t, event: "presence_online_state" }, "presence_online_state", 2000);
+    assert.deepEqual(asV2(state)![4], { keys: [uw] }, "the opted-in join gets the online keys, itself included");
+    const n = member(t, un, { client });
+    const nMeta = await joinTracked(n);
+    await waitUntil(() => hasRef(own(w.pres.state, un), nMeta.phx_ref), 2000, "the watcher's Presence lists the newcomer", dump(w));
+    await w.phx.log.wait({ dir: "in", topic: t, event: "presence_online" }, "presence_online for the newcomer", 2000);
+    assert.deepEqual(online("presence_online"), [{ key: un }]);
+    assert.equal(n.phx.log.all((e) => e.dir === "in" && /presence_online/.test(e.text ?? "")).length, 0, "a join that did not opt in gets no online events");
+    // The newcomer reloads: its meta leaves and a new one joins well within the 3 s default grace.
+    const from = w.phx.log.nextSeq;
+    n.phx.socket.disconnect();
+    await waitUntil(() => own(w.pres.state, un) === undefined, 2000, "the newcomer's meta gone from the watcher's Presence", dump(w));
+    const again = member(t, un, { client });
+    const againMeta = await joinTracked(again);
+    await waitUntil(() => hasRef(own(w.pres.state, un), againMeta.phx_ref), 2000, "the reloaded newcomer listed again", dump(w));
+    await delay(300);
+    assert.deepEqual([online("presence_online", from), online("presence_offline", from)], [[], []], "no online/offline for a reload within the grace");
+    await assertMatchesTruth(w, t, "the opted-in watcher's Presence matches the server");
   });
 }

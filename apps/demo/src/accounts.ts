@@ -1,14 +1,16 @@
 /**
- * Accounts: credentials checking, password hashing (scrypt, salted, deliberately slow) and the
+ * Accounts: credentials checking, password hashing (scrypt, salted, deliberately slow, on its own
+ * worker threads: hash-workers.ts) and the
  * signed tokens of a server-side session. Signing in opens a session (a row in `sessions`); its
  * *session token* is the HttpOnly cookie (and, for API clients, the Bearer token), and its
  * *socket token* — the only token a page's script sees — authenticates the socket and nothing
  * else. Both name the session, and both stop working the moment it is revoked (sign-out, or an
  * admin's disconnect), however long their signature would still be valid (two weeks).
  */
-import { randomBytes, scrypt, timingSafeEqual } from "node:crypto";
+import { randomBytes, timingSafeEqual } from "node:crypto";
 import { Token, TokenError } from "@cinder/server";
-import type { Store, User } from "./db/store.js";
+import type { RevokedBy, Store, User } from "./db/store.js";
+import { HashWorkers } from "./hash-workers.js";
 import { Limiter } from "./throttle.js";
 
 /** How long a user token is valid: two weeks, in seconds. */
@@ -44,11 +46,14 @@ export function readCredentials(body: unknown): Credentials {
 /** Password hashing runs at most this many scrypt computations at once (HASH_CONCURRENCY; 2). */
 export const hashing = new Limiter(2);
 
+/** The threads hashes run on (one per hash in flight, up to `hashing.concurrency`; off libuv's pool). */
+export const hashWorkers = new HashWorkers(hashing.concurrency);
+
 function derive(password: string, salt: Buffer, params: { N: number; r: number; p: number; keylen: number }): Promise<Buffer> {
-  return hashing.run(() => new Promise((resolve, reject) => {
-    scrypt(password, salt, params.keylen, { N: params.N, r: params.r, p: params.p, maxmem: 64 * 1024 * 1024 },
-      (error, key) => (error ? reject(error) : resolve(key)));
-  }));
+  return hashing.run(() => {
+    hashWorkers.size = hashing.concurrency;
+    return hashWorkers.scrypt({ password, salt, keylen: params.keylen, N: params.N, r: params.r, p: params.p, maxmem: 64 * 1024 * 1024 });
+  });
 }
 
 /** Hashes a password: `scrypt$N$r$p$salt$hash`. */
@@ -106,6 +111,23 @@ export function verifyToken(secret: string, kind: TokenKind, token: unknown): To
     if (error instanceof TokenError) return null;
     throw error;
   }
+}
+
+/**
+ * The socket id of a session's sockets (`session:<id>`): every socket a session opens (each tab
+ * of one browser) has it, so sign-out closes that session's sockets and no other session's;
+ * an admin's disconnect closes each revoked session's.
+ */
+export function sessionSocketId(sessionId: string): string {
+  return `session:${sessionId}`;
+}
+
+/** What a 401 (or a refused socket, or a refused push) says when a token's session was closed. */
+export function signedOutMessage(revokedBy: RevokedBy | "unknown" | undefined): string {
+  if (revokedBy === "admin") return "You were signed out by an administrator";
+  if (revokedBy === "user") return "You signed out; sign in again";
+  if (revokedBy === "unknown") return "Your session has ended; sign in again";
+  return "You are not signed in: sign in first (API clients: send Authorization: Bearer <token>)";
 }
 
 /** A new random session id. */

@@ -1,6 +1,6 @@
 /**
  * The apps' server, assembled: the store (SQLite or PostgreSQL, migrated on start), presence,
- * the socket (a signed token in the `token` param; socket id `user_socket:<id>`) with the four
+ * the socket (a signed token in the `token` param; socket id `session:<id>`, one per session) with the four
  * apps' channels, the JSON API, the pages and the assets, on one `node:http` server.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
@@ -8,8 +8,8 @@ import { fileURLToPath } from "node:url";
 import { pino } from "pino";
 import { attach, createPresence, defineSocket, PubSub, refuse, type Endpoint, type Logger, type Presence } from "@cinder/server";
 import { createMetrics } from "@cinder/metrics";
-import { RedisAdapter } from "@cinder/redis";
-import { ensureAccount, hashing, signToken, verifyToken } from "./accounts.js";
+import { RedisAdapter, redisOptionsFromEnv } from "@cinder/redis";
+import { ensureAccount, hashing, sessionSocketId, signedOutMessage, signToken, TOKEN_MAX_AGE, verifyToken } from "./accounts.js";
 import { DEFAULT_THROTTLE, SignInThrottle } from "./throttle.js";
 import type { Config } from "./config.js";
 import { openPostgres, openSqlite, type Db } from "./db/db.js";
@@ -20,7 +20,8 @@ import { notificationsChannel, onlineCountsHook } from "./channels/notifications
 import { partyChannel } from "./channels/party.js";
 import { retroChannel } from "./channels/retro.js";
 import { decorateViewers, videoChannel } from "./channels/videos.js";
-import { addApiRoutes, requestSession, signedOutMessage, type ApiContext } from "./http/api.js";
+import { addApiRoutes, requestSession, type ApiContext } from "./http/api.js";
+import { guardAccount, type AccountGuard } from "./channels/account-guard.js";
 import { serveAsset, type AssetRoot } from "./http/assets.js";
 import { renderNotFound, renderPage } from "./http/pages.js";
 import { HttpError, json, parseId } from "./http/respond.js";
@@ -34,6 +35,12 @@ export interface App {
   store: Store;
   presence: Presence;
   logger: Logger;
+  /**
+   * Closes every socket of a user, in every session of theirs (of the last two weeks, revoked or
+   * not): what an operator calls after changing a user behind the app's back. Returns how many
+   * sessions it closed.
+   */
+  disconnectUser(userId: number): Promise<number>;
   /** Stops everything (presence leaves the cluster at once, connections close, the database closes). */
   close(): Promise<void>;
   /** Graceful shutdown: clients told to reconnect (1012) in batches over `windowMs`, then `close`. */
@@ -79,8 +86,10 @@ export async function createApp(config: Config, options: { store?: Store; logger
   if (config.adminPassword !== undefined) {
     if (await ensureAccount(store, "admin", config.adminPassword)) logger.info({}, "created the admin account `admin` from ADMIN_PASSWORD");
   }
-  const adapter = config.redisUrl === undefined ? undefined
-    : new RedisAdapter({ url: config.redisUrl, logger, ...(options.nodeName !== undefined ? { nodeName: options.nodeName } : {}) });
+  // CINDER_REDIS_CLUSTER / CINDER_REDIS_ROUTING / CINDER_REDIS_LINGER_MS refine config.redisUrl (see @cinder/redis).
+  const redis = redisOptionsFromEnv(process.env, config.redisUrl);
+  const adapter = redis === undefined ? undefined
+    : new RedisAdapter({ ...redis, logger, ...(options.nodeName !== undefined ? { nodeName: options.nodeName } : {}) });
   const pubsub = new PubSub({ adapter, onSubscriberError: (err, topic) => logger.error({ err, topic }, "subscriber failed") });
   let endpoint!: Endpoint;
   const presence: Presence = createPresence({
@@ -88,6 +97,7 @@ export async function createApp(config: Config, options: { store?: Store; logger
     logger,
     fetch: (topic, presences) => (topic.startsWith("videos:") ? decorateViewers(store, presences) : presences),
     handleMetas: onlineCountsHook(() => presence, (topic, event, payload) => pubsub.localBroadcast(topic, event, payload)),
+    ...(config.presenceLeaveGraceMs !== undefined ? { leaveGraceMs: config.presenceLeaveGraceMs } : {}),
   });
   const metrics = createMetrics({ presence });
   let stopping = false;
@@ -95,20 +105,23 @@ export async function createApp(config: Config, options: { store?: Store; logger
     store, presence, broadcast: (topic, event, payload) => endpoint.broadcast(topic, event, payload), stopping: () => stopping,
   };
 
+  // a socket whose account ended while it stayed open is refused cleanly (channels/account-guard.ts)
+  const guard: AccountGuard = { store, disconnect: (socketId) => endpoint.disconnect(socketId) };
   const socket = defineSocket<UserAssigns>({
     async connect(params) {
       // A page's socket token, or an API client's session token; either way the session must be open.
       const claims = verifyToken(config.secretKeyBase, "socket", params.token) ?? verifyToken(config.secretKeyBase, "session", params.token);
       if (claims === null) return refuse(403);
       const session = await store.session(claims.sessionId, claims.userId);
-      return session.ok ? { user: session.user } : refuse(403, signedOutMessage(session.revokedBy));
+      return session.ok ? { user: session.user, sessionId: claims.sessionId } : refuse(403, signedOutMessage(session.revokedBy));
     },
-    id: (s) => `user_socket:${s.assigns.user.id}`,
+    // one socket id per session: sign-out closes this session's sockets only (see http/api.ts)
+    id: (s) => sessionSocketId(s.assigns.sessionId),
     channels: {
-      "room:*": retroChannel(context, { voteBudget: config.retroVoteBudget }),
-      "videos:*": videoChannel(context, { positionIntervalMs: config.positionIntervalMs }),
-      "party:*": partyChannel(context, { leaveGraceMs: config.partyLeaveGraceMs }),
-      "notifications:*": notificationsChannel(context),
+      "room:*": guardAccount(guard, retroChannel(context, { voteBudget: config.retroVoteBudget })),
+      "videos:*": guardAccount(guard, videoChannel(context, { positionIntervalMs: config.positionIntervalMs })),
+      "party:*": guardAccount(guard, partyChannel(context, { leaveGraceMs: config.partyLeaveGraceMs })),
+      "notifications:*": guardAccount(guard, notificationsChannel(context)),
     },
   });
 
@@ -204,6 +217,11 @@ export async function createApp(config: Config, options: { store?: Store; logger
   metrics.observe(endpoint);
   const app: App = {
     server, endpoint, store, presence, logger,
+    async disconnectUser(userId) {
+      const sessions = await store.sessionIds(userId, Date.now() - TOKEN_MAX_AGE * 1000);
+      for (const sessionId of sessions) endpoint.disconnect(sessionSocketId(sessionId));
+      return sessions.length;
+    },
     async drain(windowMs) {
       stopping = true;
       await endpoint.drain(windowMs);

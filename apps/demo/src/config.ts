@@ -9,7 +9,8 @@
  * position may change their presence; 1000), SIGNIN_MAX_PER_ACCOUNT (10) and SIGNIN_MAX_PER_ADDRESS
  * (50) sign-in attempts per SIGNIN_WINDOW_S (900), HASH_CONCURRENCY (password hashes at once; 2),
  * PARTY_LEAVE_GRACE_MS (how long a pointing-party member may be gone, e.g. a reload, before they
- * count as having left; 1500).
+ * count as having left; 1500), PRESENCE_LEAVE_GRACE_MS (how long a user with no page left stays
+ * online before "left" notices and online counts drop them; 3000).
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -30,7 +31,7 @@ export interface Config {
   signInPerAddress?: number | undefined;
   /** The sign-in throttle's window in seconds (SIGNIN_WINDOW_S; 900). */
   signInWindowS?: number | undefined;
-  /** Password hashes computed at once (HASH_CONCURRENCY; 2 of libuv's 4 threads). */
+  /** Password hashes computed at once, each on a hashing thread of its own (HASH_CONCURRENCY; 2). */
   hashConcurrency?: number | undefined;
   /** When set, the account `admin` is created with this password at start-up (kept when it exists). */
   adminPassword?: string | undefined;
@@ -43,6 +44,8 @@ export interface Config {
   positionIntervalMs?: number | undefined;
   /** How long a pointing-party member may be gone before they count as having left (ms, default 1500). */
   partyLeaveGraceMs?: number | undefined;
+  /** How long a user whose last page closed stays online before they count as gone (ms, default 3000). */
+  presenceLeaveGraceMs?: number | undefined;
 }
 
 /** A positive integer setting from the environment, or undefined when unset. */
@@ -88,5 +91,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     retroVoteBudget: positiveInt(env, "RETRO_VOTE_BUDGET"),
     positionIntervalMs: positiveInt(env, "VIDEO_POSITION_INTERVAL_MS"),
     partyLeaveGraceMs: positiveInt(env, "PARTY_LEAVE_GRACE_MS"),
+    presenceLeaveGraceMs: positiveInt(env, "PRESENCE_LEAVE_GRACE_MS"),
   };
 }

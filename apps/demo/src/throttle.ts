@@ -2,8 +2,8 @@
  * Sign-in throttling and the password-hashing limit. `SignInThrottle` counts sign-in attempts per
  * account and per address in a fixed window and refuses more than the limits — checked before any
  * hashing, so refused attempts cost nothing; a successful sign-in clears its account's count.
- * `Limiter` runs at most N tasks at once (scrypt runs on libuv's shared 4-thread pool; keeping
- * it to a couple of threads leaves the rest for file reads and DNS).
+ * `Limiter` runs at most N tasks at once (it bounds the password hashes in flight, each on a
+ * hashing thread of its own: hash-workers.ts).
  */
 
 /** The throttle's limits. */

@@ -19,7 +19,8 @@ export { StreamFollower, parsePosition, type StreamGap, type StreamOptions, type
 export { Push, type Reply } from "./push.js";
 export {
   Presence, type PresenceDiff, type PresenceEntry, type PresenceJoinCallback, type PresenceLeaveCallback,
-  type PresenceMeta, type PresenceMetaFields, type PresenceOptions, type PresenceState,
+  type PresenceCount, type PresenceMeta, type PresenceMetaFields, type PresenceOnlineCallback, type PresenceOnlineChange, type PresenceOnlineState,
+  type PresenceOptions, type PresenceState,
 } from "./presence.js";
 export { LongPoll, longPollEndpoint } from "./longpoll.js";
 export {
@@ -44,3 +45,6 @@ export type {
   ValueOrFn,
 } from "./types.js";
 export { serializeParams, appendParams } from "./url.js";
+
+/** What a long-poll request answers, before it is checked. */
+export type { PollResponse } from "./longpoll.js";

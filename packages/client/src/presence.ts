@@ -3,15 +3,34 @@
  * channel from `presence_state` pushes and `presence_diff` broadcasts; diffs arriving before the
  * first state of the current join (after a rejoin too: state is keyed by join_ref) are held and
  * replayed once the fresh state arrives. `onJoin`/`onLeave` report changes per key, `onSync`
- * fires after every applied state or diff. State objects have no prototype, so keys such as
- * `__proto__` are safe.
+ * fires after every applied state or diff. In a big room (docs/presence.md "Big rooms") the
+ * server sends `presence_count` and the state holds a capped sample; `count()` and `onCount` give
+ * the room's users and connections in either mode. State objects have no prototype, so keys such
+ * as `__proto__` are safe.
+ *
+ * User-level online/offline (docs/presence.md "Online and offline"): when the server's channel
+ * opted this join in (`presence.subscribeOnline`), `online()` holds the keys online on the topic
+ * — a key stays online through a reload or a move to another node within the server's leave
+ * grace — and `onOnline` / `onOffline` report a key's first join and last leave. The keys online
+ * when the channel joins are not reported as news; after a rejoin, the keys that came online
+ * meanwhile are (those that went are dropped without `onOffline`: the node may still be
+ * syncing). `onSync` fires after each of these changes too.
  */
-import { PRESENCE_EVENTS, type PresenceDiff, type PresenceEntry, type PresenceMeta, type PresenceState } from "@cinder/protocol";
+import {
+  ONLINE_EVENTS, PRESENCE_COUNT_EVENT, PRESENCE_EVENTS, type PresenceCount, type PresenceDiff, type PresenceEntry,
+  type PresenceMeta, type PresenceOnlineChange, type PresenceOnlineState, type PresenceState,
+} from "@cinder/protocol";
 import type { Channel } from "./channel.js";
 import type { AnyContract, ChannelContract, MetaOf } from "./contract.js";
 
 /** The presence payloads: the protocol's model. */
-export type { PresenceDiff, PresenceEntry, PresenceMeta, PresenceMetaFields, PresenceState } from "@cinder/protocol";
+export type {
+  PresenceCount, PresenceDiff, PresenceEntry, PresenceMeta, PresenceMetaFields, PresenceOnlineChange, PresenceOnlineState,
+  PresenceState,
+} from "@cinder/protocol";
+
+/** `onOnline(key)` / `onOffline(key)`: a key's first join, or its last leave past the server's grace. */
+export type PresenceOnlineCallback = (key: string) => void;
 
 /** `onJoin(key, current, joined)`: `current` is undefined for a key new to the state. */
 export type PresenceJoinCallback<M = Record<string, unknown>> =
@@ -21,9 +40,14 @@ export type PresenceJoinCallback<M = Record<string, unknown>> =
 export type PresenceLeaveCallback<M = Record<string, unknown>> =
   (key: string, current: PresenceEntry<M>, left: PresenceEntry<M>) => void;
 
-/** Presence options: the event names carrying state and diffs. */
+/** Presence options: the event names carrying state and diffs (and counts, default `presence_count`). */
 export interface PresenceOptions {
-  events?: { state: string; diff: string };
+  events?: { state: string; diff: string; count?: string };
+}
+
+function isCount(value: unknown): value is PresenceCount {
+  return isObject(value) && Number.isSafeInteger(value.users) && Number.isSafeInteger(value.connections)
+    && (value.mode === "count" || value.mode === "list");
 }
 
 const hasOwn = (obj: object, key: string): boolean => Object.prototype.hasOwnProperty.call(obj, key);
@@ -56,10 +80,23 @@ export class Presence<C extends ChannelContract = AnyContract> {
   #onJoin: PresenceJoinCallback<MetaOf<C>> = () => undefined;
   #onLeave: PresenceLeaveCallback<MetaOf<C>> = () => undefined;
   #onSync: () => void = () => undefined;
+  #online = new Set<string>();
+  /** The join_ref of the last `presence_online_state` (a later one under the same join corrects it). */
+  #onlineJoinRef: string | null = null;
+  #onOnline: PresenceOnlineCallback = () => undefined;
+  #onOffline: PresenceOnlineCallback = () => undefined;
+  #onCount: (count: PresenceCount) => void = () => undefined;
+  /** The last `presence_count` and the join_ref it came under (a rejoin forgets it). */
+  #count: { count: PresenceCount; joinRef: string | null } | undefined;
 
   constructor(channel: Channel<C>, opts: PresenceOptions = {}) {
-    const events = opts.events ?? PRESENCE_EVENTS;
+    const events: NonNullable<PresenceOptions["events"]> = opts.events ?? PRESENCE_EVENTS;
     this.channel = channel;
+    channel.listen(events.count ?? PRESENCE_COUNT_EVENT, (payload) => {
+      if (!isCount(payload)) return;
+      this.#count = { count: { users: payload.users, connections: payload.connections, mode: payload.mode }, joinRef: this.channel.joinRef() };
+      this.#onCount(this.count());
+    });
     channel.listen(events.state, (payload) => {
       if (!isObject(payload)) return;
       this.joinRef = this.channel.joinRef();
@@ -67,7 +104,7 @@ export class Presence<C extends ChannelContract = AnyContract> {
       const pending = this.pendingDiffs;
       this.pendingDiffs = [];
       for (const diff of pending) this.state = Presence.syncDiff(this.state, diff, this.#onJoin, this.#onLeave);
-      this.#onSync();
+      this.#synced();
     });
     channel.listen(events.diff, (payload) => {
       if (!isObject(payload)) return;
@@ -76,9 +113,53 @@ export class Presence<C extends ChannelContract = AnyContract> {
         this.pendingDiffs.push(diff);
       } else {
         this.state = Presence.syncDiff(this.state, diff, this.#onJoin, this.#onLeave);
-        this.#onSync();
+        this.#synced();
       }
     });
+    channel.listen(ONLINE_EVENTS.state, (payload) => {
+      const keys = isObject(payload) && Array.isArray(payload.keys) ? (payload as unknown as PresenceOnlineState).keys : undefined;
+      if (keys === undefined) return;
+      const next = new Set(keys.filter((key): key is string => typeof key === "string"));
+      const previous = this.#online;
+      // The first state of a rejoin reports who came online meanwhile; not who is missing: a
+      // node still syncing may not know them yet, and its corrected state (same join) follows.
+      const rejoin = this.#onlineJoinRef !== null && this.#onlineJoinRef !== this.channel.joinRef();
+      this.#online = next;
+      this.#onlineJoinRef = this.channel.joinRef();
+      if (rejoin) for (const key of next) if (!previous.has(key)) this.#onOnline(key);
+      this.#onSync();
+    });
+    channel.listen(ONLINE_EVENTS.online, (payload) => this.#change(payload, true));
+    channel.listen(ONLINE_EVENTS.offline, (payload) => this.#change(payload, false));
+  }
+
+  #change(payload: unknown, online: boolean): void {
+    const key = isObject(payload) ? (payload as unknown as PresenceOnlineChange).key : undefined;
+    if (typeof key !== "string" || this.#online.has(key) === online) return;
+    if (online) this.#online.add(key);
+    else this.#online.delete(key);
+    (online ? this.#onOnline : this.#onOffline)(key);
+    this.#onSync();
+  }
+
+  /** Sets the callback for a key coming online (its first meta on any node; needs the server's opt-in). */
+  onOnline(callback: PresenceOnlineCallback): void {
+    this.#onOnline = callback;
+  }
+
+  /** Sets the callback for a key going offline (no meta on any node for the server's leave grace). */
+  onOffline(callback: PresenceOnlineCallback): void {
+    this.#onOffline = callback;
+  }
+
+  /** The keys online on the topic (empty until the server sent `presence_online_state`). */
+  online(): string[] {
+    return [...this.#online];
+  }
+
+  /** True while `key` is online on the topic. */
+  isOnline(key: string): boolean {
+    return this.#online.has(key);
   }
 
   /** Sets the callback for keys joining (or gaining metas). */
@@ -96,11 +177,42 @@ export class Presence<C extends ChannelContract = AnyContract> {
     this.#onSync = callback;
   }
 
+  /**
+   * Sets the callback for the room's counts: on every `presence_count` (count mode), and after
+   * every applied state or diff in list mode.
+   */
+  onCount(callback: (count: PresenceCount) => void): void {
+    this.#onCount = callback;
+  }
+
+  /**
+   * The room's users (distinct keys) and connections (metas), cluster-wide. In count mode (a big
+   * room: `state` holds a sample) they are the server's last `presence_count`; otherwise they are
+   * counted from `state`.
+   */
+  count(): PresenceCount {
+    if (this.sampled) return { ...this.#count!.count };
+    const keys = Object.getOwnPropertyNames(this.state);
+    let connections = 0;
+    for (const key of keys) connections += this.state[key]?.metas.length ?? 0;
+    return { users: keys.length, connections, mode: "list" };
+  }
+
+  /** True when the room is in count mode: `state` and `list()` hold a capped sample, not everyone. */
+  get sampled(): boolean {
+    return this.#count !== undefined && this.#count.count.mode === "count" && this.#count.joinRef === this.channel.joinRef();
+  }
+
   /** The presences as a list, or `chooser(key, presence)` of each. */
   list(): Array<PresenceEntry<MetaOf<C>>>;
   list<T>(chooser: (key: string, presence: PresenceEntry<MetaOf<C>>) => T): T[];
   list<T>(chooser?: (key: string, presence: PresenceEntry<MetaOf<C>>) => T): Array<T | PresenceEntry<MetaOf<C>>> {
     return chooser === undefined ? Presence.list(this.state) : Presence.list(this.state, chooser);
+  }
+
+  #synced(): void {
+    this.#onSync();
+    if (!this.sampled) this.#onCount(this.count());
   }
 
   /** True while diffs are held: no state yet for the channel's current join. */

@@ -86,6 +86,41 @@ test("diffs are held until the presence_state of the current join_ref, also afte
   socket.disconnect();
 });
 
+test("online/offline: the first presence_online_state is not news, nor a correction; changes are, and arrivals after a rejoin; repeats are ignored", () => {
+  const socket = new Socket("ws://127.0.0.1:1/socket", { reconnectAfterMs: () => 60_000 });
+  const channel = socket.channel("presence:online");
+  channel.join(60_000);
+  const presence = new Presence(channel);
+  const events: string[] = [];
+  let syncs = 0;
+  presence.onOnline((key) => events.push(`online:${key}`));
+  presence.onOffline((key) => events.push(`offline:${key}`));
+  presence.onSync(() => { syncs += 1; });
+  assert.deepEqual(presence.online(), []);
+  channel.trigger("presence_online_state", { keys: ["a", "b"] });
+  assert.deepEqual([presence.online(), events, syncs], [["a", "b"], [], 1], "who was online at the join is not news");
+  channel.trigger("presence_online", { key: "c" });
+  channel.trigger("presence_online", { key: "c" });
+  channel.trigger("presence_offline", { key: "a" });
+  channel.trigger("presence_offline", { key: "zed" });
+  channel.trigger("presence_online", { nokey: 1 });
+  assert.deepEqual(events, ["online:c", "offline:a"], "one event per change; repeats and bad payloads ignored");
+  assert.equal(syncs, 3);
+  assert.equal(presence.isOnline("c"), true);
+  assert.equal(presence.isOnline("a"), false);
+  // A corrected state under the same join (a node that finished syncing) is not news.
+  channel.trigger("presence_online_state", { keys: ["b", "c", "e"] });
+  assert.deepEqual(events.slice(2), [], "a correction reports nothing");
+  assert.deepEqual(presence.online().sort(), ["b", "c", "e"]);
+  // After a rejoin, the fresh state reports who came online meanwhile; who is missing is dropped quietly.
+  channel.rejoin();
+  channel.trigger("presence_online_state", { keys: ["c", "d"] });
+  assert.deepEqual(events.slice(2), ["online:d"]);
+  assert.deepEqual(presence.online().sort(), ["c", "d"]);
+  channel.leave();
+  socket.disconnect();
+});
+
 interface Member {
   socket: Socket;
   presence: Presence;
@@ -151,4 +186,36 @@ test("update_meta: one diff with the new meta joining and the old leaving (phx_r
   const metas = a.presence.state.carol?.metas ?? [];
   assert.equal(metas.length, 1);
   assert.equal(metas[0]?.phx_ref_prev, old);
+});
+
+test("count() and onCount: counted from the list below the threshold, the server's presence_count in a big room, and back", async () => {
+  const t = topic("bigpresence");
+  const a = member(t, "ann");
+  const counts: string[] = [];
+  a.presence.onCount((c) => counts.push(`${c.mode}:${c.users}/${c.connections}`));
+  await waitUntil(() => keys(a).includes("ann"), 3000, "ann listed");
+  assert.deepEqual(a.presence.count(), { users: 1, connections: 1, mode: "list" });
+  assert.equal(a.presence.sampled, false);
+  const b = member(t, "ben");
+  const b2 = member(t, "ben");
+  await waitUntil(() => a.presence.count().connections === 3, 3000, "3 connections in list mode");
+  assert.deepEqual(a.presence.count(), { users: 2, connections: 3, mode: "list" });
+  const c = member(t, "cid");
+  await waitUntil(() => a.presence.sampled, 3000, "count mode at 4 connections");
+  assert.deepEqual(a.presence.count(), { users: 3, connections: 4, mode: "count" });
+  await waitUntil(() => a.presence.list().length <= 2 && a.presence.list().length > 0, 3000, "a sample of at most 2 metas");
+  assert.ok(counts.includes("count:3/4"), counts.join(" "));
+  // A late joiner gets the counts at once; its own meta is counted after the next update.
+  const d = member(t, "dee");
+  await waitUntil(() => d.presence.sampled && d.presence.count().connections === 5 && a.presence.count().connections === 5, 3000, "5 connections");
+  assert.ok(d.presence.list().reduce((n, p) => n + p.metas.length, 0) <= 2, "the late joiner's state is the sample");
+  // Below leaveBelow (3): the full list again, counted from it.
+  d.presence.channel.leave();
+  c.presence.channel.leave();
+  b2.presence.channel.leave();
+  await waitUntil(() => !a.presence.sampled, 3000, "list mode again");
+  await waitUntil(() => keys(a).join() === "ann,ben", 3000, "the full list again");
+  assert.deepEqual(a.presence.count(), { users: 2, connections: 2, mode: "list" });
+  assert.equal(counts[counts.length - 1], "list:2/2");
+  for (const m of [a, b]) m.presence.channel.leave();
 });

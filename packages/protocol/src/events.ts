@@ -21,6 +21,13 @@ export const HEARTBEAT_EVENT = "heartbeat";
 /** The events a presence channel pushes: the full state on join, then diffs. */
 export const PRESENCE_EVENTS = { state: "presence_state", diff: "presence_diff" } as const;
 
+/**
+ * Cinder's user-level presence events, pushed only to channels that opted in (docs/presence.md
+ * "Online and offline"): the online keys on opting in, then each key's first join and last
+ * leave past the grace. phoenix.js binds no handler to them, so its `Presence` ignores them.
+ */
+export const ONLINE_EVENTS = { state: "presence_online_state", online: "presence_online", offline: "presence_offline" } as const;
+
 /** The WebSocket subprotocol a Phoenix client offers. */
 export const PHOENIX_SUBPROTOCOL = "phoenix";
 

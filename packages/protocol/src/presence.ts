@@ -29,3 +29,28 @@ export interface PresenceDiff<M = Record<string, unknown>> {
   joins: PresenceState<M>;
   leaves: PresenceState<M>;
 }
+
+/** A `presence_online_state` payload: the keys online on the topic (metas present, or within the leave grace). */
+export interface PresenceOnlineState {
+  keys: string[];
+}
+
+/** A `presence_online` or `presence_offline` payload: the key that came online or went offline. */
+export interface PresenceOnlineChange {
+  key: string;
+}
+
+/** The event a big room's presence pushes with its counts (docs/presence.md "Big rooms"). */
+export const PRESENCE_COUNT_EVENT = "presence_count";
+
+/**
+ * A `presence_count` payload: how many distinct keys (users) and metas (connections) the topic
+ * holds across the cluster, and the topic's mode. In `"count"` mode `presence_state` and
+ * `presence_diff` carry a capped sample of the metas, not the full list; `"list"` (sent once,
+ * when a room leaves count mode) means the full list follows and counts are the list's again.
+ */
+export interface PresenceCount {
+  users: number;
+  connections: number;
+  mode: "count" | "list";
+}

@@ -6,23 +6,25 @@
  * loses the keys (a restart without persistence, an expiry) the next publication starts a new
  * epoch, which clients coming back are told (`recovered: false`): never a silent gap.
  *
- * Made by `RedisAdapter.history()`, so it publishes on the adapter's broadcast channel and uses
+ * Made by `RedisAdapter.history()`, so it publishes on the channel the adapter routes the topic on and uses
  * its connection (which fails fast while Redis is down: a publication that cannot be recorded
  * is not delivered anywhere, and PubSub's `onHistoryError` hears of it).
  */
-import type { Redis } from "ioredis";
+import type { Cluster, Redis } from "ioredis";
 import { newEpoch, type HistoryRead, type HistoryStore, type Publication, type StreamLimits, type StreamPosition } from "@cinder/server";
 import { decodeEnvelope, encodeTail } from "./codec.js";
 import { APPEND, READ } from "./stream-scripts.js";
 
 /** What `RedisHistory` needs from its adapter. */
 export interface RedisHistoryLink {
-  /** The connection commands go through. */
-  readonly redis: Redis;
+  /** The connection commands go through (a single Redis or a Redis Cluster). */
+  readonly redis: Redis | Cluster;
   /** The key prefix (the adapter's namespace). */
   readonly namespace: string;
-  /** The channel every node listens to for broadcasts. */
-  readonly broadcastChannel: string;
+  /** The channel a topic's publications go on (the one its subscribers' nodes listen to). */
+  channelOf(topic: string): string;
+  /** "SPUBLISH" when that channel is a shard channel (it then shares the topic's hash slot), else "PUBLISH". */
+  readonly publishCommand: "PUBLISH" | "SPUBLISH";
 }
 
 type Reply = Array<string | number>;
@@ -41,7 +43,7 @@ export class RedisHistory implements HistoryStore {
   async append(topic: string, event: string, payload: unknown, limits: StreamLimits, tag?: string): Promise<undefined> {
     const exclude = tag === undefined ? "null" : JSON.stringify(tag);
     await this.link.redis.eval(APPEND, 2, ...this.keys(topic), newEpoch(), limits.size, Math.ceil(limits.ttlMs),
-      this.link.broadcastChannel, exclude, encodeTail(topic, event, payload));
+      this.link.channelOf(topic), exclude, encodeTail(topic, event, payload), this.link.publishCommand);
     return undefined;
   }
 

@@ -1,7 +1,7 @@
 /**
  * The Lua scripts of `RedisHistory`. Each runs atomically in Redis, which is what gives a
  * stream topic one order across nodes: `append` takes the next offset, stores the publication
- * and PUBLISHes it on the cluster's broadcast channel in one step, so every node receives the
+ * and publishes it on the topic's channel in one step, so every node receives the
  * publications of a topic in offset order.
  *
  * Keys (one slot per topic, so Redis Cluster keeps a topic's two keys together):
@@ -36,7 +36,8 @@ end
 /**
  * Appends one publication and publishes it. ARGV: candidate epoch, size, ttl, channel, the
  * exclusion tag as JSON (null or a string), the envelope's tail (topic, event, kind, payload as
- * JSON array items). Returns {epoch, offset}.
+ * JSON array items), the publish command (PUBLISH, or SPUBLISH for a shard channel in the
+ * keys' slot). Returns {epoch, offset}.
  */
 export const APPEND = `${PROLOGUE}
 local offset = redis.call('HINCRBY', meta, 'offset', 1)
@@ -45,7 +46,7 @@ redis.call('RPUSH', log, now .. ' ' .. envelope)
 trim()
 redis.call('PEXPIRE', meta, ttl)
 redis.call('PEXPIRE', log, ttl)
-redis.call('PUBLISH', ARGV[4], envelope)
+redis.call(ARGV[7], ARGV[4], envelope)
 return {epoch, offset}
 `;
 

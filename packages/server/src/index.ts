@@ -30,10 +30,11 @@ export {
 } from "./serializer/index.js";
 export type { OriginCheck } from "./transport/origin.js";
 export { createLogger, silentLogger, type Logger, type LogLevel } from "./logger.js";
-export { Token, TokenError, type TokenErrorReason, type SignOptions, type VerifyOptions } from "./token/index.js";
+export { Token, TokenError, type TokenErrorReason, type SignOptions, type VerifyOptions, type KeyDigest } from "./token/index.js";
 export {
   Presence, PresenceError, createPresence, type PresenceDiff, type PresenceEntry, type PresenceMap, type PresenceOptions,
-  type PresenceOwner, type PresenceTarget, type TrackerTiming, type Meta,
+  type PresenceOwner, type PresenceTarget, type TrackerTiming, type Meta, type OnlineSubscriber, type OnlineHooks, OnlineState, type OnlineEvent,
+  type BigRoomOptions, type BigRoomPolicy, defaultBigRoom, resolveBigRoom,
 } from "./presence/index.js";
 export type { LongPollOptions } from "./transport/longpoll.js";
 export type { Rate } from "./socket/index.js";

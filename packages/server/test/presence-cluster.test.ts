@@ -80,3 +80,23 @@ test("a node that joins later catches up by transfer, and lost deltas are repair
   await a.presence.close();
   await b.presence.close();
 });
+
+test("an idle replica is not taken for down when maxSilentPeriods × broadcastPeriodMs exceeds the down period", async () => {
+  // Keep-alives every 11 periods (550 ms) would miss a 400 ms down period: they are capped to every half down period.
+  const bus = new Bus();
+  const make = async (name: string): Promise<Presence> => {
+    const pubsub = new PubSub({ adapter: bus.adapter(name) });
+    await pubsub.start();
+    return createPresence({ pubsub, logger: silentLogger, broadcastPeriodMs: 50, downPeriodMs: 400, maxSilentPeriods: 10, diffWindowMs: 0 });
+  };
+  const [a, b] = await Promise.all([make("a"), make("b")]);
+  a.track({ ownerId: "a.1", topic: "room" }, "alice", {});
+  await until(() => b.countUsers("room") === 1, 1000, "alice on b");
+  let dips = 0;
+  for (let i = 0; i < 200; i++) {
+    await sleep(10);
+    if (b.countUsers("room") === 0) dips++;
+  }
+  assert.equal(dips, 0, "alice never left b's list while a was idle");
+  await Promise.all([a.close(), b.close()]);
+});

@@ -40,6 +40,34 @@ test("the encoded list is the same bytes until the topic changes, then matches l
   await presence.close();
 });
 
+test("a join storm appends to the shared list: payloads handed out stay intact, frames point at it, a leave re-splices", async () => {
+  const presence = createPresence({ pubsub: new PubSub(), logger: silentLogger, diffWindowMs: 0 });
+  const handedOut: Array<{ payload: EncodedJson; text: string }> = [];
+  for (let i = 0; i < 400; i++) {
+    presence.track({ ownerId: `o${i}`, topic: "storm" }, `user-${i}`, { pad: "p".repeat(i % 50) });
+    const payload = await presence.encodedList("storm");
+    handedOut.push({ payload, text: Buffer.concat(payload.parts as Buffer[]).toString("utf8") });
+  }
+  const expected = JSON.parse(JSON.stringify(await presence.list("storm"))) as object;
+  assert.deepEqual(decoded(handedOut.at(-1)!.payload), expected);
+  for (const [i, { payload, text }] of handedOut.entries()) {
+    assert.equal(Buffer.concat(payload.parts as Buffer[]).toString("utf8"), text, `payload ${i} unchanged by later appends`);
+    assert.equal(Object.keys(JSON.parse(text) as object).length, i + 1);
+  }
+  const last = handedOut.at(-1)!.payload;
+  const frame = V2Serializer.encode({ join_ref: "1", ref: null, topic: "storm", event: "presence_state", payload: last });
+  assert.ok(frame.chunks.length > 1 && frame.chunks.includes(last.parts[0]!), "the frame shares the list's buffer instead of copying it");
+  assert.deepEqual(V2.decode(frame.text).payload, expected);
+
+  presence.untrack({ ownerId: "o7", topic: "storm" }, "user-7");
+  presence.update({ ownerId: "o9", topic: "storm" }, "user-9", { pad: "changed" });
+  presence.track({ ownerId: "late", topic: "storm" }, "late", {});
+  const after = await presence.encodedList("storm");
+  assert.deepEqual(decoded(after), JSON.parse(JSON.stringify(await presence.list("storm"))));
+  assert.equal(Buffer.concat(last.parts as Buffer[]).toString("utf8"), handedOut.at(-1)!.text, "a re-splice leaves earlier payloads intact");
+  await presence.close();
+});
+
 test("fetch decorates only the keys a change touched; refreshList re-decorates all", async () => {
   const fetched: string[][] = [];
   let suffix = "v1";
@@ -110,4 +138,33 @@ test("a push with an encoded payload decodes like the same push encoded from the
     assert.deepEqual(spliced.wire, plain.wire, `${serializer.vsn}: the same bytes on the wire`);
   }
   assert.deepEqual(JSON.parse(JSON.stringify({ payload })), { payload: value }, "a path that encodes values embeds the decoded value");
+});
+
+test("a costly diff fan-out stretches the diff window (up to maxDiffWindowMs); every change still arrives", async () => {
+  /** Tracks one key every 5 ms for 600 ms under a subscriber that takes 15 ms per diff; returns the diffs and keys seen. */
+  async function storm(maxDiffWindowMs: number): Promise<{ diffs: number; keys: number }> {
+    const pubsub = new PubSub();
+    const presence = createPresence({ pubsub, logger: silentLogger, diffWindowMs: 10, maxDiffWindowMs });
+    const seen = new Set<string>();
+    let diffs = 0;
+    pubsub.subscribe("big", {
+      deliver(message) {
+        diffs++;
+        for (const key of Object.keys((message.payload as { joins: object }).joins)) seen.add(key);
+        const until = performance.now() + 15; // a fan-out to thousands of sockets
+        while (performance.now() < until);
+      },
+    });
+    for (let i = 0; i < 120; i++) {
+      presence.track({ ownerId: `o${i}`, topic: "big" }, `k${i}`, {});
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    await presence.close();
+    return { diffs, keys: seen.size };
+  }
+  const fixed = await storm(10);
+  const stretched = await storm(1000);
+  assert.equal(fixed.keys, 120);
+  assert.equal(stretched.keys, 120, "every join still arrives");
+  assert.ok(stretched.diffs * 3 <= fixed.diffs, `stretched: ${stretched.diffs} diffs, fixed window: ${fixed.diffs}`);
 });

@@ -161,3 +161,35 @@ for (const directWrite of [true, false]) {
     assert.equal(logger.cutOffs.length, 1);
   });
 }
+
+for (const directWrite of [true, false]) {
+  test(`a heartbeat reply overtakes the backlog held for a stalled reader, which still gets every broadcast in order (${directWrite ? "direct wire" : "ws.send"})`, async () => {
+    // phoenix.js waits one heartbeat interval for the reply, then closes, reconnects and rejoins:
+    // a reply queued behind MiBs a slow reader has not read yet makes a live client churn.
+    const server = await pool.start({ maxBufferedBytes: 64 * 1024 * 1024, directWrite });
+    const client = await RawTcpClient.open(server.port, "/socket/websocket?vsn=2.0.0");
+    client.send(["1", "1", "room:slow", "phx_join", {}]);
+    await client.until(() => client.frames.length === 1);
+
+    client.socket.pause();
+    const chunk = "x".repeat(64 * 1024);
+    const total = 320; // 20 MiB: past what the kernel's buffers take, most of it held by the server
+    for (let i = 0; i < total; i++) {
+      server.endpoint.broadcast("room:slow", "blob", { i, chunk });
+      if (i % 16 === 0) await new Promise((resolve) => setImmediate(resolve));
+    }
+    client.send([null, "hb", "phoenix", "heartbeat", {}]);
+    await new Promise((resolve) => setTimeout(resolve, 100)); // the server reads it while the client reads nothing
+    client.socket.resume();
+    await client.until(() => client.frames.length === 1 + total + 1);
+
+    const messages = client.frames.slice(1).map((frame) => JSON.parse(frame.payload.toString()) as [unknown, unknown, string, string, { i?: number }]);
+    const at = messages.findIndex(([, ref, topic]) => topic === "phoenix" && ref === "hb");
+    assert.ok(at !== -1, "the heartbeat was answered");
+    assert.deepEqual(messages[at]!.slice(2), ["phoenix", "phx_reply", { status: "ok", response: {} }]);
+    const broadcasts = messages.filter((_, index) => index !== at).map(([, , , , payload]) => payload.i);
+    assert.deepEqual(broadcasts, Array.from({ length: total }, (_, i) => i), "every broadcast, in order");
+    // Ahead of the reply: what the kernel's buffers and one flush held, not the server's backlog.
+    assert.ok(total - at >= total / 4, `the reply came after ${at} of ${total} broadcasts (at most 3/4 expected)`);
+  });
+}

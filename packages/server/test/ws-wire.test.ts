@@ -43,6 +43,8 @@ async function pair(deflate: boolean): Promise<{ server: WebSocket; client: WebS
 const frames = [0, 5, 125, 126, 127, 65_535, 65_536, 100_000].flatMap((n, i) => [
   Frame.text(JSON.stringify({ i, s: "x".repeat(n) })),
   Frame.binary(new Uint8Array(n).fill(i)),
+  // A frame spliced around a shared payload (a presence_state): several chunks, one writev.
+  Frame.textParts(`[null,null,"t",${i},`, [Buffer.from(`{"s":"${"y".repeat(n)}"`), Buffer.from("}")], "]"),
 ]);
 
 /** Writes every frame on `server`'s wire, a ping from ws itself in the middle, and checks what `client` received. */

@@ -5,6 +5,8 @@ import type { Store, User } from "../db/store.js";
 /** The socket assigns of a signed-in connection. */
 export interface UserAssigns extends Record<string, unknown> {
   user: User;
+  /** The session the socket's token names (its socket id is `session:<id>`). */
+  sessionId: string;
 }
 
 /** A channel socket of a signed-in user. */

@@ -11,6 +11,14 @@
  * longest when they leave (not when the server shuts down), or claimed by anyone while they are
  * away — moves the stages for everyone. Every change is stored, then broadcast whole (`idea:saved`, `idea:deleted`,
  * `action:saved`, `action:deleted`, `board:stage`, `board:facilitator`).
+ *
+ * Rooms are stream topics (docs/recovery.md, `ROOM_HISTORY`): a page that comes back after a
+ * blip or a deploy rejoins with its stream position and gets every broadcast it missed, once
+ * each and in order, after the join reply — however many chat messages that was (the join
+ * reply's last 50 alone would leave a hole). The join reply still carries the stored last 50
+ * and the board, for a first join and for a rejoin the history cannot serve (a server restart,
+ * past the history): the page then starts its list again from them. Messages carry their
+ * database id, so the page drops a message it already shows (the reply and the replay overlap).
  */
 import { z } from "zod";
 import { defineChannel, error, ok, type Presence } from "@cinder/server";
@@ -22,6 +30,9 @@ import { safeText, textProblem } from "../text.js";
 import { exportFilename, toCsv, toMarkdown } from "../retro/export.js";
 
 type RetroSocket = UserSocket<{ roomId: number; room: string; presenceRef: string }>;
+
+/** The rooms' stream history: the last 500 broadcasts of a room, for 15 minutes. */
+export const ROOM_HISTORY = { size: 500, ttlMs: 15 * 60_000 } as const;
 
 /** How many messages a join or a `history:before` page carries. */
 export const HISTORY_PAGE = 50;
@@ -88,6 +99,7 @@ export function retroChannel({ store, presence, stopping }: AppContext, options:
   };
 
   return defineChannel({
+    history: ROOM_HISTORY,
     events: {
       "message:new": z.object({ body: messageBody }),
       "history:before": z.object({ before_id: id }),
@@ -139,6 +151,8 @@ export function retroChannel({ store, presence, stopping }: AppContext, options:
       const current = await store.retro.facilitator(roomId);
       const presenceRef = presence.track(socket, user.username, { online_at: Date.now() });
       socket.assign({ presenceRef });
+      // who is online, through reloads: "joined" / "left" notices and a count that does not dip
+      presence.subscribeOnline(socket);
       if (current === null) await handOver(socket, null, user.username);
     },
 

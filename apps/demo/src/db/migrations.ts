@@ -84,6 +84,25 @@ export const migrations: ReadonlyArray<{ version: number; name: string; up: (db:
     name: "parties: one row per party, so its sample cards are created once",
     up: () => ["CREATE TABLE parties (name TEXT PRIMARY KEY, inserted_at BIGINT NOT NULL)"],
   },
+  {
+    version: 30,
+    name: "party rounds in the database (card on the table, driver, votes, outcome, timer, deck); card order; labelled estimates",
+    up: () => [
+      "INSERT INTO parties (name, inserted_at) SELECT DISTINCT party, 0 FROM cards WHERE party NOT IN (SELECT name FROM parties)",
+      "ALTER TABLE parties ADD COLUMN card_id BIGINT REFERENCES cards(id) ON DELETE SET NULL",
+      "ALTER TABLE parties ADD COLUMN driver TEXT",
+      "ALTER TABLE parties ADD COLUMN votes TEXT NOT NULL DEFAULT '{}'",
+      "ALTER TABLE parties ADD COLUMN outcome TEXT",
+      "ALTER TABLE parties ADD COLUMN deadline BIGINT",
+      "ALTER TABLE parties ADD COLUMN deck TEXT",
+      "ALTER TABLE cards ADD COLUMN rank BIGINT",
+      "UPDATE cards SET rank = id",
+      "ALTER TABLE cards ADD COLUMN estimate_value TEXT",
+      "ALTER TABLE cards ADD COLUMN estimate_stats TEXT",
+      "UPDATE cards SET estimate_value = CAST(estimate AS TEXT) WHERE estimate IS NOT NULL",
+      "CREATE INDEX cards_party_rank ON cards (party, rank, id)",
+    ],
+  },
 ];
 
 /** Applies every migration (of `list`, by default all) not yet applied; returns the versions it applied. */

@@ -1,9 +1,10 @@
 /**
  * The apps' data: users, retro rooms and their messages, videos and their annotations, and the
- * pointing party's cards. Every method is one or two parameterised queries on a `Db`, so the
+ * pointing party (in `party.ts`). Every method is one or two parameterised queries on a `Db`, so the
  * same store runs on SQLite and PostgreSQL.
  */
 import type { Db } from "./db.js";
+import { PartyStore } from "./party.js";
 import { RetroStore } from "./retro.js";
 
 /** A signed-up user. */
@@ -49,14 +50,6 @@ export interface AnnotationChanges {
   deleted: number[];
 }
 
-/** A pointing-party card; `estimate` is set once a round found a winner. */
-export interface Card {
-  id: number;
-  title: string;
-  description: string;
-  estimate: number | null;
-}
-
 type Row = Record<string, unknown>;
 
 /** What makes two usernames the same: equal after Unicode NFKC and lower-casing ("Admin", "ａｄｍｉｎ", "admin"). */
@@ -70,9 +63,12 @@ const num = (value: unknown): number => Number(value);
 export class Store {
   /** The retro boards (ideas, votes, action items, stage, facilitator) and chat history pages. */
   readonly retro: RetroStore;
+  /** The pointing parties (backlogs, decks and rounds in progress). */
+  readonly party: PartyStore;
 
   constructor(readonly db: Db) {
     this.retro = new RetroStore(db);
+    this.party = new PartyStore(db);
   }
 
   /** Creates a user; returns null when the username is taken. */
@@ -120,6 +116,12 @@ export class Store {
       await tx.query("UPDATE sessions SET revoked_at = ?, revoked_by = ? WHERE user_id = ? AND revoked_at IS NULL", [Date.now(), by, userId]);
       return rows.map((row) => String(row.id));
     });
+  }
+
+  /** The ids of the sessions of a user opened since `since` (ms), revoked or not. */
+  async sessionIds(userId: number, since = 0): Promise<string[]> {
+    const rows = await this.db.query<Row>("SELECT id FROM sessions WHERE user_id = ? AND inserted_at >= ? ORDER BY inserted_at", [userId, since]);
+    return rows.map((row) => String(row.id));
   }
 
   /** A user and their password hash, by username (any case or Unicode-compatible spelling). */
@@ -255,44 +257,5 @@ export class Store {
       await tx.query("UPDATE annotations SET body = '', deleted_at = ? WHERE (id = ? OR parent_id = ?) AND deleted_at IS NULL", [now, id, id]);
       return { ok: true, deleted: gone.map((g) => num(g.id)) };
     });
-  }
-
-  /** A party's cards in order. */
-  async cards(party: string): Promise<Card[]> {
-    const rows = await this.db.query<Row>("SELECT id, title, description, estimate FROM cards WHERE party = ? ORDER BY id", [party]);
-    return rows.map((row) => ({
-      id: num(row.id), title: String(row.title), description: String(row.description),
-      estimate: row.estimate === null ? null : num(row.estimate),
-    }));
-  }
-
-  /**
-   * A party's cards, creating `samples` first when the party is new, in one transaction: the
-   * party's row is claimed first, so concurrent first requests create the samples once.
-   */
-  async partyCards(party: string, samples: ReadonlyArray<{ title: string; description: string }>): Promise<Card[]> {
-    const known = await this.cards(party);
-    if (known.length > 0) return known;
-    return this.db.transaction(async (tx) => {
-      const claimed = await tx.query<Row>("INSERT INTO parties (name, inserted_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING RETURNING name",
-        [party, Date.now()]);
-      const inTx = new Store(tx);
-      if (claimed.length === 1 && (await inTx.cards(party)).length === 0) {
-        for (const card of samples) await inTx.addCard(party, card.title, card.description);
-      }
-      return inTx.cards(party);
-    });
-  }
-
-  /** Adds a card to a party. */
-  async addCard(party: string, title: string, description: string): Promise<Card> {
-    const [row] = await this.db.query<Row>("INSERT INTO cards (party, title, description, inserted_at) VALUES (?, ?, ?, ?) RETURNING id",
-      [party, title, description, Date.now()]);
-    return { id: num(row!.id), title, description, estimate: null };
-  }
-
-  /** Records a card's estimate. */
-  async setEstimate(cardId: number, points: number): Promise<void> {
-    await this.db.query("UPDATE cards SET estimate = ? WHERE id = ?", [points, cardId]);
   }
 }

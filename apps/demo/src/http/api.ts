@@ -5,12 +5,16 @@
  * valid one they answer 401, and admin calls from non-admins 403. Bad input answers 4xx `{error}`.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { newSessionId, readCredentials, signIn, signToken, signUp, TOKEN_MAX_AGE, verifyToken, type TokenClaims } from "../accounts.js";
+import {
+  newSessionId, readCredentials, sessionSocketId, signedOutMessage, signIn, signToken, signUp, TOKEN_MAX_AGE, verifyToken, type TokenClaims,
+} from "../accounts.js";
 import { usernameKey, type RevokedBy, type Store, type User } from "../db/store.js";
+
+export { signedOutMessage } from "../accounts.js";
 import { ALL } from "../channels/notifications.js";
-import { partyCards, tableCard } from "../channels/party.js";
 import { cookie, HttpError, json, parseId, readJson } from "./respond.js";
 import type { Router } from "./router.js";
+import { addPartyRoutes } from "./party-api.js";
 import { checkText } from "../text.js";
 import type { SignInThrottle } from "../throttle.js";
 
@@ -55,14 +59,6 @@ export async function requestSession(context: Pick<ApiContext, "secret" | "store
 export async function currentUser(context: Pick<ApiContext, "secret" | "store">, request: IncomingMessage): Promise<User | undefined> {
   const session = await requestSession(context, request);
   return session.ok ? session.user : undefined;
-}
-
-/** What a 401 says when a token's session was closed. */
-export function signedOutMessage(revokedBy: RevokedBy | "unknown" | undefined): string {
-  if (revokedBy === "admin") return "You were signed out by an administrator";
-  if (revokedBy === "user") return "You signed out; sign in again";
-  if (revokedBy === "unknown") return "Your session has ended; sign in again";
-  return "You are not signed in: sign in first (API clients: send Authorization: Bearer <token>)";
 }
 
 function sessionCookie(token: string, maxAge: number): string {
@@ -145,12 +141,13 @@ export function addApiRoutes(router: Router, context: ApiContext): void {
   });
 
   // Sign-out revokes the session server-side: its cookie, Bearer and socket tokens stop working,
-  // and the user's open sockets are closed (other sessions' pages reconnect; this one's are refused).
+  // and this session's open sockets are closed (socket id `session:<id>`); the user's other
+  // sessions (another browser, another device) stay connected and signed in.
   router.add("DELETE", "/api/session", async (request, response) => {
     const session = await requestSession(context, request);
     if (session.ok) {
       await store.revokeSession(session.claims.sessionId, "user");
-      context.disconnect(`user_socket:${session.user.id}`);
+      context.disconnect(sessionSocketId(session.claims.sessionId));
     }
     json(response, 200, { ok: true }, { "set-cookie": sessionCookie("", 0) });
   });
@@ -186,24 +183,7 @@ export function addApiRoutes(router: Router, context: ApiContext): void {
     json(response, 201, video);
   });
 
-  router.add("GET", "/api/parties/:room/cards", async (request, response, params) => {
-    await requireUser(request);
-    const room = text(params.room, "room", 1, 100);
-    json(response, 200, { cards: await partyCards(store, room) });
-  });
-
-  router.add("POST", "/api/parties/:room/cards", async (request, response, params) => {
-    await requireUser(request);
-    const room = text(params.room, "room", 1, 100);
-    const body = object(await readJson(request));
-    const title = text(body.title, "title", 1, 200);
-    const description = text(body.description ?? "", "description", 0, 2000);
-    await partyCards(store, room);
-    const card = await store.addCard(room, title, description);
-    // Everyone in the party sees the new card live (its place in the backlog, not its id).
-    context.broadcast(`party:${room}`, "card_added", { card: tableCard(await store.cards(room), card) });
-    json(response, 201, card);
-  });
+  addPartyRoutes(router, { store, broadcast: context.broadcast, requireUser, text, object });
 
   router.add("POST", "/api/admin/broadcast", async (request, response) => {
     await requireAdmin(request);
@@ -232,8 +212,9 @@ export function addApiRoutes(router: Router, context: ApiContext): void {
   router.add("POST", "/api/admin/disconnect", async (request, response) => {
     await requireAdmin(request);
     const target = await targetUser(object(await readJson(request)));
+    // every session of the user is revoked, and each one's sockets closed
     const revoked = await store.revokeUserSessions(target.id, "admin");
-    context.disconnect(`user_socket:${target.id}`);
+    for (const sessionId of revoked) context.disconnect(sessionSocketId(sessionId));
     json(response, 200, { ok: true, sessions: revoked.length });
   });
 }

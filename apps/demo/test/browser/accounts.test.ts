@@ -1,13 +1,16 @@
 /**
  * Accounts and the browser's defences, in a real browser: signing out in one tab signs out the
- * others (their sockets are closed and refused; they say so); unknown URLs show an HTML 404 page
+ * others of that session (their sockets are closed and refused; they say so) but not the user's
+ * other sessions (another browser stays connected, without a blip), while an admin's disconnect
+ * ends every session; unknown URLs show an HTML 404 page
  * (JSON stays for /api); a favicon; pages carry CSP / frame / nosniff / referrer headers, cannot
  * be framed, and run without CSP violations.
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
-import { CHROMIUM, skipWithoutChromium, startHarness, textOf, type Harness } from "./harness.js";
+import type { Page } from "playwright-core";
+import { CHROMIUM, eventually, PASSWORD, skipWithoutChromium, startHarness, textOf, type Harness } from "./harness.js";
 
 let h: Harness | undefined;
 before(async () => { if (existsSync(CHROMIUM)) h = await startHarness(); });
@@ -27,6 +30,65 @@ test("sign-out in one tab signs out the others; the old token is refused", { tim
   assert.equal(await other.evaluate("document.body.dataset.connection"), "signed-out");
   const me = await fetch(`${harness.url}/api/me`, { headers: { authorization: `Bearer ${token}` } });
   assert.equal(me.status, 401, "the token is revoked server-side");
+  harness.assertNoPageErrors();
+});
+
+/** Records every `data-connection` state a page goes through, from now on. */
+async function watchConnection(page: Page): Promise<() => Promise<string[]>> {
+  await page.evaluate(`(() => {
+    window.__states = [];
+    new MutationObserver(() => window.__states.push(document.body.dataset.connection ?? ""))
+      .observe(document.body, { attributes: true, attributeFilter: ["data-connection"] });
+  })()`);
+  return () => page.evaluate<string[]>("window.__states");
+}
+
+test("two browsers of one user: signing out in one leaves the other connected and signed in; an admin's disconnect ends both", { timeout: 90_000 }, async (t) => {
+  if (skipWithoutChromium(t) || h === undefined) return;
+  const harness = h;
+  const laptop = await harness.signUp("tess");
+  const phone = await harness.newUser("tess (phone)");
+  const signIn = async (page: Page): Promise<void> => {
+    await page.getByLabel("Username").fill("tess");
+    await page.getByLabel("Password").fill(PASSWORD);
+    await page.locator("#auth-submit").click();
+    await textOf(page.locator("header .me"), "tess");
+  };
+  await signIn(phone.page);
+  for (const page of [laptop.page, phone.page]) {
+    await page.goto(`${harness.url}/retro/two-sessions`);
+    await page.locator('#presence [data-user="tess"]').waitFor();
+    await eventually(async () => (await page.evaluate("document.body.dataset.connection")) === "online", 8000, "online");
+  }
+  const phoneStates = await watchConnection(phone.page);
+
+  await laptop.page.locator("#sign-out").click();
+  await laptop.page.getByRole("tab", { name: "Sign in" }).waitFor();
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  assert.deepEqual(await phoneStates(), [], "the phone's socket never dropped (no reconnect blip)");
+  assert.equal(await phone.page.evaluate("document.body.dataset.connection"), "online");
+  assert.equal(await phone.page.locator("#signed-out").count(), 0);
+  assert.equal(await phone.page.locator(".toast", { hasText: "Reconnected" }).count(), 0);
+  await phone.page.locator("#message-input").fill("still signed in on my phone");
+  await phone.page.locator("#message-input").press("Enter");
+  await phone.page.locator(".message:not(.pending) .message-body", { hasText: "still signed in on my phone" }).waitFor();
+  assert.equal((await fetch(`${harness.url}/api/me`, { headers: { authorization: `Bearer ${await phone.token()}` } })).status, 200);
+  // signed in again on the laptop; an admin's disconnect ends both sessions
+  await signIn(laptop.page);
+  await laptop.page.goto(`${harness.url}/retro/two-sessions`);
+  await laptop.page.locator('#presence [data-user="tess"]').waitFor();
+  const admin = await fetch(`${harness.url}/api/session`, {
+    method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username: "admin", password: PASSWORD }),
+  });
+  const { token } = await admin.json() as { token: string };
+  const kicked = await fetch(`${harness.url}/api/admin/disconnect`, {
+    method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${token}` }, body: JSON.stringify({ username: "tess" }),
+  });
+  assert.deepEqual(await kicked.json(), { ok: true, sessions: 2 });
+  for (const page of [laptop.page, phone.page]) {
+    await textOf(page.locator("#signed-out strong"), "You were signed out by an administrator");
+    assert.equal(await page.evaluate("document.body.dataset.connection"), "signed-out");
+  }
   harness.assertNoPageErrors();
 });
 

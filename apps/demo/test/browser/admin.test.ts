@@ -91,8 +91,10 @@ test("admin: counts, broadcast and notes as toasts, form errors, force-disconnec
   const carol = await harness.signUp("carol");
   await textOf(carol.page.locator("#online"), /^3 users online/);
   const carolId = await carol.id();
+  // (as an operator would: the account's sessions are read first, deleted with it, then closed)
+  const carolSessions = await harness.app.store.sessionIds(carolId);
   await harness.app.store.db.query("DELETE FROM users WHERE id = ?", [carolId]);
-  harness.app.endpoint.disconnect(`user_socket:${carolId}`);
+  for (const session of carolSessions) harness.app.endpoint.disconnect(`session:${session}`);
   await textOf(carol.page.locator("#signed-out strong"), "Your session has ended; sign in again");
   await harness.screenshot(carol.page, "disconnected");
   await countOf(admin.page.locator("#stat-users"), 1);
@@ -111,7 +113,7 @@ test("notices sent while a page was cut off reach it once it is back, once each 
   assert.ok(user !== undefined);
   // The server drops dora's connection, and an admin broadcast (what POST /api/admin/broadcast
   // sends) goes out before her page is back: only the stream's replay can bring it.
-  harness.app.endpoint.disconnect(`user_socket:${user.id}`);
+  await harness.app.disconnectUser(user.id);
   await eventually(async () => (await connection()) === "disconnected", 8000, "dora's page cut off");
   harness.app.endpoint.broadcast("notifications:all", "new_msg", { body: "Missed while away", at: Date.now() });
   const missed = dora.page.locator(".toast-announcement", { hasText: "Missed while away" });

@@ -14,6 +14,7 @@ import type { TestContext } from "node:test";
 import { chromium, type Browser, type BrowserContext, type Locator, type Page } from "playwright-core";
 import { createLogger } from "@cinder/server";
 import { createApp, type App } from "../../src/app.js";
+import type { Config } from "../../src/config.js";
 
 /** The Chromium binary (`CINDER_CHROMIUM` overrides it, e.g. to check the skip path). */
 export const CHROMIUM = process.env.CINDER_CHROMIUM ?? "/usr/bin/chromium";
@@ -121,13 +122,13 @@ export async function countOf(locator: Locator, count: number, ms = 8000): Promi
   await eventually(async () => (await locator.count()) === count, ms, `${count} × ${locator.toString()}`);
 }
 
-/** Starts the apps server and Chromium. */
-export async function startHarness(): Promise<Harness> {
+/** Starts the apps server (with `settings` over the test defaults) and Chromium. */
+export async function startHarness(settings: Partial<Config> = {}): Promise<Harness> {
   const dataDir = mkdtempSync(join(tmpdir(), "cinder-browser-"));
   const start = async (port: number): Promise<App> => {
     const started = await createApp({
       port, host: "127.0.0.1", dataDir, databaseUrl: undefined, secretKeyBase: "x".repeat(40),
-      admins: new Set(["admin"]), adminPassword: PASSWORD, redisUrl: undefined,
+      admins: new Set(["admin"]), adminPassword: PASSWORD, redisUrl: undefined, ...settings,
     }, { logger: createLogger({ level: "warn", name: "apps" }) });
     await new Promise<void>((resolve) => started.server.listen(port, "127.0.0.1", resolve));
     return started;

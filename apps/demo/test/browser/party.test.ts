@@ -90,7 +90,7 @@ test("pointing party: hidden votes until the reveal, winner stored, tie and re-v
     const over = user.page.locator("#party-over");
     await textOf(over, "Party over");
     const rows = await over.locator("tbody tr").allTextContents();
-    assert.deepEqual(rows, ["Sign-up form5", "Presence list3", "Export estimates13"]);
+    assert.deepEqual(rows, ["Sign-up form (average 5 · spread 5)5", "Presence list (average 3 · spread 3)3", "Export estimates (average 13 · spread 13)13"]);
     await textOf(over.locator("tfoot"), "Total21");
   }
   assert.deepEqual((await cards()).map((c) => c.estimate), [5, 3, 13]);

@@ -93,7 +93,7 @@ test("retro room: presence, messages both ways, local times, Enter sends, scroll
   const shown = await bob.page.locator("#messages .message").count();
   await bob.page.evaluate(`window.__states = []; new MutationObserver(() => window.__states.push(document.body.dataset.connection))
     .observe(document.body, { attributes: true, attributeFilter: ["data-connection"] });`);
-  harness.app.endpoint.disconnect(`user_socket:${await bob.id()}`);
+  await harness.app.disconnectUser(await bob.id());
   await eventually(async () => {
     const states = await bob.page.evaluate<string[]>("window.__states");
     return states.includes("disconnected") && states.at(-1) === "online";

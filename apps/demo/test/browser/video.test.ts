@@ -120,7 +120,7 @@ test("videos: add form, YouTube offline message, annotations at their time, clic
     ws.on("framesent", (frame) => { if (typeof frame.payload === "string") sent.push(frame.payload); });
     ws.on("framereceived", (frame) => { if (typeof frame.payload === "string") received.push(frame.payload); });
   });
-  harness.app.endpoint.disconnect(`user_socket:${await bob.id()}`);
+  await harness.app.disconnectUser(await bob.id());
   const missed = await harness.app.store.addAnnotation(1, { id: await alice.id(), username: "alice" }, "Posted while bob was away", 800);
   assert.ok(missed !== undefined);
   harness.app.endpoint.broadcast("videos:1", "new_annotation", missed);

@@ -51,6 +51,30 @@ export function accountsContract(engine: Engine): void {
     assert.equal(await upgrade(app, second), 101);
   });
 
+  test(`${engine}: sockets are per session — a sign-out leaves the user's other session's socket open; an admin's disconnect closes all`, async (t) => {
+    const app = await setup(t);
+    if (app === undefined) return;
+    const admin = await app.adminToken();
+    const laptop = await app.signUp("two_tess");
+    const phone = await signIn(app, "two_tess");
+    const laptopTab = connect(app, laptop.token);
+    const phoneTab = connect(app, phone);
+    await laptopTab.join("notifications:all");
+    await phoneTab.join("notifications:all");
+    assert.equal((await app.api("DELETE", "/api/session", undefined, laptop.token)).status, 200);
+    await until(() => laptopTab.closeCodes.length > 0 || undefined, 5000, "the laptop's socket closed");
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.deepEqual(phoneTab.closeCodes, [], "the phone's socket was never closed (no reconnect blip)");
+    assert.equal(phoneTab.socket.isConnected(), true);
+
+    const third = await signIn(app, "two_tess");
+    const thirdTab = connect(app, third);
+    await thirdTab.join("notifications:all");
+    assert.equal((await app.api("POST", "/api/admin/disconnect", { username: "two_tess" }, admin)).body.sessions, 2);
+    await until(() => (phoneTab.closeCodes.length > 0 && thirdTab.closeCodes.length > 0) || undefined, 5000, "both open sessions' sockets closed");
+    await until(() => (phoneTab.closeCodes.length > 2 && thirdTab.closeCodes.length > 2) || undefined, 5000, "their reconnects refused");
+  });
+
   test(`${engine}: an admin's disconnect revokes every session of the user, with a reason`, async (t) => {
     const app = await setup(t);
     if (app === undefined) return;
@@ -92,18 +116,53 @@ export function accountsContract(engine: Engine): void {
     assert.equal(await upgrade(app, socketToken), 403, "it dies with its session");
   });
 
-  test(`${engine}: a deleted user's tokens are refused cleanly (API and socket)`, async (t) => {
+  test(`${engine}: a deleted user's open socket is refused cleanly — an error reply, the socket closed, the room keeps working`, async (t) => {
     const app = await setup(t);
     if (app === undefined) return;
-    const { token, user } = await app.signUp("gone_gus");
-    const tab = connect(app, token);
-    await tab.join("notifications:all");
-    await app.app.store.db.query("DELETE FROM users WHERE id = ?", [user.id]);
-    app.app.endpoint.disconnect(`user_socket:${user.id}`);
-    assert.equal((await app.api("GET", "/api/me", undefined, token)).status, 401);
-    assert.equal(await upgrade(app, token), 403);
-    await until(() => tab.closeCodes.length > 1 || undefined, 5000, "gus's retries refused");
-    assert.equal(tab.socket.isConnected(), false);
+    const gus = await app.signUp("gone_gus");
+    const ann = await app.signUp("still_ann");
+    const video = (await app.app.store.videos())[0]!.id;
+    const gusTab = connect(app, gus.token);
+    const annTab = connect(app, ann.token);
+    const room = "room:deleted-user";
+    const gusRoom = await gusTab.join(room);
+    const gusVideo = await gusTab.join(`videos:${video}`);
+    const annRoom = await annTab.join(room, {}, ["message:new"]);
+    assert.equal((await gusTab.call(gusRoom.channel, "message:new", { body: "before" })).status, "ok");
+
+    // The account is deleted behind the app's back (an operator, another node): gus's socket stays open.
+    await app.app.store.db.query("DELETE FROM messages WHERE user_id = ?", [gus.user.id]);
+    await app.app.store.db.query("UPDATE rooms SET facilitator_id = NULL WHERE facilitator_id = ?", [gus.user.id]);
+    await app.app.store.db.query("DELETE FROM users WHERE id = ?", [gus.user.id]);
+    const pushed = await gusTab.call(gusRoom.channel, "message:new", { body: "after" });
+    assert.deepEqual(pushed, { status: "error", response: { reason: "signed_out", message: "Your session has ended; sign in again" } },
+      "a clear error reply, not a crash (no reply) and not a lost write");
+    await until(() => gusTab.closeCodes.length > 0 || undefined, 5000, "gus's socket closed");
+    await until(() => gusTab.closeCodes.length > 2 || undefined, 5000, "gus's reconnects refused");
+    assert.equal(gusTab.socket.isConnected(), false);
+    assert.equal(gusVideo.channel.state === "joined", false, "his other channels ended with the socket");
+    assert.equal((await app.api("GET", "/api/me", undefined, gus.token)).status, 401);
+    assert.equal(await upgrade(app, gus.token), 403);
+
+    // the room goes on for everyone else
+    const annSays = await annTab.call(annRoom.channel, "message:new", { body: "still here" });
+    assert.equal(annSays.status, "ok");
+    await annTab.next(room, "message:new", (m) => m.body === "still here");
+    assert.equal(annTab.events.some((e) => e.payload.body === "after"), false, "nothing half-written went out");
+  });
+
+  test(`${engine}: a deleted user's video annotation and join are refused the same way`, async (t) => {
+    const app = await setup(t);
+    if (app === undefined) return;
+    const gil = await app.signUp("gone_gil");
+    const video = (await app.app.store.videos())[0]!.id;
+    const tab = connect(app, gil.token);
+    const joined = await tab.join(`videos:${video}`);
+    await app.app.store.db.query("DELETE FROM users WHERE id = ?", [gil.user.id]);
+    const annotated = await tab.call(joined.channel, "new_annotation", { body: "ghost", at: 1000 });
+    assert.deepEqual(annotated.response, { reason: "signed_out", message: "Your session has ended; sign in again" });
+    await until(() => tab.closeCodes.length > 0 || undefined, 5000, "gil's socket closed");
+    assert.equal((await app.app.store.annotations(video)).some((a) => a.body === "ghost"), false);
   });
 
   test(`${engine}: sign-in is throttled per account before hashing, with a clear error; hashing runs on a small pool`, async (t) => {

@@ -179,7 +179,7 @@ export function appContract(engine: Engine): void {
     lastSeen = Math.max(...all.map((a) => a.id));
 
     // wes loses his connection; vic annotates meanwhile; the rejoin fetches only what was missed.
-    app.app.endpoint.disconnect(`user_socket:${wes.user.id}`);
+    await app.app.disconnectUser(wes.user.id);
     await until(() => w.closeCodes.includes(1001) || undefined, 3000, "wes disconnected");
     await v.call(joinedV.channel, "new_annotation", { body: "while away", at: 3000 });
     await until(() => wesReplies.length >= 2 || undefined, 5000, "wes's rejoin");
@@ -211,7 +211,7 @@ export function appContract(engine: Engine): void {
     assert.deepEqual(Object.keys(first.card as object).sort(), ["description", "id", "position", "title"]);
     assert.equal((first.card as { position: number }).position, 1, "the card's place in the backlog");
     assert.equal((await q.call(jq.channel, "next_card", {})).response.reason, "not_driver");
-    assert.equal((await q.call(jq.channel, "vote", { points: 4 })).response.reason, "invalid_payload");
+    assert.equal((await q.call(jq.channel, "vote", { points: 4 })).response.reason, "not_in_deck", "only the cards of the deck");
     await p.call(jp.channel, "vote", { points: 5 });
     await until(() => jq.presence.list((_k, pr) => pr.metas[0]!.points).includes(5) || undefined, 3000, "pam's vote in her meta");
     assert.equal(p.events.filter((e) => e.event === "winner").length, 0, "no winner until everyone voted");
@@ -219,7 +219,7 @@ export function appContract(engine: Engine): void {
     assert.deepEqual([taken.status, taken.response.reason], ["error", "not_driver"], "a non-driver's start is refused");
     assert.ok(jq.presence.list((_k, pr) => pr.metas[0]!.points).includes(5), "and wipes no vote");
     await q.call(jq.channel, "vote", { points: 5 });
-    assert.deepEqual(await p.next("party:sprint", "winner"), { points: 5 });
+    assert.deepEqual(await p.next("party:sprint", "winner"), { points: 5, stats: { average: 5, min: 5, max: 5, count: 2 } });
     assert.equal((await q.call(jq.channel, "vote", { points: 8 })).response.reason, "revealed", "a revealed card is final");
     const estimated = (await app.api("GET", "/api/parties/sprint/cards", undefined, pam.token)).body.cards as Array<{ id: number; estimate: number | null }>;
     assert.equal(estimated.find((c) => c.id === (first.card as { id: number }).id)!.estimate, 5, "the winner is stored");
@@ -229,7 +229,7 @@ export function appContract(engine: Engine): void {
     await until(() => jq.presence.list((_k, pr) => pr.metas[0]!.points).every((v) => v === null) || undefined, 3000, "votes reset for the new card");
     await p.call(jp.channel, "vote", { points: 2 });
     await q.call(jq.channel, "vote", { points: 8 });
-    assert.deepEqual(await q.next("party:sprint", "winner", (w) => "tie" in w), { tie: [2, 8] });
+    assert.deepEqual(await q.next("party:sprint", "winner", (w) => "tie" in w), { tie: [2, 8], stats: { average: 5, min: 2, max: 8, count: 2 } });
     await p.call(jp.channel, "next_card", {});
     await p.call(jp.channel, "next_card", {});
     await p.call(jp.channel, "next_card", {});

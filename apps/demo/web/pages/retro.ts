@@ -3,8 +3,12 @@
  * action items with owners, export) beside the chat and who is here. Everything comes from the
  * server: each join (first, after a reload, after a lost connection or a server restart)
  * replaces the board with the stored one, and every change arrives as a broadcast. The chat
- * keeps the last 50 messages and loads earlier ones when scrolled to the top; a message sent
- * while offline stays pending and goes out on reconnect (or is marked failed, with a retry).
+ * shows the last 50 messages and loads earlier ones when scrolled to the top. The room is a
+ * stream topic (`useStream()`): after a lost connection the rejoin replays every message
+ * missed, once each; when it cannot (a server restart), the list starts again from the join
+ * reply's last 50 (earlier ones load on scroll), so it never has a hole. Messages are shown
+ * once per id (the reply and the replay overlap). A message sent while offline stays pending
+ * and goes out on reconnect (or is marked failed, with a retry).
  */
 import { Presence, type IncomingPayload } from "@cinder/client";
 import { replyError, TIMEOUT_MESSAGE } from "../lib/channels.js";
@@ -43,11 +47,13 @@ if (shell !== null) {
   const status = new FormStatus();
   const composer = h("form", { class: "composer", id: "composer" }, input, send);
   const people = h("ul", { id: "presence", class: "people", "aria-label": "People in this room" });
+  const notices = h("ul", { id: "presence-notices", class: "plain", "aria-live": "polite", "aria-label": "Who joined and left" });
   const peopleCount = h("span", { class: "count", id: "presence-count" });
   const peoplePanel = h("section", { class: "panel side", id: "people-panel" },
     h("h2", { class: "panel-title" }, "Here now ", peopleCount),
     h("p", { class: "stale-note muted small", id: "presence-stale", hidden: true }, "Reconnecting: this list may be out of date."),
-    people);
+    people,
+    notices);
   const banner = h("div", { class: "banner-slot" });
   const boardRoot = h("div", { id: "board", class: "board", "aria-busy": "true" }, h("p", { class: "muted" }, "Loading the board…"));
   const invite = h("button", { class: "button", type: "button", id: "copy-invite" }, "Copy invite link");
@@ -92,6 +98,11 @@ if (shell !== null) {
     const after = [...seen.entries()].filter(([id]) => id > message.id).sort(([a], [b]) => a - b)[0];
     list.insertBefore(item, after?.[1] ?? firstPending());
     seen.set(message.id, item);
+  };
+  /** Empties the list (pending messages stay) before it starts again from a join reply. */
+  const clearMessages = (): void => {
+    for (const item of seen.values()) item.remove();
+    seen.clear();
   };
   const oldestId = (): number | undefined => (seen.size === 0 ? undefined : Math.min(...seen.keys()));
   let loadingEarlier = false;
@@ -170,21 +181,43 @@ if (shell !== null) {
   exportCsv.addEventListener("click", () => exportBoard("csv"));
 
   // ---- the channel ----
-  const channel = shell.socket.channel<RetroRoom>(`room:${room}`);
+  // a stream topic: rejoins replay what was missed (docs/recovery.md)
+  const channel = shell.socket.channel<RetroRoom>(`room:${room}`, {}).useStream();
   const outbox = new Outbox(() => channel.canPush());
   const presence = new Presence(channel);
   let present: string[] = [];
+  /** Users reported online whose first meta has not reached this page yet (it follows within a diff window). */
+  const arriving = new Set<string>();
   presence.onSync(() => {
     const list = sortPeople(presence.list((key, entry) => person(key, entry)), me);
     present = list.map((p) => p.name);
-    peopleCount.textContent = String(list.length);
-    replace(people, list.length === 0
+    // Users online on the server but with no page open right now (a reload, a lost connection
+    // within the server's leave grace) stay listed, so the list and its count do not flicker.
+    for (const key of present) arriving.delete(key);
+    const away = sortPeople(presence.online().filter((key) => key !== me && !present.includes(key) && !arriving.has(key))
+      .map((key) => ({ key, name: key, tabs: 0, since: undefined, metas: [] })), me);
+    peopleCount.textContent = String(list.length + away.length);
+    replace(people, list.length + away.length === 0
       ? h("li", { class: "empty" }, "Nobody here yet.")
-      : list.map((p) => personRow(p, me)));
+      : [...list.map((p) => personRow(p, me)),
+        ...away.map((p) => personRow(p, me, h("span", { class: "person-meta muted small", dataset: { away: "" } }, "reconnecting…")))]);
     if (state !== undefined) {
       state.present = present;
       render();
     }
+  });
+  // "joined" / "left": a user's first page here, and their last one closing (past the grace)
+  const noticeLine = (text: string): void => {
+    notices.prepend(h("li", { class: "muted small" }, text, " ", timeElement(Date.now())));
+    while (notices.children.length > 3) notices.lastElementChild?.remove();
+  };
+  presence.onOnline((key) => {
+    if (!present.includes(key)) arriving.add(key);
+    if (key !== me) noticeLine(`${key} joined`);
+  });
+  presence.onOffline((key) => {
+    arriving.delete(key);
+    if (key !== me) noticeLine(`${key} left`);
   });
   const markStale = (stale: boolean): void => {
     peoplePanel.classList.toggle("stale", stale);
@@ -211,7 +244,13 @@ if (shell !== null) {
       const reply = response as { messages: Message[]; more: boolean; board: Board };
       replace(banner);
       markStale(false);
-      if (seen.size === 0) more = reply.more;
+      // Recovered: the replay that follows brings every message missed (what the reply repeats is
+      // dropped by id). Otherwise — the first join, or a rejoin the history could not serve (a
+      // restart) — the list starts again from the reply, so it never keeps a hole.
+      if (channel.recovered !== true) {
+        clearMessages();
+        more = reply.more;
+      }
       earlier.hidden = !more;
       for (const message of reply.messages) addMessage(message);
       scrollToNewest();

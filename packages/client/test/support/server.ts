@@ -93,7 +93,11 @@ export async function startServer(options: Partial<EndpointOptions> & {
   const binaries: Buffer[] = [];
   const events: EventRecord[] = [];
   const pubsub = options.pubsub ?? new PubSub();
-  const presence = createPresence({ pubsub, logger: silentLogger, diffWindowMs: 0 });
+  // `bigpresence:*` topics are big rooms from 4 connections on (sample of 2, counts every 100 ms).
+  const presence = createPresence({
+    pubsub, logger: silentLogger, diffWindowMs: 0,
+    bigRoom: (topic) => (topic.startsWith("bigpresence:") ? { threshold: 4, leaveBelow: 3, sampleSize: 2, countIntervalMs: 100 } : undefined),
+  });
   let endpoint: Endpoint | undefined;
 
   const Room = defineChannel({
@@ -137,7 +141,8 @@ export async function startServer(options: Partial<EndpointOptions> & {
     },
     async handleInfo(message: unknown, socket: ChannelSocket<Assigns>) {
       if (message !== "after_join") return;
-      socket.push("presence_state", await presence.list(socket.topic));
+      if (socket.topic.startsWith("bigpresence:")) await presence.pushState(socket);
+      else socket.push("presence_state", await presence.list(socket.topic));
       const extra = (socket.assigns as Record<string, unknown>).meta as Record<string, unknown>;
       presence.track(socket, socket.assigns.user, { name: socket.assigns.user, ...extra });
     },
@@ -159,7 +164,7 @@ export async function startServer(options: Partial<EndpointOptions> & {
       return { user: typeof params.user === "string" ? params.user : "anon" };
     },
     id: (s) => (s.assigns.user === "anon" ? null : `user_socket:${s.assigns.user}`),
-    channels: { "room:*": Room, "presence:*": PresenceRoom },
+    channels: { "room:*": Room, "presence:*": PresenceRoom, "bigpresence:*": PresenceRoom },
   });
 
   const { handler = (_req: IncomingMessage, res: ServerResponse) => { res.writeHead(404).end(); }, ...endpointOptions } = options;

@@ -59,12 +59,18 @@ export interface Client {
   echo: Channel;
   presence: Presence;
   events: Array<[string, unknown]>;
+  /** The `presence_online` / `presence_offline` events received (joins with `{online: true}`), as "online:<key>" / "offline:<key>". */
+  online: string[];
   closeCodes: number[];
   keys(): string[];
 }
 
-/** Connects `user` to `node` and joins `echo:<room>` and `presence:<room>` (over `transport`, default ws's WebSocket). */
-export function connect(node: Pick<Node, "port">, user: string, room: string, transport: new (url: string, protocols?: string | string[]) => WebSocket = WebSocket): Client {
+/**
+ * Connects `user` to `node` and joins `echo:<room>` and `presence:<room>` (over `transport`,
+ * default ws's WebSocket; the presence join with `presenceParams`, e.g. `{online: true}`).
+ */
+export function connect(node: Pick<Node, "port">, user: string, room: string,
+  transport: new (url: string, protocols?: string | string[]) => WebSocket = WebSocket, presenceParams: Record<string, unknown> = {}): Client {
   const socket = new Socket(`ws://127.0.0.1:${node.port}/socket`, { transport, params: { user }, reconnectAfterMs: () => 200 });
   const events: Array<[string, unknown]> = [];
   const closeCodes: number[] = [];
@@ -73,10 +79,12 @@ export function connect(node: Pick<Node, "port">, user: string, room: string, tr
   const echo = socket.channel(`echo:${room}`, {});
   for (const event of ["broadcasted", "pushed"]) echo.on(event, (payload) => events.push([event, payload]));
   echo.join();
-  const channel = socket.channel(`presence:${room}`, {});
+  const channel = socket.channel(`presence:${room}`, presenceParams);
   const presence = new Presence(channel);
+  const online: string[] = [];
+  for (const kind of ["online", "offline"]) channel.on(`presence_${kind}`, (payload) => online.push(`${kind}:${(payload as { key: string }).key}`));
   channel.join();
-  return { socket, echo, presence, events, closeCodes, keys: () => presence.list((key) => key).sort() };
+  return { socket, echo, presence, events, online, closeCodes, keys: () => presence.list((key) => key).sort() };
 }
 
 /** Waits until `check` is true. */
@@ -107,17 +115,26 @@ export async function publishNumbers(node: Node, topic: string, from: number, to
   }
 }
 
-/** Waits until `count` nodes listen on the cluster's broadcast channel (a node announces itself before it has subscribed). */
-export async function subscribed(url: string, namespace: string, count: number): Promise<void> {
-  const redis = new Redis(url);
+/**
+ * Waits until `count` nodes listen on their node channels (a node announces itself before it
+ * has subscribed). `redis` is a single Redis URL, or the URLs of every master of a Redis
+ * Cluster (where node channels are shard channels).
+ */
+export async function subscribed(redis: string | readonly string[], namespace: string, count: number): Promise<void> {
+  const clients = (typeof redis === "string" ? [redis] : redis).map((url) => new Redis(url));
+  const sharded = typeof redis !== "string";
   try {
     for (let waited = 0; ; waited += 50) {
-      const [, subscribers] = await redis.pubsub("NUMSUB", `${namespace}:all`) as [string, number];
+      let subscribers = 0;
+      for (const client of clients) {
+        const channels = await client.call("PUBSUB", sharded ? "SHARDCHANNELS" : "CHANNELS", `${namespace}:node:*`) as string[];
+        subscribers += channels.length;
+      }
       if (subscribers >= count) return;
       if (waited > 10_000) throw new Error(`only ${subscribers} of ${count} nodes subscribed`);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   } finally {
-    redis.disconnect();
+    for (const client of clients) client.disconnect();
   }
 }

@@ -113,7 +113,15 @@ export class ChannelInstance implements Subscriber {
         this.state = "joined";
         const request = this.host.pubsub.streamLimits(this.topic) === undefined ? undefined : readStreamRequest(params);
         if (request !== undefined) this.heldBack = [];
-        this.host.pubsub.subscribe(this.topic, this);
+        // With a topic-aware cluster adapter, the reply (and a stream's history read) waits until
+        // broadcasts from other nodes reach this node; local ones meanwhile are held back, so
+        // none goes out before the reply.
+        const routed = this.host.pubsub.subscribe(this.topic, this);
+        if (routed !== undefined) {
+          this.heldBack ??= [];
+          await routed;
+          if (this.state !== "joined") return;
+        }
         let response: unknown = result === undefined ? {} : result.response;
         let replay: readonly Publication[] = [];
         if (request !== undefined) {
@@ -124,7 +132,7 @@ export class ChannelInstance implements Subscriber {
           this.cursor = new StreamCursor(plan.start);
         }
         this.sendReply(ref, "ok", response);
-        if (request !== undefined) this.releaseHeldBack(replay);
+        if (this.heldBack !== undefined) this.releaseHeldBack(replay);
         const pushes = this.pendingPushes ?? [];
         this.pendingPushes = undefined;
         report("ok");

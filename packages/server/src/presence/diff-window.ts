@@ -23,6 +23,7 @@ function dotOf(entry: Entry): string {
 export class DiffWindow {
   private pending = new Map<string, PendingDiff>();
   private timer: NodeJS.Timeout | undefined;
+  private stretchMs = 0;
 
   /** `windowMs` is clamped to 0–100. */
   constructor(windowMs: number, private readonly send: (batch: ReadonlyMap<string, PendingDiff>) => void) {
@@ -44,7 +45,15 @@ export class DiffWindow {
       if (this.pending.get(entry.topic)?.leaves.has(dot)) this.close();
       this.pendingFor(entry.topic).joins.set(dot, entry);
     }
-    if (this.timer === undefined && this.pending.size > 0) this.timer = setTimeout(() => this.close(), this.windowMs);
+    if (this.timer === undefined && this.pending.size > 0) this.timer = setTimeout(() => this.close(), Math.max(this.windowMs, this.stretchMs));
+  }
+
+  /**
+   * Makes the following windows last at least `ms` (0: back to `windowMs`): the caller stretches
+   * them while sending diffs is costly, so the fan-out takes a bounded share of the process.
+   */
+  stretch(ms: number): void {
+    this.stretchMs = Math.max(0, ms);
   }
 
   /** Ends the window now: hands over what is pending (if anything). */

@@ -6,15 +6,22 @@
  * reason. Every change goes out as a `presence_diff` broadcast `{joins, leaves}` to this node's
  * subscribers of the topic (each node computes its own diffs from what it merges), after the
  * `fetch` hook decorated both sides; changes to one topic within `diffWindowMs` go out as one
- * diff. `list(topic)` is what a channel pushes as `presence_state`.
+ * diff. `list(topic)` is what a channel pushes as `presence_state`. On top of the metas, each
+ * node tells when a key comes online (its first meta anywhere) and goes offline (no meta
+ * anywhere for `leaveGraceMs`): the `onOnline` / `onOffline` hooks, and `presence_online` /
+ * `presence_offline` pushes to the channels that called `subscribeOnline` (`online-events.ts`,
+ * docs/presence.md).
  */
-import { PRESENCE_EVENTS } from "@cinder/protocol";
+import { PRESENCE_EVENTS, type PresenceCount } from "@cinder/protocol";
 import type * as protocol from "@cinder/protocol";
 import { createLogger, type Logger } from "../logger.js";
 import type { PubSub } from "../pubsub/index.js";
 import type { EncodedJson } from "../serializer/index.js";
+import { resolveBigRoom, type BigRoomOptions, type BigRoomPolicy } from "./big-room.js";
+import { BigRooms } from "./big-rooms.js";
 import { DiffWindow, type PendingDiff } from "./diff-window.js";
 import { newRef, stampMeta, userFields } from "./meta.js";
+import { OnlineEvents, type OnlineHooks, type OnlineSubscriber } from "./online-events.js";
 import { StateCache } from "./state-cache.js";
 import type { Meta } from "./state.js";
 import { Tracker, type TrackerReads, type TrackerTiming } from "./tracker.js";
@@ -50,7 +57,7 @@ export class PresenceError extends Error {
 }
 
 /** Options of a `Presence`. */
-export interface PresenceOptions extends Partial<TrackerTiming> {
+export interface PresenceOptions extends Partial<TrackerTiming>, OnlineHooks {
   /** The PubSub to gossip and broadcast on (the endpoint's). */
   pubsub: PubSub;
   /** The tracker name; every node of a cluster must use the same one. Default "presence". */
@@ -61,8 +68,19 @@ export interface PresenceOptions extends Partial<TrackerTiming> {
   handleMetas?(topic: string, diff: PresenceDiff, presences: ReadonlyMap<string, readonly Meta[]>): void | Promise<void>;
   /** Diffs of one topic within this window go out as one (0–100 ms). Default 25. */
   diffWindowMs?: number;
+  /**
+   * While broadcasting diffs is costly (topics with thousands of subscribers), the window
+   * stretches to 10× the time the last window's broadcasts took, up to this many ms, so the
+   * diff fan-out keeps to about a tenth of the process. `diffWindowMs` or less: never stretch. Default 1 000.
+   */
+  maxDiffWindowMs?: number;
   /** Largest meta, in bytes of JSON; larger ones are refused (`meta_too_large`). Default 4 096. */
   maxMetaSize?: number;
+  /**
+   * Count mode for rooms too big for a roster (docs/presence.md "Big rooms"): one policy for every
+   * topic, or a function giving each topic's (undefined: none). Default: no topic has one.
+   */
+  bigRoom?: BigRoomOptions | ((topic: string) => BigRoomOptions | undefined);
   /** Logger; default the built-in one. */
   logger?: Logger;
 }
@@ -92,17 +110,24 @@ export class Presence {
   private readonly window: DiffWindow;
   private readonly watched = new Set<string>();
   private readonly states: StateCache;
+  private readonly online: OnlineEvents;
+  private readonly rooms: BigRooms;
+  private readonly policyFor: (topic: string) => BigRoomPolicy | undefined;
   private queue: Promise<void> = Promise.resolve();
+  private readonly maxWindowMs: number;
 
   constructor(private readonly options: PresenceOptions) {
     this.logger = options.logger ?? createLogger({ name: "presence" });
     this.maxMetaSize = options.maxMetaSize ?? 4096;
+    this.maxWindowMs = options.maxDiffWindowMs ?? 1000;
     this.window = new DiffWindow(options.diffWindowMs ?? 25, (batch) => this.send(batch));
+    this.online = new OnlineEvents(options, this.logger);
     this.tracker = new Tracker({
       ...options, name: options.name ?? "presence", logger: this.logger,
-      onDiff: (diff) => {
+      onDiff: (diff, bootstrap) => {
         this.states.invalidate(diff);
         this.window.add(diff);
+        this.online.observe(diff, bootstrap, this.state);
       },
     });
     this.state = this.tracker.reads;
@@ -110,6 +135,17 @@ export class Presence {
       keys: (topic) => this.state.list(topic).keys(),
       countKeys: (topic) => this.state.countKeys(topic),
       decorate: (topic, keys) => this.decorate(topic, groupByKey(keys.flatMap((key) => this.state.entries(topic, key)))),
+    });
+    this.policyFor = this.bigRoomPolicies(options.bigRoom);
+    this.rooms = new BigRooms({
+      policy: this.policyFor,
+      counts: (topic) => ({ users: this.state.countKeys(topic), connections: this.state.countMetas(topic) }),
+      entries: (topic) => this.state.entries(topic),
+      decorate: (topic, entries) => this.decorate(topic, groupByKey(entries)),
+      fullList: (topic) => this.list(topic),
+      broadcast: (topic, event, payload) => this.options.pubsub.localBroadcast(topic, event, payload),
+      run: (task) => { this.queue = this.queue.then(task).catch((error: unknown) => this.logger.error({ err: error }, "presence: count update failed")); },
+      logger: this.logger,
     });
     this.tracker.start();
   }
@@ -173,8 +209,12 @@ export class Presence {
     return this.states.encoded(topic);
   }
 
-  /** Pushes the topic's `presence_state` (the cached encoded list) to a channel's client. */
+  /**
+   * Pushes the topic's `presence_state` (the cached encoded list) to a channel's client; in count
+   * mode, `presence_count` and then the sample as last sent (docs/presence.md "Big rooms").
+   */
   async pushState(socket: { readonly topic: string; push(event: string, payload: unknown): void }): Promise<void> {
+    if (this.rooms.pushTo(socket)) return;
     socket.push("presence_state", await this.states.encoded(socket.topic));
   }
 
@@ -209,7 +249,39 @@ export class Presence {
     return this.state.countMetas(topic);
   }
 
-  /** The tracker behind this presence (its replica loop and CRDT state). */
+  /** True while `key` is online on `topic`: it has a meta on some node, or its last one left within the grace. */
+  isOnline(topic: string, key: string): boolean {
+    return this.online.state.isOnline(topic, String(key));
+  }
+
+  /** The keys online on `topic` (metas present, or the last one left within the grace). */
+  onlineKeys(topic: string): string[] {
+    return this.online.state.online(topic);
+  }
+
+  /** How many keys are online on `topic` (a user count that does not dip on a reload). */
+  countOnline(topic: string): number {
+    return this.online.state.count(topic);
+  }
+
+  /**
+   * Opts a channel in to its topic's online/offline events: pushes `presence_online_state`
+   * `{keys}` now, then `presence_online` / `presence_offline` `{key}` as keys come and go, until
+   * the channel ends. phoenix.js's `Presence` ignores these events.
+   */
+  subscribeOnline(socket: OnlineSubscriber): void {
+    this.online.subscribe(socket);
+  }
+
+  /** The topic's users and connections (cluster-wide) and its mode on this node: what `presence_count` carries. */
+  count(topic: string): PresenceCount {
+    return this.rooms.count(topic);
+  }
+
+  /**
+   * The tracker behind this presence (its replica loop and CRDT state), for tests and tools.
+   * @internal
+   */
   get replica(): Tracker {
     return this.tracker;
   }
@@ -223,7 +295,9 @@ export class Presence {
   /** Stops the tracker; with `graceful` (default) other nodes drop this node's members at once. */
   async close(graceful = true): Promise<void> {
     await this.flush();
+    this.rooms.close();
     this.tracker.stop(graceful);
+    this.online.close();
   }
 
   private stamp(meta: Meta, ref: string, previous?: string): Meta {
@@ -244,24 +318,36 @@ export class Presence {
 
   private send(batch: ReadonlyMap<string, PendingDiff>): void {
     this.queue = this.queue.then(async () => {
+      let costMs = 0;
       for (const [topic, pending] of batch) {
         if (pending.joins.size === 0 && pending.leaves.size === 0) continue;
         try {
-          await this.broadcastDiff(topic, pending);
+          if (await this.rooms.handle(topic, pending)) await this.reportMetas(topic, { joins: groupByKey(pending.joins.values()), leaves: groupByKey(pending.leaves.values()) });
+          else costMs += await this.broadcastDiff(topic, pending);
         } catch (error) {
           this.logger.error({ err: error, topic }, "presence: diff could not be sent");
         }
       }
+      this.window.stretch(Math.min(this.maxWindowMs, 10 * costMs));
     });
   }
 
-  private async broadcastDiff(topic: string, pending: PendingDiff): Promise<void> {
+  /** Broadcasts one topic's diff; resolves with the time the local fan-out took (ms). */
+  private async broadcastDiff(topic: string, pending: PendingDiff): Promise<number> {
     const [joins, leaves] = await Promise.all([
       this.decorate(topic, groupByKey(pending.joins.values())),
       this.decorate(topic, groupByKey(pending.leaves.values())),
     ]);
     const diff: PresenceDiff = { joins, leaves };
+    const started = performance.now();
     this.options.pubsub.localBroadcast(topic, PRESENCE_EVENTS.diff, diff);
+    const costMs = performance.now() - started;
+    await this.reportMetas(topic, diff);
+    return costMs;
+  }
+
+  /** Calls `handleMetas` (in count mode with the undecorated diff: `fetch` runs for the sample only). */
+  private async reportMetas(topic: string, diff: PresenceDiff): Promise<void> {
     if (this.options.handleMetas !== undefined) {
       try {
         await this.options.handleMetas(topic, diff, this.state.list(topic));
@@ -269,6 +355,28 @@ export class Presence {
         this.logger.error({ err: error, topic }, "presence: handleMetas threw");
       }
     }
+  }
+
+  /** One resolver of each topic's big-room policy; a function's bad result is logged once and ignored. */
+  private bigRoomPolicies(option: PresenceOptions["bigRoom"]): (topic: string) => BigRoomPolicy | undefined {
+    if (option === undefined) return () => undefined;
+    if (typeof option !== "function") {
+      const result = resolveBigRoom(option);
+      if (!result.ok) throw new TypeError(result.message);
+      return () => result.policy;
+    }
+    const refused = new Set<string>();
+    return (topic) => {
+      const options = option(topic);
+      if (options === undefined) return undefined;
+      const result = resolveBigRoom(options);
+      if (result.ok) return result.policy;
+      if (!refused.has(result.message)) {
+        refused.add(result.message);
+        this.logger.error({ topic }, `presence: big-room policy ignored: ${result.message}`);
+      }
+      return undefined;
+    };
   }
 
   private async decorate(topic: string, presences: PresenceMap): Promise<PresenceMap> {

@@ -2,8 +2,12 @@
  * The `presence_state` cache: a topic's list encoded once per change and reused for every joiner
  * until the next change (docs/presence.md "presence_state once per change"). Each key's entry
  * (decorated by `fetch`) is kept as its encoded `"key":{...}` bytes; a change marks only the keys
- * it touched stale, and the next request re-decorates and re-encodes those keys alone, then
- * splices every key's bytes into one payload that is shared until the next change. Only topics
+ * it touched stale, and the next request re-decorates and re-encodes those keys alone. Keys that
+ * joined are appended behind the bytes already handed out (in a buffer with room to grow, so a
+ * join storm copies each key's bytes about twice in all, not once per joiner); a key that changed
+ * or left makes a fresh splice of every key's bytes. The payload (a view of that buffer, then `}`)
+ * is shared by every joiner until the next change, and frames point at it rather than copy it
+ * (`Frame.textParts`). Only topics
  * someone asked for are cached; a topic's cache goes when its last key leaves.
  */
 import { EncodedJson } from "../serializer/index.js";
@@ -19,8 +23,8 @@ export interface StateSource {
   decorate(topic: string, keys: readonly string[]): Promise<Record<string, unknown>>;
 }
 
-const OPEN = Buffer.from("{");
-const COMMA = Buffer.from(",");
+const OPEN = 0x7b; // {
+const COMMA = 0x2c; // ,
 const CLOSE = Buffer.from("}");
 
 /** Re-reads tried while changes keep landing during an async `fetch` before one read goes uncached. */
@@ -35,6 +39,13 @@ class TopicCache {
   building: Promise<EncodedJson> | undefined;
   /** Bumped on every change, so a build that raced a change is not stored as current. */
   generation = 0;
+  /**
+   * The list's bytes without its closing brace (`{` then the fragments joined by `,`), with room
+   * to append at the end: bytes up to `used` are never written again, so every payload handed out
+   * (a view of them) stays valid while later joins are appended behind it.
+   */
+  arena: Buffer | undefined;
+  used = 0;
 }
 
 /** Encoded `presence_state` payloads per topic, invalidated by the tracker's diffs. */
@@ -95,25 +106,74 @@ export class StateCache {
     const staleKeys = cache.stale === "all" ? [...this.source.keys(topic)] : [...cache.stale];
     cache.stale = new Set();
     const decorated = staleKeys.length === 0 ? {} : await this.source.decorate(topic, staleKeys);
+    // Keys new since the last splice are appended behind it; a key that changed or left means a
+    // fresh splice (into a new buffer: the old one is still shared by payloads handed out).
+    let splice = cache.arena === undefined;
+    const appended: Buffer[] = [];
     for (const key of staleKeys) {
       // A key changed again while `fetch` ran stays stale; its fragment is made by the next build.
       if (cache.stale.has(key)) continue;
       const entry = decorated[key];
-      if (entry === undefined) cache.fragments.delete(key);
-      else cache.fragments.set(key, Buffer.from(`${JSON.stringify(key)}:${JSON.stringify(entry)}`, "utf8"));
+      const had = cache.fragments.has(key);
+      if (entry === undefined) {
+        if (had) {
+          cache.fragments.delete(key);
+          splice = true;
+        }
+        continue;
+      }
+      const fragment = Buffer.from(`${JSON.stringify(key)}:${JSON.stringify(entry)}`, "utf8");
+      cache.fragments.set(key, fragment);
+      if (had) splice = true;
+      else appended.push(fragment);
     }
     if (cache.fragments.size === 0 && cache.stale.size === 0) {
       this.topics.delete(topic);
       return new EncodedJson(Buffer.from("{}"));
     }
-    const parts: Buffer[] = [OPEN];
-    for (const fragment of cache.fragments.values()) {
-      if (parts.length > 1) parts.push(COMMA);
-      parts.push(fragment);
-    }
-    parts.push(CLOSE);
-    const whole = new EncodedJson(Buffer.concat(parts));
+    if (splice) this.splice(cache);
+    else this.append(cache, appended);
+    const whole = new EncodedJson([cache.arena!.subarray(0, cache.used), CLOSE]);
     if (cache.generation === generation) cache.whole = whole;
     return whole;
   }
+
+  /** Writes every fragment into a new buffer, with room to append. */
+  private splice(cache: TopicCache): void {
+    let length = 1;
+    for (const fragment of cache.fragments.values()) length += fragment.length + 1;
+    const arena = Buffer.allocUnsafe(roomFor(length));
+    arena[0] = OPEN;
+    let at = 1;
+    for (const fragment of cache.fragments.values()) {
+      if (at > 1) arena[at++] = COMMA;
+      at += fragment.copy(arena, at);
+    }
+    cache.arena = arena;
+    cache.used = at;
+  }
+
+  /** Appends new keys' fragments behind the bytes already handed out (moving to a larger buffer when full). */
+  private append(cache: TopicCache, fragments: readonly Buffer[]): void {
+    if (fragments.length === 0) return;
+    let need = 0;
+    for (const fragment of fragments) need += fragment.length + 1;
+    let arena = cache.arena!;
+    if (cache.used + need > arena.length) {
+      const larger = Buffer.allocUnsafe(roomFor(cache.used + need));
+      arena.copy(larger, 0, 0, cache.used);
+      arena = cache.arena = larger;
+    }
+    let at = cache.used;
+    for (const fragment of fragments) {
+      if (at > 1) arena[at++] = COMMA;
+      at += fragment.copy(arena, at);
+    }
+    cache.used = at;
+  }
+}
+
+/** A buffer size for `length` bytes with room to grow (doubling, so appends copy O(total) bytes). */
+function roomFor(length: number): number {
+  return Math.max(4096, length * 2);
 }

@@ -166,6 +166,11 @@ export class TrackerState {
     return this.index.countKeys(topic);
   }
 
+  /** Number of visible entries (metas) of `key` in `topic`. O(1). */
+  countKeyMetas(topic: string, key: string): number {
+    return this.index.countKeyMetas(topic, key);
+  }
+
   /** Number of visible entries (metas) in `topic`. O(1). */
   countMetas(topic: string): number {
     return this.index.countMetas(topic);

@@ -95,6 +95,11 @@ export class TopicIndex {
     return out;
   }
 
+  /** Visible values of one key. O(1). */
+  countKeyMetas(topic: string, key: string): number {
+    return this.topicMap.get(topic)?.keys.get(key)?.visible ?? 0;
+  }
+
   /** Distinct keys with a visible value. */
   countKeys(topic: string): number {
     return this.topicMap.get(topic)?.visibleKeys ?? 0;

@@ -5,7 +5,9 @@
  * (or an empty keep-alive after `maxSilentPeriods`), samples the clocks it heard and asks the
  * replicas ahead of it for a transfer (repairing lost messages and bootstrapping new nodes),
  * and marks replicas that stopped heartbeating down, then permanently down. Every change it
- * sees — local operations or merges — is reported through `onDiff`. Timers are unref'd.
+ * sees — local operations or merges — is reported through `onDiff`; the first full state from
+ * each replica that started before this one is marked `bootstrap` (what was there before this
+ * node joined the group, not a change). Timers are unref'd.
  */
 import { randomBytes } from "node:crypto";
 import type { Logger } from "../logger.js";
@@ -18,7 +20,10 @@ import { decodeData, type TrackerData } from "./wire.js";
 export interface TrackerTiming {
   /** Heartbeat period. Default 1 500 ms. */
   broadcastPeriodMs: number;
-  /** Periods without changes before an empty keep-alive heartbeat. Default 10. */
+  /**
+   * Periods without changes before an empty keep-alive heartbeat. Default 10. Capped so that a
+   * keep-alive goes out at least every half `downPeriodMs` (an idle replica is never taken for down).
+   */
   maxSilentPeriods: number;
   /** A replica silent this long is down (its members leave). Default 30 000 ms. */
   downPeriodMs: number;
@@ -43,8 +48,17 @@ export interface TrackerOptions extends Partial<TrackerTiming> {
   /** The tracker's name; replicas with the same name on different nodes form one group. */
   name: string;
   logger: Logger;
-  /** Receives every visible change, local or merged. */
-  onDiff(diff: Diff): void;
+  /**
+   * Receives every visible change, local or merged. `bootstrap` is true for the first full
+   * state merged from a replica that started before this one (this node's initial sync).
+   */
+  onDiff(diff: Diff, bootstrap: boolean): void;
+}
+
+/** The boot time (ms since the epoch) a replica's vsn starts with, or undefined. */
+function bootTime(vsn: string): number | undefined {
+  const time = Number(vsn.slice(0, vsn.indexOf("-")));
+  return Number.isSafeInteger(time) && time > 0 ? time : undefined;
 }
 
 type ReplicaWire = [name: string, vsn: string];
@@ -62,7 +76,7 @@ function isReplicaWire(value: unknown): value is ReplicaWire {
 
 /** The reads of a tracker's state (visible presences, counts, replicas). */
 export type TrackerReads = Pick<TrackerState,
-  "list" | "get" | "getLocal" | "entries" | "countKeys" | "countMetas" | "topics" | "replicas" | "replicaStatus">;
+  "list" | "get" | "getLocal" | "entries" | "countKeys" | "countKeyMetas" | "countMetas" | "topics" | "replicas" | "replicaStatus">;
 
 /** One replica of a tracker group, on this node. */
 export class Tracker implements Subscriber {
@@ -73,8 +87,13 @@ export class Tracker implements Subscriber {
   private readonly topic: string;
   private readonly lastHeard = new Map<string, number>();
   private readonly remoteClocks = new Map<string, Clock>();
+  /** Replicas we merged a full state from (keys). */
+  private readonly synced = new Set<string>();
+  private readonly bootedAt = Date.now();
   private timer: NodeJS.Timeout | undefined;
   private silentPeriods = 0;
+  /** `maxSilentPeriods`, capped to keep-alives at least every half down period. */
+  private readonly silentLimit: number;
   private heartbeats = 0;
   private stopped = false;
 
@@ -82,7 +101,9 @@ export class Tracker implements Subscriber {
     this.timing = { ...defaultTiming, ...Object.fromEntries(Object.entries(options).filter(([k, v]) => k in defaultTiming && v !== undefined)) };
     if (this.timing.downPeriodMs < 2 * this.timing.broadcastPeriodMs) throw new Error("downPeriodMs must be at least 2 × broadcastPeriodMs");
     if (this.timing.permdownPeriodMs <= this.timing.downPeriodMs) throw new Error("permdownPeriodMs must exceed downPeriodMs");
-    this.replica = { name: options.pubsub.nodeName, vsn: `${Date.now()}-${randomBytes(4).toString("hex")}` };
+    this.silentLimit = Math.min(this.timing.maxSilentPeriods,
+      Math.max(0, Math.floor(this.timing.downPeriodMs / (2 * this.timing.broadcastPeriodMs)) - 1));
+    this.replica = { name: options.pubsub.nodeName, vsn: `${this.bootedAt}-${randomBytes(4).toString("hex")}` };
     this.state = new TrackerState(this.replica);
     this.topic = `phx_presence:${options.name}`;
   }
@@ -147,7 +168,7 @@ export class Tracker implements Subscriber {
   /** Sends a heartbeat now (tests, and shutdown paths that cannot wait a period). */
   heartbeat(): void {
     const delta = this.state.takeDelta();
-    if (delta !== null || this.silentPeriods >= this.timing.maxSilentPeriods) {
+    if (delta !== null || this.silentPeriods >= this.silentLimit) {
       this.send({ event: "heartbeat", from: this.wireSelf(), delta, clock: encodeClock(this.state.clock()) });
       this.silentPeriods = 0;
     } else {
@@ -195,7 +216,10 @@ export class Tracker implements Subscriber {
       }
       case "transfer_ack": {
         if (this.state.replicaStatus(from) === undefined) return;
-        this.report(this.state.merge(decodeData(message.data)));
+        const first = !this.synced.has(key);
+        this.synced.add(key);
+        const started = bootTime(from.vsn);
+        this.report(this.state.merge(decodeData(message.data)), first && started !== undefined && started < this.bootedAt);
         break;
       }
       case "graceful_permdown": {
@@ -204,6 +228,7 @@ export class Tracker implements Subscriber {
         this.report(this.state.permdown(from));
         this.lastHeard.delete(key);
         this.remoteClocks.delete(key);
+        this.synced.delete(key);
         break;
       }
       default:
@@ -231,6 +256,7 @@ export class Tracker implements Subscriber {
         if (info.status === "up") this.report(this.state.replicaDown(info.key));
         this.report(this.state.permdown(info.key));
         this.lastHeard.delete(info.key);
+        this.synced.delete(info.key);
         this.options.logger.info({ replica: info.name }, "presence: replica permanently down");
       } else if (silent > this.timing.downPeriodMs && info.status === "up") {
         this.report(this.state.replicaDown(info.key));
@@ -249,7 +275,7 @@ export class Tracker implements Subscriber {
     else this.options.pubsub.directBroadcast(node, this.topic, event, payload);
   }
 
-  private report(diff: Diff): void {
-    if (diff.joins.length > 0 || diff.leaves.length > 0) this.options.onDiff(diff);
+  private report(diff: Diff, bootstrap = false): void {
+    if (diff.joins.length > 0 || diff.leaves.length > 0) this.options.onDiff(diff, bootstrap);
   }
 }

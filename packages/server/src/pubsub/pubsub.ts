@@ -5,8 +5,10 @@
  * as one `BroadcastMessage` object shared by all local subscribers, so those that encode it
  * (channels writing frames) can memoise the encoding on it and encode once per format.
  *
- * The adapter carries broadcasts to other nodes (one message per broadcast per node); the
- * default `LocalAdapter` is a single node. Semantics follow phoenix_pubsub: at-most-once,
+ * The adapter carries broadcasts to other nodes (one message per broadcast per node, or, with
+ * a topic-aware adapter, per node that has subscribers of the topic: PubSub tells it when a
+ * topic's first local subscriber appears and its last leaves); the default `LocalAdapter` is
+ * a single node. Semantics follow phoenix_pubsub: at-most-once,
  * `broadcastFrom` skips one local subscriber, `local*` variants stay on this node,
  * `directBroadcast` reaches only the named node. Each local delivery is published on
  * `cinder:pubsub:broadcast` (see `diagnostics.ts`) when someone listens.
@@ -62,6 +64,16 @@ export interface PubSubAdapter {
   directBroadcast(nodeName: string, message: RemoteBroadcast): void;
   /** Stops the adapter. */
   close(): Promise<void> | void;
+  /**
+   * Optional, for topic-aware adapters that route a topic's broadcasts only to the nodes that
+   * subscribe to it: called when this node's first local subscriber of `topic` appears. A
+   * promise settles once broadcasts on `topic` from other nodes reach this node (for example
+   * when Redis acknowledged the SUBSCRIBE); undefined when they already do. Adapters without
+   * it receive every broadcast.
+   */
+  subscribeTopic?(topic: string): Promise<void> | undefined;
+  /** Optional: called after the last local subscriber of `topic` left (the adapter may linger before it stops listening). */
+  unsubscribeTopic?(topic: string): void;
 }
 
 /** The single-node adapter: there are no other nodes. */
@@ -107,6 +119,8 @@ export class PubSub {
   /** Subscribers to skip when a shared store delivers their `broadcastFrom` back, by tag. */
   private readonly exclusions = new Map<string, { subscriber: Subscriber; at: number }>();
   private exclusionSeq = 0;
+  /** Topics whose adapter route is being set up, with the promise that settles when it is. */
+  private readonly routing = new Map<string, Promise<void>>();
 
   constructor(options: PubSubOptions = {}) {
     this.adapter = options.adapter ?? new LocalAdapter();
@@ -158,14 +172,25 @@ export class PubSub {
     return this.started;
   }
 
-  /** Subscribes `subscriber` to `topic`. Subscribing twice is a no-op. */
-  subscribe(topic: string, subscriber: Subscriber): void {
+  /**
+   * Subscribes `subscriber` to `topic`. Subscribing twice is a no-op. Local broadcasts reach it
+   * at once; with a topic-aware adapter, broadcasts from other nodes reach it once the returned
+   * promise settled (undefined: they already do). A join waits for it before replying.
+   */
+  subscribe(topic: string, subscriber: Subscriber): Promise<void> | undefined {
     let set = this.topics.get(topic);
     if (set === undefined) {
       set = new Set();
       this.topics.set(topic, set);
+      const route = this.adapter.subscribeTopic?.(topic);
+      if (route !== undefined) {
+        const done = (): void => { if (this.routing.get(topic) === settled) this.routing.delete(topic); };
+        const settled: Promise<void> = route.then(done, done);
+        this.routing.set(topic, settled);
+      }
     }
     set.add(subscriber);
+    return this.routing.get(topic);
   }
 
   /** Removes `subscriber` from `topic`. */
@@ -173,7 +198,11 @@ export class PubSub {
     const set = this.topics.get(topic);
     if (set === undefined) return;
     set.delete(subscriber);
-    if (set.size === 0) this.topics.delete(topic);
+    if (set.size === 0) {
+      this.topics.delete(topic);
+      this.routing.delete(topic);
+      this.adapter.unsubscribeTopic?.(topic);
+    }
   }
 
   /** The number of local subscribers of `topic`. */

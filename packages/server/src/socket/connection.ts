@@ -56,8 +56,11 @@ export interface SocketContext {
 
 /** What a connection needs from its transport. */
 export interface TransportSink {
-  /** Writes one frame (a no-op once closed). */
-  send(frame: Frame): void;
+  /**
+   * Writes one frame (a no-op once closed). A `control` frame (a heartbeat reply) is ordered with
+   * nothing a channel sends, so a sink may send it ahead of frames it is holding for a slow reader.
+   */
+  send(frame: Frame, control?: boolean): void;
   /** Closes the transport with a WebSocket close code. */
   close(code: number, reason: string): void;
 }
@@ -201,7 +204,11 @@ export class SocketConnection implements ChannelHost, LifetimeHost {
     if (this.closed) return;
     const { topic, event } = message;
     if (topic === PHOENIX_TOPIC && event === HEARTBEAT_EVENT) {
-      if (this.allowed(this.heartbeatBucket, message, "heartbeat")) this.answer(message, null, "ok", {});
+      if (this.allowed(this.heartbeatBucket, message, "heartbeat") && !this.closed) {
+        // Ahead of any backlog: a client that waits one interval for it (phoenix.js) otherwise
+        // takes a long queue for a dead connection, reconnects and rejoins (docs/presence.md).
+        this.transport.send(this.serializer.encodeReply({ join_ref: null, ref: message.ref, topic, status: "ok", response: {} }), true);
+      }
       return;
     }
     if (topic === PHOENIX_TOPIC && event === ACCESS_TOKEN_EVENTS.refresh) {

@@ -23,7 +23,7 @@ export class TokenError extends Error {
 }
 
 /** Digests accepted for PBKDF2 key derivation. */
-type KeyDigest = "sha256" | "sha384" | "sha512";
+export type KeyDigest = "sha256" | "sha384" | "sha512";
 
 /** Key-derivation options shared by signing and verifying; both sides must agree. */
 interface KeyOptions {

@@ -76,11 +76,12 @@ function readSubprotocols(header: string | undefined): { acceptable: boolean; au
 class WebSocketSink implements TransportSink {
   private slow = false;
   private readonly wire: Wire;
-  /** Frames held while the wire is over its buffer mark, and their bytes. */
-  private backlog: Frame[] = [];
+  /** Frames held for the wire from `head` on (in order), and their bytes. */
+  private backlog: Array<Frame | undefined> = [];
+  private head = 0;
   private backlogBytes = 0;
   private waiting = false;
-  private readonly drained = (): void => this.flushBacklog();
+  private readonly drained = (): void => this.flushBacklog(false);
 
   constructor(
     private readonly ws: WebSocket,
@@ -93,11 +94,12 @@ class WebSocketSink implements TransportSink {
     this.wire = wires.open(ws, () => this.afterFlush());
   }
 
-  send(frame: Frame): void {
+  send(frame: Frame, control = false): void {
     if (this.slow || this.ws.readyState !== WebSocket.OPEN) return;
-    if (this.waiting) {
+    // A control frame (a heartbeat reply) goes ahead of what is held; everything else behind it.
+    if (!control && (this.waiting || this.head < this.backlog.length)) {
       this.backlog.push(frame);
-      this.backlogBytes += frame.wire.length;
+      this.backlogBytes += frame.length;
       this.checkBuffer();
       return;
     }
@@ -109,25 +111,42 @@ class WebSocketSink implements TransportSink {
     this.wire.write(frame);
   }
 
-  /** After the wire flushed: cut off over the bound; hold further frames while it is over its mark. */
+  /** After the wire flushed: cut off over the bound; hold further frames while it is over its mark or frames are held. */
   private afterFlush(): void {
+    if (this.slow) return;
     const unsent = this.wire.unsent;
-    if (unsent === 0 || this.slow) return;
     if (unsent + this.backlogBytes > this.limits.maxBufferedBytes) this.cutOff();
-    else if (!this.waiting && unsent > this.wire.mark) {
+    else if (!this.waiting && (unsent > this.wire.mark || this.head < this.backlog.length)) {
       this.waiting = true;
       this.wire.onDrain(this.drained);
     }
   }
 
-  /** Hands the held frames to the wire (they leave as one flush). */
-  private flushBacklog(): void {
+  /**
+   * Hands held frames to the wire: about the socket's mark at a time (at least one frame), so a
+   * slow reader's backlog stays here — where a heartbeat reply can overtake it and a cut-off can
+   * drop it — rather than in the socket's buffer; `all` hands over everything (before a close).
+   */
+  private flushBacklog(all: boolean): void {
     this.waiting = false;
     if (this.slow || this.ws.readyState !== WebSocket.OPEN) return;
     const frames = this.backlog;
-    this.backlog = [];
-    this.backlogBytes = 0;
-    for (const frame of frames) this.write(frame);
+    const budget = all ? Infinity : this.wire.mark;
+    let handed = 0;
+    while (this.head < frames.length && handed < budget) {
+      const frame = frames[this.head]!;
+      frames[this.head++] = undefined; // let it go once written
+      handed += frame.length;
+      this.backlogBytes -= frame.length;
+      this.write(frame);
+    }
+    if (this.head === frames.length) {
+      this.backlog = [];
+      this.head = 0;
+    } else if (this.head > 1024 && this.head * 2 > frames.length) {
+      this.backlog = frames.slice(this.head);
+      this.head = 0;
+    }
   }
 
   /** Cuts the client off when what it has not read exceeds the bound. */
@@ -138,9 +157,10 @@ class WebSocketSink implements TransportSink {
   private cutOff(): void {
     this.slow = true;
     if (diagnostics.slowConsumer.hasSubscribers) diagnostics.slowConsumer.publish(this.event);
-    this.logger.warn({ buffered: this.wire.unsent + this.backlogBytes, dropped: this.backlog.length, limit: this.limits.maxBufferedBytes },
+    this.logger.warn({ buffered: this.wire.unsent + this.backlogBytes, dropped: this.backlog.length - this.head, limit: this.limits.maxBufferedBytes },
       "slow consumer cut off");
     this.backlog = [];
+    this.head = 0;
     this.backlogBytes = 0;
     this.ws.close(1013, "slow consumer");
     setTimeout(() => this.ws.terminate(), this.limits.closeTimeoutMs).unref();
@@ -148,7 +168,7 @@ class WebSocketSink implements TransportSink {
 
   close(code: number, reason: string): void {
     // A close that is not a cut-off goes behind every frame sent before it, held ones included.
-    if (this.backlog.length > 0) this.flushBacklog();
+    if (this.head < this.backlog.length) this.flushBacklog(true);
     if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING) this.ws.close(code, reason);
   }
 }

@@ -1,8 +1,9 @@
 /**
  * How frames reach a `ws` connection: the one place that reaches under `ws`'s public API.
  *
- * The direct wire writes prebuilt frames (`Frame.wire`, built once per message and shared by
- * every connection) straight to the TCP socket `ws` wraps, which it keeps in the private field
+ * The direct wire writes prebuilt frames (`Frame.chunks`, built once per message and shared by
+ * every connection; a large shared payload stays one buffer that every frame around it points to)
+ * straight to the TCP socket `ws` wraps, which it keeps in the private field
  * `_socket`, corking the writes of one tick into one `writev`. That is safe only while `ws`
  * writes each of its own frames (pongs, close) synchronously to that same socket, in call order:
  * true for `ws` 8 without extensions (permessage-deflate is off on Cinder's server). So the first
@@ -76,15 +77,23 @@ class DirectWire implements Wire, Corked {
   constructor(private readonly socket: Socket, private readonly afterFlush: () => void) {}
 
   write(frame: Frame): void {
+    const chunks = frame.chunks;
     if (!this.active) {
       this.active = true;
       if (pending.length === 0) process.nextTick(uncorkAll);
       pending.push(this);
-    } else if (!this.corked) {
-      this.corked = true;
-      this.socket.cork();
+      // A frame of several chunks (a shared payload between its head and tail) leaves as one writev.
+      if (chunks.length > 1) this.corkNow();
+    } else {
+      this.corkNow();
     }
-    this.socket.write(frame.wire);
+    for (const chunk of chunks) this.socket.write(chunk);
+  }
+
+  private corkNow(): void {
+    if (this.corked) return;
+    this.corked = true;
+    this.socket.cork();
   }
 
   get unsent(): number {
