@@ -9,7 +9,9 @@ import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { accept, attach, defineChannel, defineSocket, ok, refuse, silentLogger } from "@cinder/server";
-import { TokenRefreshError, type TransportCloseEvent } from "../src/index.js";
+import { Socket as PhoenixSocket } from "phoenix";
+import WebSocket from "ws";
+import { keepTokenFresh, TokenRefreshError, type TransportCloseEvent } from "../src/index.js";
 import { clientSocket, connected, inState, useCleanup } from "./support/client.js";
 import { delay, waitUntil } from "./support/server.js";
 
@@ -92,4 +94,32 @@ test("without refreshToken the socket is closed at the expiry with 4001", async 
   await connected(s);
   await waitUntil(() => closes.length > 0, 2000, "the socket closed");
   assert.deepEqual([closes[0]!.code, closes[0]!.reason], [4001, "token expired"]);
+});
+
+test("keepTokenFresh on an official phoenix.js socket: refreshed in-band, no reconnect, the channel stays joined", async () => {
+  let refreshes = 0;
+  let opens = 0;
+  const phx = new PhoenixSocket(url, { transport: WebSocket, params: () => ({ token: token("dee") }) });
+  const stop = keepTokenFresh(phx, {
+    refreshAheadMs: TTL / 2,
+    refreshToken: () => {
+      refreshes++;
+      return token("dee");
+    },
+  });
+  phx.onOpen(() => { opens++; });
+  phx.connect();
+  try {
+    const room = phx.channel("room:1");
+    await new Promise((resolve, reject) => room.join().receive("ok", resolve).receive("error", reject));
+    const joinRef = room.joinRef();
+    await delay(TTL * 2.5);
+    assert.ok(refreshes >= 3, `refreshed ahead of every expiry (${refreshes})`);
+    assert.equal(opens, 1, "no reconnect");
+    assert.equal(room.state, "joined");
+    assert.equal(room.joinRef(), joinRef, "no rejoin");
+  } finally {
+    stop();
+    phx.disconnect();
+  }
 });

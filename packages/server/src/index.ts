@@ -34,7 +34,7 @@ export { Token, TokenError, type TokenErrorReason, type SignOptions, type Verify
 export {
   Presence, PresenceError, createPresence, type PresenceDiff, type PresenceEntry, type PresenceMap, type PresenceOptions,
   type PresenceOwner, type PresenceTarget, type TrackerTiming, type Meta, type OnlineSubscriber, type OnlineHooks, OnlineState, type OnlineEvent,
-  type BigRoomOptions, type BigRoomPolicy, defaultBigRoom, resolveBigRoom,
+  type BigRoomOptions, type BigRoomPolicy, type BigRoomResult, defaultBigRoom, resolveBigRoom,
 } from "./presence/index.js";
 export type { LongPollOptions } from "./transport/longpoll.js";
 export type { Rate } from "./socket/index.js";
