@@ -93,12 +93,17 @@ function start({ workerId, clustered }: NodeInfo): ConformanceService {
   const broadcastPeriodMs = numberFromEnv("CINDER_PRESENCE_BROADCAST_MS");
   const downPeriodMs = numberFromEnv("CINDER_PRESENCE_DOWN_MS");
   const leaveGraceMs = numberFromEnv("CINDER_PRESENCE_GRACE_MS");
+  // The hook calls `GET /presence/events` answers; the first 10,000 only, so a bench's storm of
+  // members does not grow it without bound.
   const onlineEvents: Array<{ kind: "online" | "offline"; topic: string; key: string; at: number }> = [];
+  const recordOnline = (kind: "online" | "offline", topic: string, key: string): void => {
+    if (onlineEvents.length < 10_000) onlineEvents.push({ kind, topic, key, at: Date.now() });
+  };
   const bigRoom = bigRoomFromEnv();
   const presence = createPresence({
     pubsub, logger, fetch: conformanceFetch,
-    onOnline: (topic, key) => { onlineEvents.push({ kind: "online", topic, key, at: Date.now() }); },
-    onOffline: (topic, key) => { onlineEvents.push({ kind: "offline", topic, key, at: Date.now() }); },
+    onOnline: (topic, key) => recordOnline("online", topic, key),
+    onOffline: (topic, key) => recordOnline("offline", topic, key),
     ...(leaveGraceMs !== undefined ? { leaveGraceMs } : {}),
     ...(bigRoom !== undefined ? { bigRoom: (topic: string) => (topic.startsWith("presence:big:") ? bigRoom : undefined) } : {}),
     ...(broadcastPeriodMs !== undefined ? { broadcastPeriodMs } : {}),

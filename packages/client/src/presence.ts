@@ -95,7 +95,9 @@ export class Presence<C extends ChannelContract = AnyContract> {
     channel.listen(events.count ?? PRESENCE_COUNT_EVENT, (payload) => {
       if (!isCount(payload)) return;
       this.#count = { count: { users: payload.users, connections: payload.connections, mode: payload.mode }, joinRef: this.channel.joinRef() };
-      this.#onCount(this.count());
+      // Leaving count mode: the full list follows, and the sync after it reports the list's counts
+      // (reporting now would count the old sample).
+      if (payload.mode === "count") this.#onCount(this.count());
     });
     channel.listen(events.state, (payload) => {
       if (!isObject(payload)) return;

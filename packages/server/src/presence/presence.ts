@@ -120,6 +120,9 @@ export class Presence {
     this.logger = options.logger ?? createLogger({ name: "presence" });
     this.maxMetaSize = options.maxMetaSize ?? 4096;
     this.maxWindowMs = options.maxDiffWindowMs ?? 1000;
+    if (!Number.isFinite(this.maxWindowMs) || this.maxWindowMs < 0) {
+      throw new RangeError(`maxDiffWindowMs must be a finite number of ms ≥ 0, not ${String(options.maxDiffWindowMs)}`);
+    }
     this.window = new DiffWindow(options.diffWindowMs ?? 25, (batch) => this.send(batch));
     this.online = new OnlineEvents(options, this.logger);
     this.tracker = new Tracker({
