@@ -16,7 +16,7 @@ let h: Harness | undefined;
 before(async () => { if (existsSync(CHROMIUM)) h = await startHarness(); });
 after(async () => { await h?.close(); });
 
-test("sign-out in one tab signs out the others; the old token is refused", { timeout: 60_000 }, async (t) => {
+test("sign-out in one tab signs out the others; the old token is refused", { timeout: 120_000 }, async (t) => {
   if (skipWithoutChromium(t) || h === undefined) return;
   const harness = h;
   const dora = await harness.signUp("dora");
@@ -92,7 +92,7 @@ test("two browsers of one user: signing out in one leaves the other connected an
   harness.assertNoPageErrors();
 });
 
-test("an HTML 404 page for browsers, JSON for /api; a favicon; security headers; /admin cannot be framed", { timeout: 60_000 }, async (t) => {
+test("an HTML 404 page for browsers, JSON for /api; a favicon; security headers; /admin cannot be framed", { timeout: 120_000 }, async (t) => {
   if (skipWithoutChromium(t) || h === undefined) return;
   const harness = h;
   const erin = await harness.signUp("erin");

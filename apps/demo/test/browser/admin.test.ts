@@ -14,7 +14,7 @@ let h: Harness | undefined;
 before(async () => { if (existsSync(CHROMIUM)) h = await startHarness(); });
 after(async () => { await h?.close(); });
 
-test("admin: counts, broadcast and notes as toasts, form errors, force-disconnect signs the user out everywhere", { timeout: 60_000 }, async (t) => {
+test("admin: counts, broadcast and notes as toasts, form errors, force-disconnect signs the user out everywhere", { timeout: 120_000 }, async (t) => {
   if (skipWithoutChromium(t) || h === undefined) return;
   const harness = h;
   const bob = await harness.signUp("bob");
@@ -103,7 +103,7 @@ test("admin: counts, broadcast and notes as toasts, form errors, force-disconnec
   harness.assertNoPageErrors();
 });
 
-test("notices sent while a page was cut off reach it once it is back, once each (stream topics)", { timeout: 60_000 }, async (t) => {
+test("notices sent while a page was cut off reach it once it is back, once each (stream topics)", { timeout: 120_000 }, async (t) => {
   if (skipWithoutChromium(t) || h === undefined) return;
   const harness = h;
   const dora = await harness.signUp("dora");

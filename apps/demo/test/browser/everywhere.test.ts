@@ -13,7 +13,7 @@ let h: Harness | undefined;
 before(async () => { if (existsSync(CHROMIUM)) h = await startHarness(); });
 after(async () => { await h?.close(); });
 
-test("home: recent rooms, copy invite link, the link brings another user in", { timeout: 60_000 }, async (t) => {
+test("home: recent rooms, copy invite link, the link brings another user in", { timeout: 120_000 }, async (t) => {
   if (skipWithoutChromium(t) || h === undefined) return;
   const harness = h;
   const alice = await harness.signUp("alice");
@@ -39,7 +39,7 @@ test("home: recent rooms, copy invite link, the link brings another user in", { 
   harness.assertNoPageErrors();
 });
 
-test("toasts cover no control and can be dismissed; a refused join leaves the composer usable, with a retry", { timeout: 60_000 }, async (t) => {
+test("toasts cover no control and can be dismissed; a refused join leaves the composer usable, with a retry", { timeout: 120_000 }, async (t) => {
   if (skipWithoutChromium(t) || h === undefined) return;
   const harness = h;
   const admin = await harness.signUp("admin");

@@ -12,7 +12,7 @@ let h: Harness | undefined;
 before(async () => { if (existsSync(CHROMIUM)) h = await startHarness(); });
 after(async () => { await h?.close(); });
 
-test("accounts: sign-in for any page, clear errors, sign-up, sign-out, dashboard, phone layout", { timeout: 60_000 }, async (t) => {
+test("accounts: sign-in for any page, clear errors, sign-up, sign-out, dashboard, phone layout", { timeout: 120_000 }, async (t) => {
   if (skipWithoutChromium(t) || h === undefined) return;
   const harness = h;
   const taken = await fetch(`${harness.url}/api/users`, {

@@ -17,7 +17,7 @@ after(async () => { await h?.close(); });
 const vote = (page: Page, points: number): Promise<void> => page.locator(`.vote[data-points="${points}"]`).click();
 const voteState = (page: Page, user: string) => page.locator(`#participants [data-user="${user}"] .vote-state`);
 
-test("pointing party: hidden votes until the reveal, winner stored, tie and re-vote, driver's next card, party over", { timeout: 60_000 }, async (t) => {
+test("pointing party: hidden votes until the reveal, winner stored, tie and re-vote, driver's next card, party over", { timeout: 120_000 }, async (t) => {
   if (skipWithoutChromium(t) || h === undefined) return;
   const harness = h;
   const alice = await harness.signUp("alice");

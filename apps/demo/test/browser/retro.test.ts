@@ -13,7 +13,7 @@ let h: Harness | undefined;
 before(async () => { if (existsSync(CHROMIUM)) h = await startHarness(); });
 after(async () => { await h?.close(); });
 
-test("retro room: presence, messages both ways, local times, Enter sends, scrolled to the newest, safe text, no duplicates after a rejoin", { timeout: 60_000 }, async (t) => {
+test("retro room: presence, messages both ways, local times, Enter sends, scrolled to the newest, safe text, no duplicates after a rejoin", { timeout: 120_000 }, async (t) => {
   if (skipWithoutChromium(t) || h === undefined) return;
   const harness = h;
   const alice = await harness.signUp("alice");

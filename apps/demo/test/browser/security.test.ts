@@ -24,7 +24,7 @@ async function framer(target: string): Promise<{ url: string; server: Server }> 
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, server };
 }
 
-test("another site cannot frame /admin (or any page) of a signed-in admin", { timeout: 60_000 }, async (t) => {
+test("another site cannot frame /admin (or any page) of a signed-in admin", { timeout: 120_000 }, async (t) => {
   if (skipWithoutChromium(t) || h === undefined) return;
   const harness = h;
   const admin = await harness.signUp("admin");
@@ -53,7 +53,7 @@ test("another site cannot frame /admin (or any page) of a signed-in admin", { ti
   }
 });
 
-test("pages carry CSP, frame-ancestors, X-Frame-Options, nosniff and a referrer policy; unknown URLs get an HTML 404; a favicon", { timeout: 60_000 }, async (t) => {
+test("pages carry CSP, frame-ancestors, X-Frame-Options, nosniff and a referrer policy; unknown URLs get an HTML 404; a favicon", { timeout: 120_000 }, async (t) => {
   if (skipWithoutChromium(t) || h === undefined) return;
   const harness = h;
   for (const path of ["/", "/admin", "/retro/lobby"]) {

@@ -15,7 +15,7 @@ after(async () => { await h?.close(); });
 
 const currentTime = "document.querySelector('video').currentTime";
 
-test("video: timeline markers, replies, edit and delete one's own, where each watcher is", { timeout: 60_000 }, async (t) => {
+test("video: timeline markers, replies, edit and delete one's own, where each watcher is", { timeout: 120_000 }, async (t) => {
   if (skipWithoutChromium(t) || h === undefined) return;
   const harness = h;
   const alice = await harness.signUp("alice");

@@ -17,7 +17,7 @@ after(async () => { await h?.close(); });
 /** The current time of the page's `<video>`, in seconds. */
 const currentTime = "document.querySelector('video').currentTime";
 
-test("videos: add form, YouTube offline message, annotations at their time, click to seek, who is watching, rejoin with last_seen_id", { timeout: 60_000 }, async (t) => {
+test("videos: add form, YouTube offline message, annotations at their time, click to seek, who is watching, rejoin with last_seen_id", { timeout: 120_000 }, async (t) => {
   if (skipWithoutChromium(t) || h === undefined) return;
   const harness = h;
   const alice = await harness.signUp("alice");
