@@ -1,0 +1,127 @@
+/**
+ * @cinder/dashboard across a two-node cluster (real Redis, two endpoints, official `phoenix`
+ * clients): an operator joined on node a receives both nodes' snapshots, each tagged with its
+ * node name and counting its own connections and joined channels; a non-operator's join is
+ * refused; `disconnect_socket` sent on node a closes a socket connected to node b; bad payloads
+ * get a clear error.
+ */
+import { after, test } from "node:test";
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { createConnection } from "node:net";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { Socket, type Channel } from "phoenix";
+import { WebSocket } from "ws";
+import { attach, defineChannel, defineSocket, ok, PubSub, silentLogger, type Endpoint } from "@cinder/server";
+import { RedisAdapter } from "@cinder/redis";
+import { createDashboard, type Dashboard, type NodeSnapshot } from "../src/index.js";
+
+const REDIS_URL = process.env.CINDER_TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
+
+function reachable(url: string): Promise<boolean> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: hostname, port: Number(port) });
+    const done = (up: boolean): void => { socket.destroy(); resolve(up); };
+    socket.setTimeout(1000, () => done(false));
+    socket.once("connect", () => done(true));
+    socket.once("error", () => done(false));
+  });
+}
+
+interface Node { server: Server; endpoint: Endpoint; pubsub: PubSub; dashboard: Dashboard; url: string }
+const nodes: Node[] = [];
+const sockets: Socket[] = [];
+after(async () => {
+  for (const socket of sockets) socket.disconnect();
+  for (const node of nodes) {
+    node.dashboard.close();
+    await node.endpoint.close();
+    await node.pubsub.close();
+    node.server.closeAllConnections();
+    await new Promise<void>((resolve) => node.server.close(() => resolve()));
+  }
+});
+
+async function startNode(name: string, namespace: string): Promise<Node> {
+  const pubsub = new PubSub({ adapter: new RedisAdapter({ url: REDIS_URL, nodeName: name, namespace, logger: silentLogger }) });
+  await pubsub.start();
+  const dashboard = createDashboard<{ operator: boolean }>({ authorize: (s) => s.assigns.operator, intervalMs: 100 });
+  const socket = defineSocket<{ operator: boolean; user: string }>({
+    connect: (params) => ({ operator: params.operator === "yes", user: String(params.user) }),
+    id: (s) => `user:${s.assigns.user}`,
+    channels: { [dashboard.topic]: dashboard.channel, "room:*": defineChannel({ join: () => ok() }) },
+  });
+  const server = createServer();
+  const endpoint = attach(server, { socket, pubsub, logger: silentLogger });
+  dashboard.observe(endpoint);
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const node = { server, endpoint, pubsub, dashboard, url: `ws://127.0.0.1:${(server.address() as AddressInfo).port}/socket` };
+  nodes.push(node);
+  return node;
+}
+
+function connect(url: string, params: Record<string, string>): Socket {
+  const socket = new Socket(url, { transport: WebSocket, params, reconnectAfterMs: () => 60_000 });
+  sockets.push(socket);
+  socket.connect();
+  return socket;
+}
+
+function join(channel: Channel): Promise<{ status: string; response: unknown }> {
+  return new Promise((resolve) => {
+    channel.join()
+      .receive("ok", (response: unknown) => resolve({ status: "ok", response }))
+      .receive("error", (response: unknown) => { channel.leave(); resolve({ status: "error", response }); });
+  });
+}
+
+function push(channel: Channel, event: string, payload: object): Promise<{ status: string; response: unknown }> {
+  return new Promise((resolve) => {
+    channel.push(event, payload)
+      .receive("ok", (response: unknown) => resolve({ status: "ok", response }))
+      .receive("error", (response: unknown) => resolve({ status: "error", response }));
+  });
+}
+
+async function until(check: () => boolean, what: string, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+test("snapshots from every node, operator-only join, disconnect_socket across nodes", { timeout: 30_000 }, async (t) => {
+  if (!(await reachable(REDIS_URL))) {
+    if (process.env.CINDER_REQUIRE_SERVICES === "1") throw new Error(`Redis at ${REDIS_URL} is required`);
+    t.skip(`Redis at ${REDIS_URL} not available; skipped`);
+    return;
+  }
+  const namespace = `cinder-dash-${randomBytes(4).toString("hex")}`;
+  const a = await startNode("a", namespace);
+  const b = await startNode("b", namespace);
+
+  const nobody = connect(a.url, { user: "eve" });
+  assert.deepEqual(await join(nobody.channel("cinder:dashboard")), { status: "error", response: { reason: "unauthorized" } });
+
+  const operator = connect(a.url, { user: "op", operator: "yes" });
+  const dash = operator.channel("cinder:dashboard");
+  const latest = new Map<string, NodeSnapshot>();
+  dash.on("snapshot", (s: NodeSnapshot) => latest.set(s.node, s));
+  assert.equal((await join(dash)).status, "ok");
+
+  const victim = connect(b.url, { user: "victim" });
+  assert.equal((await join(victim.channel("room:1"))).status, "ok");
+  await until(() => latest.get("b")?.connections.websocket === 1 && latest.get("b")?.channels["room:*"] === 1, "node b's snapshot counting the victim");
+  await until(() => latest.get("a")?.connections.websocket === 2, "node a's snapshot (eve and the operator)");
+  assert.deepEqual(latest.get("b")?.biggestTopics, [{ name: "room:1", count: 1 }]);
+  assert.equal(latest.get("a")?.channels["cinder:dashboard"], 1);
+  assert.ok((latest.get("a")?.messagesOut ?? 0) > 0, "node a counts the frames it sent");
+
+  assert.deepEqual(await push(dash, "disconnect_socket", { id: 42 }), { status: "error", response: { reason: "id must be a non-empty string" } });
+  assert.deepEqual(await push(dash, "disconnect_socket", { id: "user:victim" }), { status: "ok", response: { id: "user:victim" } });
+  await until(() => !victim.isConnected(), "the victim on node b disconnected");
+  await until(() => latest.get("b")?.connections.websocket === 0 && latest.get("b")?.channels["room:*"] === undefined, "node b's count dropping");
+});
