@@ -35,7 +35,9 @@ test("dashboard: live connection count, disconnect a socket id, refused to non-a
   const admin = await harness.signUp("admin");
   await bob.page.goto(`${harness.url}/admin/dashboard`);
   await textOf(bob.page.locator("h1"), "Admins only");
-  await admin.page.goto(`${harness.url}/admin/dashboard`);
+  await admin.page.goto(`${harness.url}/admin`);
+  await admin.page.locator("#dashboard-link").click();
+  await admin.page.waitForURL(`${harness.url}/admin/dashboard`);
   await textOf(admin.page.locator("#status"), "Live");
   await textOf(admin.page.locator("#total-nodes"), /^1$/);
   // the dashboard's own socket and bob's page (the "Admins only" page keeps the app's socket)
