@@ -2,7 +2,7 @@
  * @cinder/dashboard across a two-node cluster (real Redis, two endpoints, official `phoenix`
  * clients): an operator joined on node a receives both nodes' snapshots, each tagged with its
  * node name and counting its own connections and joined channels; a non-operator's join is
- * refused; `disconnect_socket` sent on node a closes a socket connected to node b; bad payloads
+ * refused; a rate-limited join counts on its node only; `disconnect_socket` sent on node a closes a socket connected to node b; bad payloads
  * get a clear error.
  */
 import { after, test } from "node:test";
@@ -44,7 +44,7 @@ after(async () => {
   }
 });
 
-async function startNode(name: string, namespace: string): Promise<Node> {
+async function startNode(name: string, namespace: string, joinRate?: { perSecond: number; burst: number }): Promise<Node> {
   const pubsub = new PubSub({ adapter: new RedisAdapter({ url: REDIS_URL, nodeName: name, namespace, logger: silentLogger }) });
   await pubsub.start();
   const dashboard = createDashboard<{ operator: boolean }>({ authorize: (s) => s.assigns.operator, intervalMs: 100 });
@@ -54,7 +54,7 @@ async function startNode(name: string, namespace: string): Promise<Node> {
     channels: { [dashboard.topic]: dashboard.channel, "room:*": defineChannel({ join: () => ok() }) },
   });
   const server = createServer();
-  const endpoint = attach(server, { socket, pubsub, logger: silentLogger });
+  const endpoint = attach(server, { socket, pubsub, logger: silentLogger, ...(joinRate !== undefined ? { joinRate } : {}) });
   dashboard.observe(endpoint);
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const node = { server, endpoint, pubsub, dashboard, url: `ws://127.0.0.1:${(server.address() as AddressInfo).port}/socket` };
@@ -101,7 +101,7 @@ test("snapshots from every node, operator-only join, disconnect_socket across no
   }
   const namespace = `cinder-dash-${randomBytes(4).toString("hex")}`;
   const a = await startNode("a", namespace);
-  const b = await startNode("b", namespace);
+  const b = await startNode("b", namespace, { perSecond: 0.001, burst: 2 });
 
   const nobody = connect(a.url, { user: "eve" });
   assert.deepEqual(await join(nobody.channel("cinder:dashboard")), { status: "error", response: { reason: "unauthorized" } });
@@ -114,9 +114,13 @@ test("snapshots from every node, operator-only join, disconnect_socket across no
 
   const victim = connect(b.url, { user: "victim" });
   assert.equal((await join(victim.channel("room:1"))).status, "ok");
-  await until(() => latest.get("b")?.connections.websocket === 1 && latest.get("b")?.channels["room:*"] === 1, "node b's snapshot counting the victim");
+  assert.equal((await join(victim.channel("room:2"))).status, "ok");
+  assert.equal((await join(victim.channel("room:3"))).status, "error", "node b's join rate (burst 2) refuses the third join");
+  await until(() => latest.get("b")?.connections.websocket === 1 && latest.get("b")?.channels["room:*"] === 2, "node b's snapshot counting the victim");
+  await until(() => latest.get("b")?.rateLimited.join === 1, "node b's snapshot counting the rate-limited join");
   await until(() => latest.get("a")?.connections.websocket === 2, "node a's snapshot (eve and the operator)");
-  assert.deepEqual(latest.get("b")?.biggestTopics, [{ name: "room:1", count: 1 }]);
+  assert.deepEqual(latest.get("b")?.biggestTopics, [{ name: "room:1", count: 1 }, { name: "room:2", count: 1 }]);
+  assert.equal(latest.get("a")?.rateLimited.join, undefined, "node a counts only its own events");
   assert.equal(latest.get("a")?.channels["cinder:dashboard"], 1);
   assert.ok((latest.get("a")?.messagesOut ?? 0) > 0, "node a counts the frames it sent");
 
