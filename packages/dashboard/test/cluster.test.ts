@@ -2,8 +2,9 @@
  * @cinder/dashboard across a two-node cluster (real Redis, two endpoints, official `phoenix`
  * clients): an operator joined on node a receives both nodes' snapshots, each tagged with its
  * node name and counting its own connections and joined channels; a non-operator's join is
- * refused; a rate-limited join counts on its node only; `disconnect_socket` sent on node a closes a socket connected to node b; bad payloads
- * get a clear error.
+ * refused; a rate-limited join counts on its node only; `disconnect_socket` sent on node a
+ * closes a socket connected to node b; bad payloads get a clear error. And `page` and
+ * `serveClient` give the HTML page and the client bundle it imports.
  */
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
@@ -128,4 +129,30 @@ test("snapshots from every node, operator-only join, disconnect_socket across no
   assert.deepEqual(await push(dash, "disconnect_socket", { id: "user:victim" }), { status: "ok", response: { id: "user:victim" } });
   await until(() => !victim.isConnected(), "the victim on node b disconnected");
   await until(() => latest.get("b")?.connections.websocket === 0 && latest.get("b")?.channels["room:*"] === undefined, "node b's count dropping");
+});
+
+test("page renders the config safely; serveClient answers the @cinder/client browser bundle", async () => {
+  const dashboard = createDashboard({ authorize: () => false });
+  try {
+    const html = dashboard.page({ socketUrl: "/socket", params: { token: "</script><b>" }, clientUrl: "/client.js", nonce: "n0nce" });
+    assert.ok(html.includes('<script type="module" nonce="n0nce">'));
+    assert.ok(!html.includes("</script><b>"), "params cannot close the script element");
+    assert.ok(html.includes('"topic":"cinder:dashboard"'));
+    const server = createServer((_request, response) => dashboard.serveClient(response));
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const response = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/client.js`);
+      assert.equal(response.status, 200);
+      assert.match(response.headers.get("content-type") ?? "", /^text\/javascript/);
+      const code = await response.text();
+      assert.ok(code.includes("phx_join") && /export\s*\{/.test(code), "the ESM client bundle");
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  } finally {
+    dashboard.close();
+  }
+  assert.throws(() => createDashboard({ authorize: () => true, topic: "room:*" }), /exact/);
+  assert.throws(() => createDashboard({ authorize: () => true, intervalMs: 0 }), /intervalMs/);
 });
