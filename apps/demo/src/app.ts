@@ -8,6 +8,7 @@ import { fileURLToPath } from "node:url";
 import { pino } from "pino";
 import { attach, createPresence, defineSocket, PubSub, refuse, type Endpoint, type Logger, type Presence } from "@cinder/server";
 import { createMetrics } from "@cinder/metrics";
+import { createDashboard } from "@cinder/dashboard";
 import { RedisAdapter, redisOptionsFromEnv } from "@cinder/redis";
 import { ensureAccount, hashing, sessionSocketId, signedOutMessage, signToken, TOKEN_MAX_AGE, verifyToken } from "./accounts.js";
 import { DEFAULT_THROTTLE, SignInThrottle } from "./throttle.js";
@@ -100,6 +101,8 @@ export async function createApp(config: Config, options: { store?: Store; logger
     ...(config.presenceLeaveGraceMs !== undefined ? { leaveGraceMs: config.presenceLeaveGraceMs } : {}),
   });
   const metrics = createMetrics({ presence });
+  // the operators' live dashboard (/admin/dashboard): its channel admits admins only
+  const dashboard = createDashboard<UserAssigns>({ presence, authorize: (s) => config.admins.has(s.assigns.user.username) });
   let stopping = false;
   const context: AppContext = {
     store, presence, broadcast: (topic, event, payload) => endpoint.broadcast(topic, event, payload), stopping: () => stopping,
@@ -122,6 +125,7 @@ export async function createApp(config: Config, options: { store?: Store; logger
       "videos:*": guardAccount(guard, videoChannel(context, { positionIntervalMs: config.positionIntervalMs })),
       "party:*": guardAccount(guard, partyChannel(context, { leaveGraceMs: config.partyLeaveGraceMs })),
       "notifications:*": guardAccount(guard, notificationsChannel(context)),
+      [dashboard.topic]: dashboard.channel,
     },
   });
 
@@ -166,6 +170,20 @@ export async function createApp(config: Config, options: { store?: Store; logger
     .add("GET", "/videos/:id", page("Video", "video", (p) => { const id = parseId(p.id); return id === undefined ? undefined : { id }; }))
     .add("GET", "/party/:room", page("Pointing party", "party", (p) => ({ room: p.room })))
     .add("GET", "/admin", page("Admin", "admin"))
+    .add("GET", "/admin/dashboard", async (request, response, _params, url) => {
+      const session = await requestSession(api, request);
+      if (!session.ok || !config.admins.has(session.user.username)) {
+        // signed out: the sign-in page; signed in but not an admin: the admin page says "Admins only"
+        await page("Admin", "admin")(request, response, {}, url);
+        return;
+      }
+      const nonce = newNonce();
+      const html = dashboard.page({
+        nonce, socketUrl: "/socket", clientUrl: "/assets/client/cinder-client.min.js",
+        params: { token: signToken(config.secretKeyBase, "socket", session.claims) },
+      });
+      response.writeHead(200, { "content-type": "text/html; charset=utf-8", "cache-control": "no-store", ...pageHeaders(nonce) }).end(html);
+    })
     .add("GET", "/favicon.svg", (request, response, _params, url) => serveFavicon(request, response, url))
     .add("GET", "/favicon.ico", (request, response, _params, url) => serveFavicon(request, response, url));
   const serveFavicon = (request: IncomingMessage, response: ServerResponse, url: URL): void => {
@@ -215,6 +233,7 @@ export async function createApp(config: Config, options: { store?: Store; logger
 
   endpoint = attach(server, { path: "/socket", socket, pubsub, logger, longpoll: true });
   metrics.observe(endpoint);
+  dashboard.observe(endpoint);
   const app: App = {
     server, endpoint, store, presence, logger,
     async disconnectUser(userId) {
@@ -230,6 +249,7 @@ export async function createApp(config: Config, options: { store?: Store; logger
     async close() {
       stopping = true;
       metrics.close();
+      dashboard.close();
       await presence.close();
       await endpoint.close();
       await pubsub.close();

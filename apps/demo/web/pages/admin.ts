@@ -90,7 +90,8 @@ function admin(shell: Shell): void {
     h("section", { class: "stats", "aria-label": "Online now", "aria-live": "polite" },
       h("div", { class: "stat card" }, users, usersLabel),
       h("div", { class: "stat card" }, connections, connectionsLabel),
-      h("div", { class: "stat-note" }, h("span", { class: "live-dot", "aria-hidden": "true" }), updated)),
+      h("div", { class: "stat-note" }, h("span", { class: "live-dot", "aria-hidden": "true" }), updated),
+      h("a", { id: "dashboard-link", href: "/admin/dashboard" }, "Live dashboard")),
     h("div", { class: "admin-grid" },
       form("broadcast-form", "Broadcast", "Every open page shows this as a notification.", [field("Message", broadcastBody)],
         "Send to everyone", false, async () => {
