@@ -26,7 +26,7 @@ const CHROMIUM = process.env.CINDER_CHROMIUM ?? "/usr/bin/chromium";
 const requireServices = process.env.CINDER_REQUIRE_SERVICES === "1";
 
 /** The packages published to npm, by workspace folder. */
-const PUBLISHED = ["protocol", "server", "client", "redis", "metrics"] as const;
+const PUBLISHED = ["protocol", "server", "client", "redis", "metrics", "dashboard"] as const;
 
 /** What `npm pack --json` says of one tarball. */
 interface Packed { name: string; filename: string; files: { path: string }[] }

@@ -33,6 +33,9 @@ type Reply = Array<string | number>;
 export class RedisHistory implements HistoryStore {
   readonly deliversItself = true;
 
+  /** On a Redis Cluster: each topic's append in flight, so the next waits for it (see `append`). */
+  private readonly inFlight = new Map<string, Promise<unknown>>();
+
   constructor(private readonly link: RedisHistoryLink) {}
 
   private keys(topic: string): [string, string] {
@@ -40,10 +43,29 @@ export class RedisHistory implements HistoryStore {
     return [`${base}:meta`, `${base}:log`];
   }
 
+  /**
+   * Records and publishes one publication. On a single Redis one connection keeps a node's
+   * appends in the order they were made. A Redis Cluster client may resend a command (a
+   * redirection, a connection still being set up) after later ones, which would put a node's
+   * publications into the stream out of their order: there each topic's append waits for the
+   * one before it (one round trip per publication and topic on that node).
+   */
   async append(topic: string, event: string, payload: unknown, limits: StreamLimits, tag?: string): Promise<undefined> {
     const exclude = tag === undefined ? "null" : JSON.stringify(tag);
-    await this.link.redis.eval(APPEND, 2, ...this.keys(topic), newEpoch(), limits.size, Math.ceil(limits.ttlMs),
-      this.link.channelOf(topic), exclude, encodeTail(topic, event, payload), this.link.publishCommand);
+    const run = (): Promise<unknown> => this.link.redis.eval(APPEND, 2, ...this.keys(topic), newEpoch(), limits.size,
+      Math.ceil(limits.ttlMs), this.link.channelOf(topic), exclude, encodeTail(topic, event, payload), this.link.publishCommand);
+    if (!this.link.redis.isCluster) {
+      await run();
+      return undefined;
+    }
+    const previous = this.inFlight.get(topic) ?? Promise.resolve();
+    const next = previous.then(run, run);
+    this.inFlight.set(topic, next);
+    try {
+      await next;
+    } finally {
+      if (this.inFlight.get(topic) === next) this.inFlight.delete(topic);
+    }
     return undefined;
   }
 

@@ -219,7 +219,8 @@ test("a client that never reads is cut off once over the buffer bound; the other
   const destroyedAfter = closed.at - cut.at;
   stopRecording();
   assert.deepEqual(cutOffs, [{ endpoint: server.endpoint.id, transport: "websocket" }], "the cut-off is published on cinder:socket:slow_consumer");
-  assert.ok(destroyedAfter <= 1_300, `the stalled socket was destroyed ${destroyedAfter} ms after the cut-off`);
+  // slowConsumerCloseTimeoutMs is 1 000 here; the margin is for timers late on a loaded machine.
+  assert.ok(destroyedAfter <= 2_500, `the stalled socket was destroyed ${destroyedAfter} ms after the cut-off`);
   await stalled.waitFor(() => (received >= sent + 1 ? true : undefined), 20_000);
   assert.equal(server.endpoint.connectionCount, 1, "only the reader is left");
   const growth = await retained() - retainedBefore;
