@@ -74,6 +74,6 @@ test("dashboard: live connection count, disconnect a socket id, refused to non-a
   await eventually(async () => ((await admin.page.locator("#line-out").getAttribute("points")) ?? "").split(" ").length >= 3, 8000, "chart points");
   assert.equal(await admin.page.locator("#nodes tbody tr").count(), 1);
   await textOf(admin.page.locator("#channels"), "cinder:dashboard");
-  await harness.screenshot(admin.page, "dashboard");
+  await harness.screenshot(admin.page, "operator-dashboard");
   harness.assertNoPageErrors();
 });
