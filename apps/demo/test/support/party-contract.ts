@@ -11,18 +11,7 @@ import assert from "node:assert/strict";
 import type { Channel, Presence } from "phoenix";
 import { DEFAULT_LEAVE_GRACE_MS, RESTART_GRACE_FACTOR } from "../../src/channels/party.js";
 import { sharedTestApp, TestApp, until, type Client, type Engine } from "./app.js";
-
-/** A small seeded PRNG (mulberry32), so a failing interleaving can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from "./prng.js";
 
 const EVENTS = ["new_card", "winner", "party_over", "driver", "revote", "timer", "deck", "backlog"];
 

@@ -10,18 +10,7 @@ import { after, test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
 import type { Channel } from "phoenix";
 import { missing, postgresReachable, TestApp, until, type Client, type Engine } from "./app.js";
-
-/** A small seeded PRNG (mulberry32), so a failing interleaving can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from "./prng.js";
 
 /** Registers the retro board and annotation tests for `engine`. */
 export function retroContract(engine: Engine): void {
