@@ -46,6 +46,13 @@ async function sh(command: string, args: string[], cwd: string, timeoutMs = 180_
   }
 }
 
+/** Compiles the fresh project under `nodenext` into dist/ (once; later calls share the result). */
+let compiling: Promise<string> | undefined;
+function compileApp(): Promise<string> {
+  compiling ??= sh(process.execPath, [join(app, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.json"], app);
+  return compiling;
+}
+
 /** A version range from the root's devDependencies, so the install matches the lockfile's cache. */
 function rootDev(name: string): string {
   const root = JSON.parse(readFileSync(join(repo, "package.json"), "utf8")) as { devDependencies: Record<string, string> };
@@ -98,14 +105,13 @@ test("every published package ships a manifest a registry user can rely on", () 
 });
 
 test("a TypeScript file using the public API type-checks under nodenext and bundler resolution", async () => {
-  const tsc = join(app, "node_modules", "typescript", "bin", "tsc");
-  await sh(process.execPath, [tsc, "-p", "tsconfig.json"], app);          // nodenext, emits dist/
-  await sh(process.execPath, [tsc, "-p", "tsconfig.bundler.json"], app);  // bundler, no emit
+  await compileApp();                                                     // nodenext, emits dist/
+  await sh(process.execPath, [join(app, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.bundler.json"], app);  // bundler, no emit
   assert.ok(existsSync(join(app, "dist", "app.js")));
 });
 
 test("a server and a client run from the installed packages", async () => {
-  if (!existsSync(join(app, "dist", "app.js"))) await sh(process.execPath, [join(app, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.json"], app);
+  await compileApp();
   const out = await sh(process.execPath, ["dist/app.js"], app, 30_000);
   const seen = JSON.parse(out.trim().split("\n").at(-1) ?? "{}") as Record<string, unknown>;
   assert.deepEqual(seen, { joinReply: { hello: "ada" }, reply: { echoed: true }, broadcast: { body: "hi" }, roster: ["ada"] });
@@ -118,7 +124,7 @@ test("the browser client works bundled by Vite and as the single-file build", as
     t.skip(`${missing}: skipping the Vite page test`);
     return;
   }
-  if (!existsSync(join(app, "dist", "serve.js"))) await sh(process.execPath, [join(app, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.json"], app);
+  await compileApp();
   const { build } = await import("vite");
   await build({ root: join(app, "web"), logLevel: "warn", build: { outDir: join(app, "web-dist"), emptyOutDir: true } });
   const bundled = readFileSync(join(app, "web-dist", "index.html"), "utf8");
