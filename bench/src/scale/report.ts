@@ -117,6 +117,8 @@ export interface ScaleResult {
   hold: { seconds: number; dropped: number; openAtEnd: number };
   idle: { windowSeconds: number; cpuPercentOfCore: number; perProcessPercent: Record<string, number>; redisPercentOfCore: number; loadPercentOfCore: number };
   rss: { afterJoinBytes: Record<string, number>; endBytes: Record<string, number>; totalAfterJoinBytes: number; totalEndBytes: number };
+  /** Open descriptors of each server process at the end of the hold (a process may hold 20,000). */
+  fds: Record<string, number>;
   firstBroadcast: BroadcastOutcome | undefined;
   steady: ReturnType<typeof steadySummary>;
   burst: ReturnType<typeof burstRate>;
@@ -165,6 +167,7 @@ export function markdown(results: readonly ScaleResult[]): string {
     ["Idle server CPU (% of a core)", (r) => fixed(r.idle.cpuPercentOfCore, 1)],
     ["RSS, all server processes", (r) => mibOf(Math.max(r.rss.totalAfterJoinBytes, r.rss.totalEndBytes))],
     ["RSS per process (end)", (r) => Object.values(r.rss.endBytes).map((b) => fixed(b / 2 ** 20, 0)).join(" + ") + " MiB"],
+    ["Descriptors per process (end)", (r) => Object.values(r.fds).map((n) => int(n)).join(" + ") || "—"],
     ["First broadcast: time to all", (r) => ms(r.firstBroadcast?.timeToAllMs)],
     ["Steady 1/s: time to all p50 / p99", (r) => `${ms(r.steady.p50Ms)} / ${ms(r.steady.p99Ms)} (${r.steady.complete}/${r.steady.count} complete)`],
     ["Burst: deliveries/s at saturation", (r) => Number.isNaN(r.burst.perSecond) ? "—" : `${int(r.burst.perSecond)} (${r.burst.count} broadcasts)`],

@@ -13,7 +13,7 @@
  * Prints the side-by-side table and the goals, writes bench/results/scale-<time>.{json,md}.
  * Flags: options.ts.
  */
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -41,6 +41,18 @@ function rssByPid(pids: readonly number[]): Record<string, number> {
       out[String(pid)] = processRssBytes(pid);
     } catch {
       // gone
+    }
+  }
+  return out;
+}
+/** Open descriptors of each of `pids` (a worker at ~20,000 can take no more connections). */
+function fdsByPid(pids: readonly number[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const pid of pids) {
+    try {
+      out[String(pid)] = readdirSync(`/proc/${pid}/fd`).length;
+    } catch {
+      // gone, or not Linux
     }
   }
   return out;
@@ -161,12 +173,13 @@ async function runOne(id: ScaleServerId, options: ScaleOptions, redisUrl: string
     }
     const end = await fleet.status();
     const rssEnd = rssByPid(server.pids());
+    const fds = fdsByPid(server.pids());
     const hold = { seconds: (Date.now() - holdStart) / 1000, dropped: end.closesAfterJoin - atHold.closesAfterJoin, openAtEnd: end.open };
     log(`  held ${fixed(hold.seconds, 0)} s: ${int(hold.dropped)} dropped, ${int(hold.openAtEnd)} open; RSS ${fixed(total(rssEnd) / 2 ** 20, 0)} MiB; ${int(end.heartbeats)} heartbeats sent`);
     for (const s of end.perProcess) for (const e of s.errors) if (!errors.includes(e) && errors.length < 20) errors.push(e);
     const result: ScaleResult = {
       server: id, label: SCALE_LABELS[id], connections: n, workers, loadProcesses: options.loadProcesses, connect, hold, idle,
-      rss: { afterJoinBytes: rssAfterJoin, endBytes: rssEnd, totalAfterJoinBytes: total(rssAfterJoin), totalEndBytes: total(rssEnd) },
+      rss: { afterJoinBytes: rssAfterJoin, endBytes: rssEnd, totalAfterJoinBytes: total(rssAfterJoin), totalEndBytes: total(rssEnd) }, fds,
       firstBroadcast: all.find((o) => o.phase === "first"), steady, burst, broadcasts: all,
       serverCpuSecondsPerBroadcast: steady.count > 0 ? steadyCpu / steady.count : NaN,
       errors, stderr: server.child.stderrLines.slice(0, 20), loadAverage: { start: loadStart, end: loads() },
@@ -187,7 +200,7 @@ function failed(id: ScaleServerId, options: ScaleOptions, error: unknown): Scale
     connect: { joined: 0, failed: 0, seconds: none, perSecond: none, joinMsP50: none, joinMsP99: none, joinMsMax: none },
     hold: { seconds: 0, dropped: 0, openAtEnd: 0 },
     idle: { windowSeconds: 0, cpuPercentOfCore: none, perProcessPercent: {}, redisPercentOfCore: none, loadPercentOfCore: none },
-    rss: { afterJoinBytes: {}, endBytes: {}, totalAfterJoinBytes: 0, totalEndBytes: 0 },
+    rss: { afterJoinBytes: {}, endBytes: {}, totalAfterJoinBytes: 0, totalEndBytes: 0 }, fds: {},
     firstBroadcast: undefined, steady: steadySummary([]), burst: burstRate([], new Map()), broadcasts: [],
     serverCpuSecondsPerBroadcast: none, errors: [(error as Error).message], stderr: [], loadAverage: { start: loads(), end: loads() },
   };
