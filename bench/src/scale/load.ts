@@ -35,6 +35,8 @@ let inflight = 0;
 let joined = 0;
 let failed = 0;
 let closesAfterJoin = 0;
+/** Close codes (and reasons) of joined connections that closed. */
+const closeCodes: Record<string, number> = {};
 let frames = 0;
 let heartbeats = 0;
 let firstStartAt = 0;
@@ -166,8 +168,12 @@ function open(conn: Conn): void {
   });
   ws.on("message", (data: Buffer, isBinary: boolean) => { if (!isBinary) onFrame(conn, data); });
   ws.on("error", (error) => { if (errors.size < 5) errors.add(error.message); });
-  ws.on("close", (code) => {
+  ws.on("close", (code, reason) => {
     if (conn.state === GONE) return;
+    if (conn.state === JOINED) {
+      const key = `${code}${reason.length > 0 ? ` ${reason.toString("utf8").slice(0, 60)}` : ""}`;
+      closeCodes[key] = (closeCodes[key] ?? 0) + 1;
+    }
     fail(conn, conn.state === PENDING ? `closed before joining (code ${code})` : undefined);
     conn.ws = null;
   });
@@ -183,7 +189,7 @@ function status(): LoadStatus {
   return {
     joined, open: conns.filter((c) => c.state === JOINED).length, failed, closesAfterJoin, firstStartAt, lastJoinAt,
     joinMs: { p50: percentile(sorted, 0.5), p99: percentile(sorted, 0.99), max: sorted.length === 0 ? 0 : sorted[sorted.length - 1]! },
-    frames, heartbeats, cpuMs: selfCpuMs(), rssBytes: process.memoryUsage.rss(), errors: [...errors],
+    closeCodes: { ...closeCodes }, frames, heartbeats, cpuMs: selfCpuMs(), rssBytes: process.memoryUsage.rss(), errors: [...errors],
   };
 }
 

@@ -65,6 +65,8 @@ export interface LoadStatus {
   failed: number;
   /** Closes of joined connections so far, in all. */
   closesAfterJoin: number;
+  /** Those closes by close code (and reason, when the server gave one). */
+  closeCodes: Record<string, number>;
   /** When the first connect started and the last join was acknowledged (ms since the epoch). */
   firstStartAt: number;
   lastJoinAt: number;

@@ -114,7 +114,8 @@ export interface ScaleResult {
   workers: number;
   loadProcesses: number;
   connect: { joined: number; failed: number; seconds: number; perSecond: number; joinMsP50: number; joinMsP99: number; joinMsMax: number };
-  hold: { seconds: number; dropped: number; openAtEnd: number };
+  /** `closeCodes`: every close of a joined connection (also before the hold) by code and reason. */
+  hold: { seconds: number; dropped: number; openAtEnd: number; closeCodes: Record<string, number> };
   idle: { windowSeconds: number; cpuPercentOfCore: number; perProcessPercent: Record<string, number>; redisPercentOfCore: number; loadPercentOfCore: number };
   rss: { afterJoinBytes: Record<string, number>; endBytes: Record<string, number>; totalAfterJoinBytes: number; totalEndBytes: number };
   /** Open descriptors of each server process at the end of the hold (a process may hold 20,000). */
@@ -163,7 +164,7 @@ export function markdown(results: readonly ScaleResult[]): string {
     ["Joined (failed)", (r) => `${int(r.connect.joined)} (${int(r.connect.failed)})`],
     ["Connects+joins/s", (r) => int(r.connect.perSecond)],
     ["Join latency p50 / p99 (ms)", (r) => `${int(r.connect.joinMsP50)} / ${int(r.connect.joinMsP99)}`],
-    ["Held (s), dropped", (r) => `${int(r.hold.seconds)}, ${int(r.hold.dropped)}`],
+    ["Held (s), dropped", (r) => `${int(r.hold.seconds)}, ${int(r.hold.dropped)}${r.hold.dropped > 0 ? ` (codes ${Object.entries(r.hold.closeCodes).map(([c, n]) => `${c}: ${int(n)}`).join(", ")})` : ""}`],
     ["Idle server CPU (% of a core)", (r) => fixed(r.idle.cpuPercentOfCore, 1)],
     ["RSS, all server processes", (r) => mibOf(Math.max(r.rss.totalAfterJoinBytes, r.rss.totalEndBytes))],
     ["RSS per process (end)", (r) => Object.values(r.rss.endBytes).map((b) => fixed(b / 2 ** 20, 0)).join(" + ") + " MiB"],

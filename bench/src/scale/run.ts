@@ -174,8 +174,10 @@ async function runOne(id: ScaleServerId, options: ScaleOptions, redisUrl: string
     const end = await fleet.status();
     const rssEnd = rssByPid(server.pids());
     const fds = fdsByPid(server.pids());
-    const hold = { seconds: (Date.now() - holdStart) / 1000, dropped: end.closesAfterJoin - atHold.closesAfterJoin, openAtEnd: end.open };
-    log(`  held ${fixed(hold.seconds, 0)} s: ${int(hold.dropped)} dropped, ${int(hold.openAtEnd)} open; RSS ${fixed(total(rssEnd) / 2 ** 20, 0)} MiB; ${int(end.heartbeats)} heartbeats sent`);
+    const closeCodes: Record<string, number> = {};
+    for (const s of end.perProcess) for (const [code, count] of Object.entries(s.closeCodes)) closeCodes[code] = (closeCodes[code] ?? 0) + count;
+    const hold = { seconds: (Date.now() - holdStart) / 1000, dropped: end.closesAfterJoin - atHold.closesAfterJoin, openAtEnd: end.open, closeCodes };
+    log(`  held ${fixed(hold.seconds, 0)} s: ${int(hold.dropped)} dropped, ${int(hold.openAtEnd)} open${hold.dropped > 0 ? ` (close codes ${JSON.stringify(closeCodes)})` : ""}; RSS ${fixed(total(rssEnd) / 2 ** 20, 0)} MiB; ${int(end.heartbeats)} heartbeats sent`);
     for (const s of end.perProcess) for (const e of s.errors) if (!errors.includes(e) && errors.length < 20) errors.push(e);
     const result: ScaleResult = {
       server: id, label: SCALE_LABELS[id], connections: n, workers, loadProcesses: options.loadProcesses, connect, hold, idle,
@@ -198,7 +200,7 @@ function failed(id: ScaleServerId, options: ScaleOptions, error: unknown): Scale
   return {
     server: id, label: SCALE_LABELS[id], connections: options.connections, workers: workersFor(options), loadProcesses: options.loadProcesses,
     connect: { joined: 0, failed: 0, seconds: none, perSecond: none, joinMsP50: none, joinMsP99: none, joinMsMax: none },
-    hold: { seconds: 0, dropped: 0, openAtEnd: 0 },
+    hold: { seconds: 0, dropped: 0, openAtEnd: 0, closeCodes: {} },
     idle: { windowSeconds: 0, cpuPercentOfCore: none, perProcessPercent: {}, redisPercentOfCore: none, loadPercentOfCore: none },
     rss: { afterJoinBytes: {}, endBytes: {}, totalAfterJoinBytes: 0, totalEndBytes: 0 }, fds: {},
     firstBroadcast: undefined, steady: steadySummary([]), burst: burstRate([], new Map()), broadcasts: [],
