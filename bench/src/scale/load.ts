@@ -26,6 +26,8 @@ interface Conn {
   ws: WebSocket | null;
   state: number;
   startedAt: number;
+  /** When its next heartbeat is due (performance.now()). */
+  nextBeat: number;
 }
 
 const conns: Conn[] = [];
@@ -39,6 +41,7 @@ let closesAfterJoin = 0;
 const closeCodes: Record<string, number> = {};
 let frames = 0;
 let heartbeats = 0;
+let maxStallMs = 0;
 let firstStartAt = 0;
 let lastJoinAt = 0;
 let joinMs: Float64Array = new Float64Array(0);
@@ -104,6 +107,7 @@ function markJoined(conn: Conn): void {
   inflight--;
   const now = Date.now();
   joinMs[joined] = performance.now() - conn.startedAt;
+  conn.nextBeat = performance.now() + plan!.heartbeatMs;
   joined++;
   lastJoinAt = now;
 }
@@ -189,23 +193,29 @@ function status(): LoadStatus {
   return {
     joined, open: conns.filter((c) => c.state === JOINED).length, failed, closesAfterJoin, firstStartAt, lastJoinAt,
     joinMs: { p50: percentile(sorted, 0.5), p99: percentile(sorted, 0.99), max: sorted.length === 0 ? 0 : sorted[sorted.length - 1]! },
-    closeCodes: { ...closeCodes }, frames, heartbeats, cpuMs: selfCpuMs(), rssBytes: process.memoryUsage.rss(), errors: [...errors],
+    closeCodes: { ...closeCodes }, frames, heartbeats, maxStallMs, cpuMs: selfCpuMs(), rssBytes: process.memoryUsage.rss(), errors: [...errors],
   };
 }
 
-/** Heartbeats spread over the period: each second, the connections whose index falls in this second's slot. */
+/**
+ * Heartbeats by the clock: every second, each joined connection whose next beat is due sends one
+ * and is due again a period later (joins are spread over time, so the beats are too). A stalled
+ * event loop sends the overdue ones at once instead of stretching every period; the longest
+ * stall (a timer firing late) is reported, since a load process stalled past the server's idle
+ * timeout would see its connections closed for its own slowness.
+ */
 function startHeartbeats(p: ConnectPlan): void {
-  if (p.server === "socketio") return;
-  const slots = Math.max(1, Math.round(p.heartbeatMs / 1000));
-  let tick = 0;
+  let last = performance.now();
   setInterval(() => {
-    const slot = tick++ % slots;
-    for (let i = slot; i < conns.length; i += slots) {
-      const conn = conns[i]!;
-      if (conn.state === JOINED && conn.ws !== null && conn.ws.readyState === WebSocket.OPEN) {
-        conn.ws.send(HEARTBEAT);
-        heartbeats++;
-      }
+    const now = performance.now();
+    maxStallMs = Math.max(maxStallMs, now - last - 1000);
+    last = now;
+    if (p.server === "socketio") return;
+    for (const conn of conns) {
+      if (conn.state !== JOINED || conn.nextBeat > now || conn.ws === null || conn.ws.readyState !== WebSocket.OPEN) continue;
+      conn.ws.send(HEARTBEAT);
+      conn.nextBeat = now + p.heartbeatMs;
+      heartbeats++;
     }
   }, 1000);
 }
@@ -226,7 +236,7 @@ function startSweeper(p: ConnectPlan): NodeJS.Timeout {
 async function connectAll(p: ConnectPlan): Promise<void> {
   plan = p;
   joinMs = new Float64Array(p.count);
-  for (let i = 0; i < p.count; i++) conns.push({ index: p.first + i, ws: null, state: PENDING, startedAt: 0 });
+  for (let i = 0; i < p.count; i++) conns.push({ index: p.first + i, ws: null, state: PENDING, startedAt: 0, nextBeat: Infinity });
   startHeartbeats(p);
   const sweeper = startSweeper(p);
   const progress = setInterval(() => console.log(`  load ${p.localAddress}: ${joined}/${p.count} joined, ${failed} failed`), 15_000);

@@ -75,6 +75,8 @@ export interface LoadStatus {
   /** Frames received, in all, and heartbeats sent. */
   frames: number;
   heartbeats: number;
+  /** The longest this process's event loop was late for its 1 s timer, ms (a stalled load process). */
+  maxStallMs: number;
   cpuMs: number;
   rssBytes: number;
   /** Up to 5 distinct error messages. */

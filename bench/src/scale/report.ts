@@ -114,8 +114,8 @@ export interface ScaleResult {
   workers: number;
   loadProcesses: number;
   connect: { joined: number; failed: number; seconds: number; perSecond: number; joinMsP50: number; joinMsP99: number; joinMsMax: number };
-  /** `closeCodes`: every close of a joined connection (also before the hold) by code and reason. */
-  hold: { seconds: number; dropped: number; openAtEnd: number; closeCodes: Record<string, number> };
+  /** `loadMaxStallMs`: the longest a load process's event loop stalled (from its first connect); `settleSeconds`: from the last join until the load received no more than heartbeat replies; `closeCodes`: every close of a joined connection (also before the hold) by code and reason. */
+  hold: { seconds: number; settleSeconds: number; dropped: number; openAtEnd: number; closeCodes: Record<string, number>; loadMaxStallMs: number };
   idle: { windowSeconds: number; cpuPercentOfCore: number; perProcessPercent: Record<string, number>; redisPercentOfCore: number; loadPercentOfCore: number };
   rss: { afterJoinBytes: Record<string, number>; endBytes: Record<string, number>; totalAfterJoinBytes: number; totalEndBytes: number };
   /** Open descriptors of each server process at the end of the hold (a process may hold 20,000). */

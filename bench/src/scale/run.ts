@@ -124,7 +124,20 @@ async function runOne(id: ScaleServerId, options: ScaleOptions, redisUrl: string
     // The hold: counted from the last join.
     const holdStart = Date.now();
     const atHold = await fleet.status();
-    await sleep(5000); // let the joins' aftermath (presence diffs, counts) settle
+    // Let the joins' aftermath (presence diffs, online counts) settle: until the frames the load
+    // receives a second are no more than the heartbeat replies (and at least 5 s, at most 120 s).
+    const settleStart = Date.now();
+    let framesBefore = atHold.frames;
+    for (;;) {
+      await sleep(1000);
+      const now = await fleet.status();
+      const perSecond = now.frames - framesBefore;
+      framesBefore = now.frames;
+      const quiet = perSecond <= (now.open / options.heartbeatSeconds) * 1.5 + 100;
+      if ((quiet && Date.now() - settleStart >= 5000) || Date.now() - settleStart >= 120_000) break;
+    }
+    const settleSeconds = (Date.now() - settleStart) / 1000;
+    log(`  settled ${fixed(settleSeconds, 0)} s after the last join`);
     const rssAfterJoin = rssByPid(server.pids());
     log(`  RSS after the joins: ${Object.values(rssAfterJoin).map((b) => fixed(b / 2 ** 20, 0)).join(" + ")} MiB = ${fixed(total(rssAfterJoin) / 2 ** 20, 0)} MiB`);
     const idle = await idleCpu(server, fleet, redisPids, options.idleSeconds);
@@ -176,8 +189,9 @@ async function runOne(id: ScaleServerId, options: ScaleOptions, redisUrl: string
     const fds = fdsByPid(server.pids());
     const closeCodes: Record<string, number> = {};
     for (const s of end.perProcess) for (const [code, count] of Object.entries(s.closeCodes)) closeCodes[code] = (closeCodes[code] ?? 0) + count;
-    const hold = { seconds: (Date.now() - holdStart) / 1000, dropped: end.closesAfterJoin - atHold.closesAfterJoin, openAtEnd: end.open, closeCodes };
-    log(`  held ${fixed(hold.seconds, 0)} s: ${int(hold.dropped)} dropped, ${int(hold.openAtEnd)} open${hold.dropped > 0 ? ` (close codes ${JSON.stringify(closeCodes)})` : ""}; RSS ${fixed(total(rssEnd) / 2 ** 20, 0)} MiB; ${int(end.heartbeats)} heartbeats sent`);
+    const hold = { seconds: (Date.now() - holdStart) / 1000, settleSeconds, dropped: end.closesAfterJoin - atHold.closesAfterJoin, openAtEnd: end.open, closeCodes,
+      loadMaxStallMs: Math.max(...end.perProcess.map((s) => s.maxStallMs)) };
+    log(`  held ${fixed(hold.seconds, 0)} s: ${int(hold.dropped)} dropped, ${int(hold.openAtEnd)} open${hold.dropped > 0 ? ` (close codes ${JSON.stringify(closeCodes)})` : ""}; RSS ${fixed(total(rssEnd) / 2 ** 20, 0)} MiB; ${int(end.heartbeats)} heartbeats sent; longest load stall ${int(hold.loadMaxStallMs)} ms`);
     for (const s of end.perProcess) for (const e of s.errors) if (!errors.includes(e) && errors.length < 20) errors.push(e);
     const result: ScaleResult = {
       server: id, label: SCALE_LABELS[id], connections: n, workers, loadProcesses: options.loadProcesses, connect, hold, idle,
@@ -200,7 +214,7 @@ function failed(id: ScaleServerId, options: ScaleOptions, error: unknown): Scale
   return {
     server: id, label: SCALE_LABELS[id], connections: options.connections, workers: workersFor(options), loadProcesses: options.loadProcesses,
     connect: { joined: 0, failed: 0, seconds: none, perSecond: none, joinMsP50: none, joinMsP99: none, joinMsMax: none },
-    hold: { seconds: 0, dropped: 0, openAtEnd: 0, closeCodes: {} },
+    hold: { seconds: 0, settleSeconds: NaN, dropped: 0, openAtEnd: 0, closeCodes: {}, loadMaxStallMs: NaN },
     idle: { windowSeconds: 0, cpuPercentOfCore: none, perProcessPercent: {}, redisPercentOfCore: none, loadPercentOfCore: none },
     rss: { afterJoinBytes: {}, endBytes: {}, totalAfterJoinBytes: 0, totalEndBytes: 0 }, fds: {},
     firstBroadcast: undefined, steady: steadySummary([]), burst: burstRate([], new Map()), broadcasts: [],
