@@ -22,6 +22,7 @@ import type { Rate } from "./socket/index.js";
 import { randomBytes } from "node:crypto";
 import type { Assigns } from "./channel/index.js";
 import { DrainingMap, within } from "./draining.js";
+import { ConnectionLimit, defaultMaxConnections } from "./connection-limit.js";
 
 /** Endpoint options; every limit has a default. */
 export interface EndpointOptions<A extends Assigns = Assigns> {
@@ -59,6 +60,14 @@ export interface EndpointOptions<A extends Assigns = Assigns> {
   maxTopicLength?: number;
   /** Most open connections per client address (WebSocket and long-poll); 0 for no limit. Default 0. */
   maxConnectionsPerIp?: number;
+  /**
+   * Most open connections (WebSockets, handshakes in flight and long-poll sessions) this process
+   * holds; a new one over it gets HTTP 503 with `Retry-After: 1` at once, and a log line (at most
+   * one per 10 s, counting the refusals). 0 for no limit. Default: the process's limit on open
+   * files (Linux: /proc/self/limits) minus a reserve of min(1 000, a quarter of it); no limit
+   * where that cannot be read.
+   */
+  maxConnections?: number;
   /** Unsent bytes a WebSocket may hold before the client is cut off as a slow consumer (1013). Default 8 MiB. */
   maxBufferedBytes?: number;
   /** How long a slow consumer has to read up to its close frame before its TCP socket is destroyed. Default 1 000 ms. */
@@ -89,6 +98,8 @@ export interface Endpoint {
   readonly path: string;
   /** The number of open connections on this node. */
   readonly connectionCount: number;
+  /** The connection limit in force (`maxConnections`; 0: none). */
+  readonly maxConnections: number;
   /** Broadcasts to every subscriber of `topic` on every node. */
   broadcast(topic: string, event: string, payload: unknown): void;
   /** Broadcasts to the subscribers of `topic` on this node only. */
@@ -195,6 +206,10 @@ export function attach<A extends Assigns>(server: HttpServer | HttpsServer, opti
     },
   };
   pubsub.subscribe(REVOCATIONS_TOPIC, revocationSubscriber);
+  const limit = new ConnectionLimit(options.maxConnections ?? defaultMaxConnections(), logger);
+  /** WebSocket handshakes in flight: they hold a descriptor before they count in `websocket.size`. */
+  let handshaking = 0;
+  const open = (): number => websocket.size + handshaking + (longpoll?.size ?? 0);
   const perIp = new ConnectionsPerIp(options.maxConnectionsPerIp ?? defaults.maxConnectionsPerIp);
   const checkOrigin = compileOriginCheck(options.checkOrigin ?? true);
   const websocket = new WebSocketTransport({
@@ -242,10 +257,15 @@ export function attach<A extends Assigns>(server: HttpServer | HttpsServer, opti
       }
       return;
     }
+    if (limit.full(open())) {
+      limit.refuseUpgrade(rawSocket, open());
+      return;
+    }
+    handshaking++;
     websocket.handleUpgrade(request, rawSocket, head, uri).catch((error: unknown) => {
       logger.error({ err: error }, "websocket handshake failed");
       rawSocket.destroy();
-    });
+    }).finally(() => handshaking--);
   };
 
   // Requests for our paths are answered here; everything else goes to the server's own handlers.
@@ -260,7 +280,11 @@ export function attach<A extends Assigns>(server: HttpServer | HttpsServer, opti
     }
     if (uri !== null && uri.pathname === longpollPath && longpoll !== undefined) {
       if (closing) response.writeHead(503, { "retry-after": "1", connection: "close" }).end();
-      else longpoll.handle(request, response, uri);
+      else if (request.method === "GET" && !uri.searchParams.has("token") && limit.full(open())) {
+        // A GET without a session token opens a session: refused like a WebSocket over the limit.
+        response.writeHead(503, { "retry-after": "1", connection: "close", "content-type": "text/plain; charset=utf-8" })
+          .end(limit.refusalBody(open()));
+      } else longpoll.handle(request, response, uri);
       return;
     }
     if (previous.length === 0) {
@@ -291,6 +315,7 @@ export function attach<A extends Assigns>(server: HttpServer | HttpsServer, opti
     get connectionCount() {
       return websocket.size + (longpoll?.size ?? 0);
     },
+    maxConnections: limit.max,
     broadcast(topic, event, payload) {
       pubsub.broadcast(topic, event, payload);
     },

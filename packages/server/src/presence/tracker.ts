@@ -96,6 +96,13 @@ export class Tracker implements Subscriber {
   private readonly silentLimit: number;
   private heartbeats = 0;
   private stopped = false;
+  /**
+   * The time this tracker was awake to hear gossip, in ms: it advances with the ticks, but a tick
+   * that came late (our own loop was saturated) credits at most two periods, so our stall is not
+   * counted as the peers' silence. Silence is judged on this clock, never on the wall clock.
+   */
+  private awakeMs = 0;
+  private lastTickAt = performance.now();
 
   constructor(private readonly options: TrackerOptions) {
     this.timing = { ...defaultTiming, ...Object.fromEntries(Object.entries(options).filter(([k, v]) => k in defaultTiming && v !== undefined)) };
@@ -178,10 +185,23 @@ export class Tracker implements Subscriber {
 
   private tick(): void {
     if (this.stopped) return;
+    const now = performance.now();
+    this.awakeMs += Math.min(now - this.lastTickAt, 2 * this.timing.broadcastPeriodMs);
+    this.lastTickAt = now;
     this.heartbeat();
     if (++this.heartbeats % this.timing.clockSamplePeriods === 0) this.sampleClocks();
-    this.detectDowns();
-    this.schedule(this.timing.broadcastPeriodMs);
+    // Judged after the loop's poll phase: gossip that waited behind a stall is delivered first
+    // (timers run before pending I/O, so judging here would miss heartbeats already received).
+    setImmediate(() => {
+      if (this.stopped) return;
+      this.detectDowns();
+      this.schedule(this.timing.broadcastPeriodMs);
+    });
+  }
+
+  /** `awakeMs` now: the time since the last tick counts, up to two periods. */
+  private awakeNow(): number {
+    return this.awakeMs + Math.min(performance.now() - this.lastTickAt, 2 * this.timing.broadcastPeriodMs);
   }
 
   private schedule(ms: number): void {
@@ -202,7 +222,7 @@ export class Tracker implements Subscriber {
       case "heartbeat": {
         const clock = decodeClock(message.clock);
         const delta = message.delta === null || message.delta === undefined ? null : decodeData(message.delta);
-        this.lastHeard.set(key, Date.now());
+        this.lastHeard.set(key, this.awakeNow());
         this.report(this.state.replicaUp(from));
         if (delta !== null) this.report(this.state.merge(delta));
         this.remoteClocks.set(key, clock);
@@ -246,7 +266,7 @@ export class Tracker implements Subscriber {
   }
 
   private detectDowns(): void {
-    const now = Date.now();
+    const now = this.awakeNow();
     for (const info of this.state.replicas()) {
       if (info.self) continue;
       const heard = this.lastHeard.get(info.key) ?? now;
