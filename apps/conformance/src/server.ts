@@ -82,9 +82,8 @@ function start({ workerId, clustered }: NodeInfo): ConformanceService {
   const redis = redisOptionsFromEnv(process.env, clustered ? "redis://127.0.0.1:6379" : undefined);
   const baseName = process.env.CINDER_NODE_NAME;
   const nodeName = baseName !== undefined && workerId !== undefined ? `${baseName}-w${workerId}` : baseName;
-  const namespace = process.env.CINDER_REDIS_NAMESPACE;
   const adapter = redis === undefined ? undefined
-    : new RedisAdapter({ ...redis, logger, ...(nodeName !== undefined ? { nodeName } : {}), ...(namespace ? { namespace } : {}) });
+    : new RedisAdapter({ ...redis, logger, ...(nodeName !== undefined ? { nodeName } : {}) });
   const pubsub = new PubSub({
     adapter, onSubscriberError: (err, topic) => logger.error({ err, topic }, "subscriber failed"),
     ...(adapter !== undefined ? { history: adapter.history() } : {}),

@@ -87,7 +87,7 @@ export async function createApp(config: Config, options: { store?: Store; logger
   if (config.adminPassword !== undefined) {
     if (await ensureAccount(store, "admin", config.adminPassword)) logger.info({}, "created the admin account `admin` from ADMIN_PASSWORD");
   }
-  // CINDER_REDIS_CLUSTER / CINDER_REDIS_ROUTING / CINDER_REDIS_LINGER_MS refine config.redisUrl (see @cinder/redis).
+  // CINDER_REDIS_CLUSTER / CINDER_REDIS_ROUTING / CINDER_REDIS_LINGER_MS / CINDER_REDIS_NAMESPACE refine config.redisUrl (see @cinder/redis).
   const redis = redisOptionsFromEnv(process.env, config.redisUrl);
   const adapter = redis === undefined ? undefined
     : new RedisAdapter({ ...redis, logger, ...(options.nodeName !== undefined ? { nodeName: options.nodeName } : {}) });

@@ -1,13 +1,14 @@
 /**
  * The adapter's settings from environment variables, as the apps read them:
  * `CINDER_REDIS_URL` (a single Redis), `CINDER_REDIS_CLUSTER` (comma-separated URLs of Redis
- * Cluster nodes: sharded pub/sub), `CINDER_REDIS_ROUTING` (`topic` or `all`) and
- * `CINDER_REDIS_LINGER_MS`.
+ * Cluster nodes: sharded pub/sub), `CINDER_REDIS_ROUTING` (`topic` or `all`),
+ * `CINDER_REDIS_LINGER_MS` and `CINDER_REDIS_NAMESPACE` (the prefix of every Redis key and channel;
+ * nodes share state only within one namespace).
  */
 import type { RedisAdapterOptions, RedisRouting } from "./adapter.js";
 
 /** The engine and routing settings `RedisAdapter` takes from the environment. */
-export type RedisEnvOptions = Pick<RedisAdapterOptions, "url" | "cluster" | "routing" | "lingerMs">;
+export type RedisEnvOptions = Pick<RedisAdapterOptions, "url" | "cluster" | "routing" | "lingerMs" | "namespace">;
 
 /**
  * Reads the adapter's settings from `env`; undefined when neither `CINDER_REDIS_URL` nor
@@ -28,6 +29,11 @@ export function redisOptionsFromEnv(env: NodeJS.ProcessEnv = process.env, fallba
     const value = Number(linger);
     if (!Number.isFinite(value) || value < 0) throw new Error(`CINDER_REDIS_LINGER_MS must be a number ≥ 0, not ${linger}`);
     options.lingerMs = value;
+  }
+  const namespace = env.CINDER_REDIS_NAMESPACE;
+  if (namespace !== undefined && namespace !== "") {
+    if (!/^[\w.-]+$/.test(namespace)) throw new Error(`CINDER_REDIS_NAMESPACE must be letters, digits, "_", "." or "-", not ${namespace}`);
+    options.namespace = namespace;
   }
   return options;
 }
