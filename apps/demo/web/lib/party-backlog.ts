@@ -68,6 +68,8 @@ export function backlogPanel(actions: BacklogActions): { list: HTMLOListElement;
   };
   /** The card being edited (its form stays open across re-renders). */
   let editing: number | null = null;
+  /** What has been typed in that form so far: a re-render (someone votes, the timer ticks) keeps it. */
+  let draft: { title: string; description: string; focused: "title" | "description" | null } | null = null;
   let last: { cards: readonly BacklogCard[]; current: number | null } = { cards: [], current: null };
 
   const act = async (event: "edit_card" | "delete_card" | "move_card", payload: Record<string, unknown>): Promise<boolean> => {
@@ -78,17 +80,26 @@ export function backlogPanel(actions: BacklogActions): { list: HTMLOListElement;
   };
 
   const editor = (card: BacklogCard): HTMLElement => {
-    const title = h("input", { type: "text", class: "edit-title", value: card.title, maxlength: 200, "aria-label": "Title" });
+    const kept = draft;
+    const title = h("input", { type: "text", class: "edit-title", value: kept?.title ?? card.title, maxlength: 200, "aria-label": "Title" });
     const description = h("textarea", { class: "edit-description", rows: 2, maxlength: 2000, "aria-label": "Description" });
-    description.value = card.description;
+    description.value = kept?.description ?? card.description;
+    const keep = (focused: "title" | "description" | null): void => { draft = { title: title.value, description: description.value, focused }; };
+    title.addEventListener("input", () => keep("title"));
+    description.addEventListener("input", () => keep("description"));
+    title.addEventListener("focus", () => keep("title"));
+    description.addEventListener("focus", () => keep("description"));
+    title.addEventListener("blur", () => keep(null));
+    description.addEventListener("blur", () => keep(null));
+    if (kept?.focused) queueMicrotask(() => (kept.focused === "title" ? title : description).focus());
     const form = h("form", { class: "backlog-edit stack compact" }, title, description,
       h("div", { class: "row" },
         h("button", { class: "button small primary", type: "submit" }, "Save"),
-        h("button", { class: "button small", type: "button", onclick: () => { editing = null; render(last.cards, last.current); } }, "Cancel")));
+        h("button", { class: "button small", type: "button", onclick: () => { editing = null; draft = null; render(last.cards, last.current); } }, "Cancel")));
     form.addEventListener("submit", (event) => {
       event.preventDefault();
       void act("edit_card", { id: card.id, title: title.value, description: description.value }).then((done) => {
-        if (done) editing = null;
+        if (done) { editing = null; draft = null; }
         render(last.cards, last.current);
       });
     });
@@ -97,7 +108,7 @@ export function backlogPanel(actions: BacklogActions): { list: HTMLOListElement;
 
   const render = (cards: readonly BacklogCard[], current: number | null): void => {
     last = { cards, current };
-    if (editing !== null && !cards.some((c) => c.id === editing)) editing = null;
+    if (editing !== null && !cards.some((c) => c.id === editing)) { editing = null; draft = null; }
     replace(list, cards.length === 0 ? h("li", { class: "empty" }, "No cards yet.") : cards.map((c, i) =>
       h("li", { class: `backlog-item${current === c.id ? " current" : ""}`, dataset: { id: String(c.id), position: String(c.position) } },
         h("div", { class: "backlog-main" },
@@ -111,7 +122,7 @@ export function backlogPanel(actions: BacklogActions): { list: HTMLOListElement;
             h("button", { class: "icon-button move-down", type: "button", title: "Move down", "aria-label": `Move “${c.title}” down`, disabled: i === cards.length - 1,
               onclick: () => void act("move_card", { id: c.id, to: c.position + 1 }) }, "↓"),
             h("button", { class: "icon-button edit", type: "button", title: "Edit", "aria-label": `Edit “${c.title}”`,
-              onclick: () => { editing = c.id; render(last.cards, last.current); } }, "✎"),
+              onclick: () => { editing = c.id; draft = null; render(last.cards, last.current); } }, "✎"),
             h("button", { class: "icon-button delete", type: "button", title: "Delete", "aria-label": `Delete “${c.title}”`, disabled: current === c.id,
               onclick: () => { if (confirm(`Delete “${c.title}”?`)) void act("delete_card", { id: c.id }); } }, "×"))),
         editing === c.id ? editor(c) : null)));
