@@ -67,7 +67,9 @@ export function renderBoard(root: HTMLElement, state: BoardState, intents: Board
 
   for (const [id, value] of drafts) {
     const input = id === "" ? null : root.querySelector<HTMLInputElement>(`#${CSS.escape(id)}`);
-    if (input !== null && input.value === "") input.value = value;
+    // Every field's typed text wins over the rendered one (an idea's edit field is rendered holding
+    // the stored body: keeping only empty fields lost a half-typed edit on someone else's change).
+    if (input !== null) input.value = value;
   }
   if (focused !== "") root.querySelector<HTMLElement>(`#${CSS.escape(focused)}`)?.focus();
 }
