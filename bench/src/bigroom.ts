@@ -9,7 +9,7 @@
  * conformance server with `--workers W` (node:cluster on one port, joined by Redis; at most
  * ~19,000 connections a worker under the 20,000-fd limit) and `CINDER_BIG_ROOM` on
  * `presence:big:stage`. P load processes (bench/src/load/bigroom-load.ts), each from its own
- * 127.0.0.x source address. Measured: server memory per member (RSS of primary + workers, after
+ * loopback source addresses (load/source-addresses.ts). Measured: server memory per member (RSS of primary + workers, after
  * the joins minus before), presence frames per second per client under churn (K reconnects a
  * second: K joins and K leaves, for S seconds), and the time for every client's count to settle
  * after D members leave at once. Beside it, the naive ws presence (bench/src/servers/ws-server.ts:
@@ -145,7 +145,7 @@ async function run(id: "cinder" | "ws", n: number): Promise<Result> {
       loads.push(load);
       const first = p * per;
       const count = Math.min(per, n - first);
-      load.send({ op: "connect", server: id, url, topic, first, count, localAddress: `127.0.0.${10 + p}`, batch: Math.max(10, Math.floor(Number(args.batch) / processes)) });
+      load.send({ op: "connect", server: id, url, topic, first, count, process: p, batch: Math.max(10, Math.floor(Number(args.batch) / processes)) });
     }
     const connected = await Promise.all(loads.map((l) => l.next("connected", 30 * 60_000)));
     const joined = connected.reduce((a, c) => a + c.joined, 0);

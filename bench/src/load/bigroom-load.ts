@@ -1,7 +1,7 @@
 /**
  * One load process of the big-room bench (bench/src/bigroom.ts forks several, each with its own
- * 127.0.0.x source address, so no process passes the 20,000-fd limit and no address runs out of
- * ports). It holds members of one topic and answers the runner over IPC:
+ * loopback source addresses (source-addresses.ts), so no process passes the 20,000-fd limit and
+ * no address runs out of ports or slows its binds). It holds members of one topic and answers the runner over IPC:
  *
  * - `connect` members `[first, first + count)` (user `u<index>`), at most `batch` in flight;
  * - `snapshot`: frames and bytes received so far, by kind, and this process's CPU;
@@ -15,10 +15,11 @@
  */
 import { WebSocket } from "ws";
 import { selfCpuMs } from "../machine.js";
+import { addressRange, sourceAddress } from "./source-addresses.js";
 
 /** Runner → load process. */
 export type LoadCommand =
-  | { op: "connect"; server: "cinder" | "ws"; url: string; topic: string; first: number; count: number; localAddress: string; batch: number }
+  | { op: "connect"; server: "cinder" | "ws"; url: string; topic: string; first: number; count: number; process: number; batch: number }
   | { op: "snapshot" }
   | { op: "churn"; perSecond: number; seconds: number }
   | { op: "drop"; count: number }
@@ -114,7 +115,7 @@ function connect(member: Member): void {
   member.count = -1;
   inflight++;
   const url = s.server === "cinder" ? `${s.url}?vsn=2.0.0&user=u${member.index}` : `${s.url}?user=u${member.index}`;
-  const ws = new WebSocket(url, { localAddress: s.localAddress, perMessageDeflate: false });
+  const ws = new WebSocket(url, { localAddress: sourceAddress(s.process, member.index), perMessageDeflate: false });
   member.ws = ws;
   ws.on("open", () => {
     if (s.server === "cinder") ws.send(JSON.stringify(["1", "1", s.topic, "phx_join", {}]));
@@ -143,7 +144,7 @@ async function connectAll(): Promise<void> {
     }, 20_000).unref();
   }
   const progress = setInterval(() => {
-    console.log(`  load ${s.localAddress}: ${members.filter((m) => m.joined).length}/${s.count} joined`);
+    console.log(`  load ${addressRange(s.process)}: ${members.filter((m) => m.joined).length}/${s.count} joined`);
   }, 15_000);
   for (let i = 0; i < s.count; i++) {
     const member: Member = { index: s.first + i, ws: null, joined: false, generation: 0, count: -1 };

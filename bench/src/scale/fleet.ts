@@ -74,10 +74,10 @@ export class Fleet {
   }
 
   /**
-   * Connects `connections` split evenly (process i from 127.0.0.(10+i)); resolves with every
+   * Connects `connections` split evenly (process i from its own source addresses, load/source-addresses.ts); resolves with every
    * process's status once each has finished connecting.
    */
-  async connect(base: Omit<ConnectPlan, "first" | "count" | "localAddress" | "concurrency" | "rate" | "tokens">, connections: number,
+  async connect(base: Omit<ConnectPlan, "first" | "count" | "process" | "concurrency" | "rate" | "tokens">, connections: number,
     totals: { concurrency: number; rate: number }, tokens: string[] | undefined, timeoutMs: number): Promise<LoadStatus[]> {
     const n = this.loads.length;
     const per = Math.ceil(connections / n);
@@ -88,7 +88,7 @@ export class Fleet {
       load.send({
         op: "connect",
         plan: {
-          ...base, first, count, localAddress: `127.0.0.${10 + i}`,
+          ...base, first, count, process: i,
           concurrency: Math.max(1, Math.ceil(totals.concurrency / n)), rate: totals.rate / n,
           ...(tokens !== undefined ? { tokens: tokens.slice(first, first + count) } : {}),
         },

@@ -1,7 +1,7 @@
 /**
  * One load process of the scale scenario (run.ts forks several: each holds at most ~16,667
- * connections under the 20,000-descriptor limit and binds its own 127.0.0.x source address, so
- * no address runs out of ephemeral ports). Over IPC (protocol.ts) it:
+ * connections under the 20,000-descriptor limit and spreads them over its own loopback source
+ * addresses, load/source-addresses.ts, so no address runs out of ephemeral ports or slows binds). Over IPC (protocol.ts) it:
  *
  * - `connect`: opens its share of raw `ws` connections and joins each to the one topic, at most
  *   `concurrency` in flight and `rate` started a second; answers `connected` once every one
@@ -15,6 +15,7 @@
 import { WebSocket } from "ws";
 import { cinderDialect, Kind, readStamp, socketIoDialect } from "../load/dialects.js";
 import { selfCpuMs } from "../machine.js";
+import { addressRange, sourceAddress } from "../load/source-addresses.js";
 import type { ConnectPlan, DeliveryRecord, LoadCommand, LoadReply, LoadStatus } from "./protocol.js";
 
 const PENDING = 0;
@@ -164,7 +165,7 @@ function open(conn: Conn): void {
       : `${p.base}/socket/websocket?vsn=2.0.0&user=u${conn.index}`;
   conn.startedAt = performance.now();
   inflight++;
-  const ws = new WebSocket(url, { localAddress: p.localAddress, perMessageDeflate: false, handshakeTimeout: p.joinTimeoutMs });
+  const ws = new WebSocket(url, { localAddress: sourceAddress(p.process, conn.index), perMessageDeflate: false, handshakeTimeout: p.joinTimeoutMs });
   conn.ws = ws;
   ws.on("open", () => {
     if (p.server === "socketio") ws.send("40");
@@ -239,7 +240,7 @@ async function connectAll(p: ConnectPlan): Promise<void> {
   for (let i = 0; i < p.count; i++) conns.push({ index: p.first + i, ws: null, state: PENDING, startedAt: 0, nextBeat: Infinity });
   startHeartbeats(p);
   const sweeper = startSweeper(p);
-  const progress = setInterval(() => console.log(`  load ${p.localAddress}: ${joined}/${p.count} joined, ${failed} failed`), 15_000);
+  const progress = setInterval(() => console.log(`  load ${addressRange(p.process)}: ${joined}/${p.count} joined, ${failed} failed`), 15_000);
   firstStartAt = Date.now();
   const started = performance.now();
   for (let i = 0; i < p.count; i++) {

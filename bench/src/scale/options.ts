@@ -43,7 +43,7 @@ export const USAGE = `npm run bench:scale -- [flags]
   --server cinder|demo|socketio   repeatable or a comma list (default cinder)
   --connections N                 joined connections (100000)
   --workers W                     server workers (enough that each holds <= ${PER_WORKER.toLocaleString("en-US")})
-  --load-processes P              load processes, each from 127.0.0.(10+i) (enough that each holds <= ${PER_LOAD.toLocaleString("en-US")})
+  --load-processes P              load processes, each from 127.1.i.1-32 (enough that each holds <= ${PER_LOAD.toLocaleString("en-US")})
   --hold-seconds S                hold every connection at least S s after the last join (120)
   --broadcasts K                  steady broadcasts, one a second (30)
   --burst B                       broadcasts sent back to back, for deliveries/s at saturation (10)
@@ -88,7 +88,7 @@ export function scaleOptions(argv: readonly string[]): ScaleOptions {
   if (Math.ceil(connections / loadProcesses) > MAX_PER_LOAD) {
     throw new OptionsError(`${loadProcesses} load process(es) would each hold ${Math.ceil(connections / loadProcesses)} connections; at most ${MAX_PER_LOAD} fit one process's descriptors: use --load-processes ${Math.ceil(connections / MAX_PER_LOAD)} or more`);
   }
-  if (loadProcesses > 240) throw new OptionsError("--load-processes must be at most 240 (source addresses 127.0.0.10 to 127.0.0.249)");
+  if (loadProcesses > 240) throw new OptionsError("--load-processes must be at most 240");
   const json = values.json === true;
   const md = values.md === true;
   return {

@@ -23,8 +23,8 @@ export interface ConnectPlan {
   /** This process's first connection index and how many it holds. */
   first: number;
   count: number;
-  /** The source address every connection binds (`127.0.0.10 + i`). */
-  localAddress: string;
+  /** This load process's index: its connections bind `sourceAddress(process, index)` (load/source-addresses.ts). */
+  process: number;
   /** At most this many connecting + joining at once. */
   concurrency: number;
   /** Connects started per second at most (0: no pacing, only `concurrency`). */

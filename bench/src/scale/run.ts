@@ -4,7 +4,7 @@
  *   npm run bench:scale -- --server cinder,demo,socketio [--connections 100000] [--workers W] ...
  *
  * For each server (servers.ts) with `--workers W`: P load processes (load.ts, each from its own
- * 127.0.0.x source address) connect and join every connection to one topic, at most
+ * loopback source addresses, load/source-addresses.ts) connect and join every connection to one topic, at most
  * `--concurrency` in flight and `--rate` started a second (reporting connects+joins/s); then the
  * hold (at least `--hold-seconds` after the last join, Phoenix heartbeats every 30 s): server
  * RSS per process, idle server CPU over `--idle-seconds` with no broadcast, one broadcast to all
