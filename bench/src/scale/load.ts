@@ -13,7 +13,7 @@
  * - counts closes of joined connections (`status`).
  */
 import { WebSocket } from "ws";
-import { cinderDialect, Kind, readStamp, socketIoDialect } from "../load/dialects.js";
+import { cinderDialect, Kind, readStamp, socketIoDialect, wsDialect } from "../load/dialects.js";
 import { selfCpuMs } from "../machine.js";
 import { addressRange, sourceAddress } from "../load/source-addresses.js";
 import type { ConnectPlan, DeliveryRecord, LoadCommand, LoadReply, LoadStatus } from "./protocol.js";
@@ -85,7 +85,7 @@ function delivery(server: ConnectPlan["server"], data: Buffer): [number, number]
     const s = numberAfter(data, DEMO_SEQ, at);
     return Number.isNaN(t) || Number.isNaN(s) ? undefined : [t, s];
   }
-  const dialect = server === "cinder" ? cinderDialect : socketIoDialect;
+  const dialect = server === "cinder" ? cinderDialect : server === "ws" ? wsDialect : socketIoDialect;
   if (dialect.classify(data) !== Kind.Delivery) return undefined;
   const t = readStamp(data);
   const s = numberAfter(data, S_KEY);
@@ -145,7 +145,7 @@ function onFrame(conn: Conn, data: Buffer): void {
     else if (kind === Kind.Ping) conn.ws!.send("3");
     return;
   }
-  const kind = cinderDialect.classify(data);
+  const kind = (p.server === "ws" ? wsDialect : cinderDialect).classify(data);
   if (kind === Kind.Ack) markJoined(conn);
   else if (kind === Kind.Refused) refuse(conn, data);
 }
@@ -162,13 +162,16 @@ function open(conn: Conn): void {
     ? `${p.base}/socket.io/?EIO=4&transport=websocket`
     : p.server === "demo"
       ? `${p.base}/socket/websocket?vsn=2.0.0&token=${encodeURIComponent(p.tokens![conn.index - p.first]!)}`
-      : `${p.base}/socket/websocket?vsn=2.0.0&user=u${conn.index}`;
+      : p.server === "ws"
+        ? `${p.base}/?user=u${conn.index}`
+        : `${p.base}/socket/websocket?vsn=2.0.0&user=u${conn.index}`;
   conn.startedAt = performance.now();
   inflight++;
   const ws = new WebSocket(url, { localAddress: sourceAddress(p.process, conn.index), perMessageDeflate: false, handshakeTimeout: p.joinTimeoutMs });
   conn.ws = ws;
   ws.on("open", () => {
     if (p.server === "socketio") ws.send("40");
+    else if (p.server === "ws") ws.send(`{"op":"sub","topic":${JSON.stringify(p.topic)}}`);
     else ws.send(`["1","1",${JSON.stringify(p.topic)},"phx_join",{}]`);
   });
   ws.on("message", (data: Buffer, isBinary: boolean) => { if (!isBinary) onFrame(conn, data); });

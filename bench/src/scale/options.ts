@@ -40,7 +40,7 @@ export class OptionsError extends Error {}
 
 /** The usage text. */
 export const USAGE = `npm run bench:scale -- [flags]
-  --server cinder|demo|socketio   repeatable or a comma list (default cinder)
+  --server cinder|demo|socketio|ws  repeatable or a comma list (default cinder)
   --connections N                 joined connections (100000)
   --workers W                     server workers (enough that each holds <= ${PER_WORKER.toLocaleString("en-US")})
   --load-processes P              load processes, each from 127.1.i.1-32 (enough that each holds <= ${PER_LOAD.toLocaleString("en-US")})

@@ -8,17 +8,17 @@
  */
 
 /** The three servers of the scenario. */
-export type ScaleServerId = "cinder" | "demo" | "socketio";
+export type ScaleServerId = "cinder" | "demo" | "socketio" | "ws";
 
 /** Every server id, in report order. */
-export const SCALE_SERVERS: readonly ScaleServerId[] = ["cinder", "demo", "socketio"];
+export const SCALE_SERVERS: readonly ScaleServerId[] = ["cinder", "demo", "socketio", "ws"];
 
 /** How one load process connects. */
 export interface ConnectPlan {
   server: ScaleServerId;
   /** `ws://host:port` (no path). */
   base: string;
-  /** The topic every connection joins (Cinder `echo:scale`, demo `notifications:all`, Socket.IO room `scale`). */
+  /** The topic every connection joins (Cinder `echo:scale`, demo `notifications:all`, Socket.IO room and ws topic `scale`). */
   topic: string;
   /** This process's first connection index and how many it holds. */
   first: number;

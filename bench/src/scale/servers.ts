@@ -13,6 +13,8 @@
  *   namespace setting, so its channels are under the default `cinder:`.
  * - `socketio`: Socket.IO 4 (socketio-cluster.ts) with `@socket.io/redis-adapter`; room
  *   `scale`, `POST /broadcast {topic, data}`; its Redis key prefix is this run's own.
+ * - `ws`: the floor, bare `ws` (ws-cluster.ts) with one Redis channel; topic `scale`,
+ *   `POST /broadcast {topic, data}`; its Redis key is this run's own.
  */
 import { rmSync } from "node:fs";
 import { join } from "node:path";
@@ -23,7 +25,7 @@ import { demoBody, scalePayload, type ScaleServerId } from "./protocol.js";
 
 /** Display names. */
 export const SCALE_LABELS: Record<ScaleServerId, string> = {
-  cinder: "Cinder (conformance)", demo: "Cinder demo (npm start)", socketio: "Socket.IO 4 + Redis adapter",
+  cinder: "Cinder (conformance)", demo: "Cinder demo (npm start)", socketio: "Socket.IO 4 + Redis adapter", ws: "bare ws + Redis pub/sub (floor)",
 };
 
 /** A started server of the scenario. */
@@ -100,6 +102,15 @@ export async function launchScale(id: ScaleServerId, options: ScaleLaunch): Prom
       throw error;
     }
     broadcast = (port, seq, sentAt) => post(`http://127.0.0.1:${port}/api/admin/broadcast`, { body: demoBody(seq, sentAt) }, { authorization: `Bearer ${seed.adminToken}` });
+  } else if (id === "ws") {
+    topic = "scale";
+    child = await startServer({
+      ...common, name: "the bare ws cluster",
+      script: join(options.distSrc, "scale", "ws-cluster.js"),
+      ready: /bench ws listening on http:\/\/[^:]+:(\d+)/,
+      env: { REDIS_URL: options.redisUrl, WS_REDIS_KEY: options.namespace },
+    });
+    broadcast = (port, seq, sentAt) => post(`http://127.0.0.1:${port}/broadcast`, { topic, data: scalePayload(seq, sentAt) });
   } else {
     topic = "scale";
     child = await startServer({

@@ -14,6 +14,7 @@
  */
 import { createServer } from "node:http";
 import { Server } from "socket.io";
+import { serveWorker } from "../scale/cluster-node.js";
 
 const presence = new Map<string, Map<string, number>>();
 let seq = 0;
@@ -66,15 +67,4 @@ io.on("connection", (socket) => {
   });
 });
 
-server.listen(Number(process.env.PORT ?? 0), process.env.HOST ?? "127.0.0.1", () => {
-  const address = server.address();
-  const port = typeof address === "object" && address !== null ? address.port : 0;
-  console.log(`bench socket.io listening on http://127.0.0.1:${port}`);
-});
-
-const shutdown = (): void => {
-  void io.close();
-  process.exit(0);
-};
-process.on("SIGTERM", shutdown);
-process.on("SIGINT", shutdown);
+serveWorker(server, "socket.io", () => void io.close(), false);
