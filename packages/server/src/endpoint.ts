@@ -22,7 +22,7 @@ import type { Rate } from "./socket/index.js";
 import { randomBytes } from "node:crypto";
 import type { Assigns } from "./channel/index.js";
 import { DrainingMap, within } from "./draining.js";
-import { ConnectionLimit, defaultMaxConnections } from "./connection-limit.js";
+import { ConnectionLimit, defaultMaxConnections, trackRoom } from "./connection-limit.js";
 
 /** Endpoint options; every limit has a default. */
 export interface EndpointOptions<A extends Assigns = Assigns> {
@@ -210,6 +210,8 @@ export function attach<A extends Assigns>(server: HttpServer | HttpsServer, opti
   /** WebSocket handshakes in flight: they hold a descriptor before they count in `websocket.size`. */
   let handshaking = 0;
   const open = (): number => websocket.size + handshaking + (longpoll?.size ?? 0);
+  // One-machine mode reports this to the primary, which then hands a full worker no connection.
+  const untrackRoom = trackRoom(server, () => ({ max: limit.max, full: closing || limit.full(open()) }));
   const perIp = new ConnectionsPerIp(options.maxConnectionsPerIp ?? defaults.maxConnectionsPerIp);
   const checkOrigin = compileOriginCheck(options.checkOrigin ?? true);
   const websocket = new WebSocketTransport({
@@ -302,6 +304,7 @@ export function attach<A extends Assigns>(server: HttpServer | HttpsServer, opti
     await within(context.live.whenEmpty(), context.shutdownTimeoutMs + 1_000);
     server.off("upgrade", onUpgrade);
     server.off("request", onRequest);
+    untrackRoom();
     for (const listener of previous) server.on("request", listener);
     pubsub.unsubscribe(REVOCATIONS_TOPIC, revocationSubscriber);
     if (ownsPubSub) await pubsub.close();
