@@ -2,7 +2,7 @@
  * One-machine mode: N worker processes serve one port, joined by a cluster adapter, so a
  * multi-core machine uses all its cores. The primary forks the workers (node:cluster), restarts
  * the ones that exit, and restarts them all one at a time on SIGHUP (a rolling restart: the
- * replacement is ready before the old worker drains). The primary gives every worker one shared
+ * replacement is ready, and has had `settleMs` to catch up, before the old worker drains). The primary gives every worker one shared
  * secret (`CINDER_CLUSTER_SECRET`, kept if set), which long-poll session tokens need, since
  * consecutive polls may reach different workers.
  *
@@ -34,7 +34,16 @@ export type WorkerRole = { role: "primary" } | { role: "single" } | { role: "wor
 export interface ForkOptions {
   /** The primary listens here and hands connections to the least-loaded worker; default: workers listen themselves. */
   listen?: { port: number; host?: string | undefined };
+  /**
+   * In a rolling restart, how long a replacement has been ready before the worker it replaces
+   * drains, so its cluster state (presence) has caught up before that worker's clients move to
+   * it: with load balancing they all come to it, the least loaded. Default 2 000 ms.
+   */
+  settleMs?: number;
 }
+
+/** Default `settleMs`. */
+const SETTLE_MS = 2_000;
 
 /** How long the primary waits for its workers to drain when it is stopped. */
 const STOP_TIMEOUT_MS = 30_000;
@@ -119,6 +128,8 @@ export function forkWorkers(workers: number, log: (message: string) => void = co
       if (worker.isDead()) continue;
       const next = fork();
       if (!(await ready(next))) { log(`worker ${next.id} exited before it was ready; rolling restart stopped`); break; }
+      await new Promise((resolve) => setTimeout(resolve, options.settleMs ?? SETTLE_MS));
+      if (stopping) break;
       replaced.add(worker.id);
       balancer?.retire(worker.id);
       worker.process.kill("SIGTERM");
