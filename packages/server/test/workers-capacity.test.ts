@@ -10,6 +10,8 @@
  *   both workers end at their capacity;
  * - after every client left, the primary's and the workers' open descriptors (/proc/<pid>/fd)
  *   are back to what they were before the first client, within a few.
+ *
+ * Both ways the primary takes connections (native handles; `net.Socket`s) are run.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -97,12 +99,13 @@ async function closeAll(joined: WebSocket[]): Promise<void> {
   })));
 }
 
-test("2 workers at their fd-bound capacity: load-balanced, the rest refused with 503 at once, nothing leaked", { timeout: 90_000 }, async () => {
+/** The whole scenario against a fresh server; `env` is added to the server's environment. */
+async function scenario(env: Record<string, string>): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "cinder-capacity-"));
   const script = join(dir, "server.mjs");
   writeFileSync(script, FIXTURE);
   const primary: ChildProcess = spawn("sh", ["-c", `ulimit -n ${FD_LIMIT} && exec "${process.execPath}" "${script}"`], {
-    env: { ...process.env, TEST_MAX_CONNECTIONS: "100000" }, stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, TEST_MAX_CONNECTIONS: "100000", ...env }, stdio: ["ignore", "pipe", "pipe"],
   });
   const lines: string[] = [];
   primary.stdout!.on("data", (chunk: Buffer) => lines.push(...chunk.toString().split("\n").filter(Boolean)));
@@ -167,4 +170,10 @@ test("2 workers at their fd-bound capacity: load-balanced, the rest refused with
     await new Promise((resolve) => primary.once("exit", resolve));
     rmSync(dir, { recursive: true, force: true });
   }
-});
+}
+
+test("2 workers at their fd-bound capacity: load-balanced, the rest refused with 503 at once, nothing leaked", { timeout: 90_000 }, () =>
+  scenario({}));
+
+test("the same when the primary hands over net.Sockets (CINDER_HANDOFF_SOCKETS=1, the public-API path)", { timeout: 90_000 }, () =>
+  scenario({ CINDER_HANDOFF_SOCKETS: "1" }));

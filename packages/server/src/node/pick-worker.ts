@@ -1,31 +1,35 @@
 /**
  * The primary's choice of worker for a new connection, as a pure function of what it knows of
- * each worker: the worker holding the fewest open connections among those taking new ones and
- * below their limit and their cap on handoffs in flight. No worker taking connections (all
- * starting or draining), every worker full, and every worker behind (its handoffs unacknowledged:
- * its CPU cannot keep up) are answered as values, so the caller can refuse with the reason.
+ * each worker: the worker holding the fewest open connections among those taking new ones,
+ * below their limit and not stalled. When that worker still has a handoff in flight the answer
+ * is to wait for it (its acknowledgement comes within a moment), which keeps the split even
+ * during a burst; a worker whose handoff stays unacknowledged too long is stalled and left out,
+ * so a saturated worker does not hold up the others. No worker taking connections (all
+ * starting or draining) and every worker full are answered as values, for the caller to refuse.
  */
 
 /** What the primary knows of one worker when a connection arrives. */
 export interface WorkerLoad {
   /** The worker's id (node:cluster's `worker.id`). */
   readonly id: number;
-  /** Connections it holds, counting those handed over and not yet acknowledged. */
+  /** Connections it holds, counting the one handed over and not yet acknowledged. */
   readonly open: number;
-  /** Of `open`, the handoffs not yet acknowledged by the worker. */
-  readonly pending: number;
   /** The most it may hold; 0 for no limit. */
   readonly max: number;
   /** False while it starts (not yet ready), drains or is gone: it gets no connection. */
   readonly accepting: boolean;
   /** True when the worker itself said it is full (its endpoint is at `maxConnections`). */
   readonly full: boolean;
+  /** True while a handoff to it is unacknowledged (one at a time). */
+  readonly inFlight: boolean;
+  /** True when that handoff has been unacknowledged too long (its CPU cannot keep up). */
+  readonly stalled: boolean;
 }
 
-/** Why no worker was picked: none accepting, every one full, or every one with room behind. */
+/** Why no worker can take a connection: none accepting, every one full, or (the caller's) none in time. */
 export type NoWorker = "no-worker" | "full" | "busy";
 
-/** A refusal of `pickWorker`, with the open and max totals of the accepting workers. */
+/** A refusal, with the open and max totals of the accepting workers. */
 export interface NoPick {
   readonly ok: false;
   readonly reason: NoWorker;
@@ -33,8 +37,8 @@ export interface NoPick {
   readonly max: number;
 }
 
-/** The outcome of `pickWorker`. */
-export type WorkerPick = { readonly ok: true; readonly id: number } | NoPick;
+/** The outcome of `pickWorker`: a worker, wait (the one to take it is busy a moment), or a refusal. */
+export type WorkerPick = { readonly ok: true; readonly id: number } | { readonly ok: false; readonly reason: "wait" } | NoPick;
 
 /** True when `load` is below its limit (and did not say it is full). */
 export function hasRoom(load: WorkerLoad): boolean {
@@ -42,12 +46,12 @@ export function hasRoom(load: WorkerLoad): boolean {
 }
 
 /**
- * The accepting worker with room and fewer than `maxPending` handoffs in flight that holds the
- * fewest connections (the first of equals, in `loads` order); else `{ok: false}` with reason
- * `"no-worker"` (none accepting), `"full"` (every accepting worker at its limit) or `"busy"`
- * (those with room all at `maxPending`).
+ * The accepting, not stalled worker with room that holds the fewest connections (of equals, one
+ * without a handoff in flight, then the first in `loads` order): `{ok: true, id}` when it is free,
+ * `{reason: "wait"}` when its handoff is in flight or every worker with room is stalled; else a
+ * refusal: `"no-worker"` (none accepting) or `"full"` (every accepting worker at its limit).
  */
-export function pickWorker(loads: Iterable<WorkerLoad>, maxPending = Infinity): WorkerPick {
+export function pickWorker(loads: Iterable<WorkerLoad>): WorkerPick {
   let best: WorkerLoad | undefined;
   let accepting = 0;
   let roomy = 0;
@@ -60,9 +64,10 @@ export function pickWorker(loads: Iterable<WorkerLoad>, maxPending = Infinity): 
     max += load.max;
     if (!hasRoom(load)) continue;
     roomy++;
-    if (load.pending >= maxPending) continue;
-    if (best === undefined || load.open < best.open) best = load;
+    if (load.stalled) continue;
+    if (best === undefined || load.open < best.open || (load.open === best.open && best.inFlight && !load.inFlight)) best = load;
   }
-  if (best !== undefined) return { ok: true, id: best.id };
-  return { ok: false, reason: accepting === 0 ? "no-worker" : roomy === 0 ? "full" : "busy", open, max };
+  if (best !== undefined) return best.inFlight ? { ok: false, reason: "wait" } : { ok: true, id: best.id };
+  if (roomy > 0) return { ok: false, reason: "wait" };
+  return { ok: false, reason: accepting === 0 ? "no-worker" : "full", open, max };
 }

@@ -1,14 +1,15 @@
 /**
  * The worker's side of one-machine mode's connection handoff: the primary accepts on the port and
  * sends each socket over IPC; the worker feeds it to its HTTP server (a `connection` event, as if
- * its own listener had accepted it), counts the sockets it holds, and reports them to the primary
- * — when they change, at most every `LOAD_REPORT_MS`, plus a check every second for its
+ * its own listener had accepted it), counts the sockets it holds, and reports them to the primary:
+ * at once for each socket received (the report is the primary's acknowledgement: it sends the
+ * next one then), for closes at most every `LOAD_REPORT_MS`, plus a check every second for its
  * endpoints' room changing on its own (a long-poll session expiring). The server never binds a
  * port itself; `listening` is emitted on it once, which starts node:http's request and header
  * timeouts as a bound server would.
  */
 import type { Server } from "node:net";
-import { Socket } from "node:net";
+import { asSocket, type Accepted } from "./accept.js";
 import { defaultMaxConnections, roomOf } from "../connection-limit.js";
 import { isHandoff, LOAD_REPORT_MS, type HandoffMessage, type LoadMessage } from "./handoff.js";
 
@@ -54,6 +55,7 @@ export function receiveConnections(server: Server): Receiver {
     return { cinder: "load", held, received, max: workerCapacity(room?.max, fdMax), full: room?.full ?? false };
   };
   const report = (): void => {
+    if (timer !== undefined) clearTimeout(timer);
     timer = undefined;
     last = load();
     send(last);
@@ -69,15 +71,20 @@ export function receiveConnections(server: Server): Receiver {
   const onMessage = (message: unknown, handle: unknown): void => {
     if (!isHandoff(message) || message.cinder !== "connection") return;
     received++;
-    changed();
     // The client may have gone while the socket travelled: then there is no handle.
-    if (!(handle instanceof Socket)) return;
-    held++;
-    handle.once("close", () => {
-      held--;
-      changed();
-    });
-    server.emit("connection", handle);
+    const socket = typeof handle === "object" && handle !== null ? asSocket(handle as Accepted) : undefined;
+    if (socket !== undefined) {
+      // As node:http's servers do for the connections they accept (noDelay defaults to true).
+      socket.setNoDelay(true);
+      held++;
+      socket.once("close", () => {
+        held--;
+        changed();
+      });
+    }
+    // First the acknowledgement, so the primary's next handoff overlaps this one's setup.
+    report();
+    if (socket !== undefined) server.emit("connection", socket);
   };
   process.on("message", onMessage);
 
