@@ -123,8 +123,8 @@ export interface Endpoint {
    */
   history(topic: string, query: HistoryQuery): Promise<HistoryRead | undefined>;
   /**
-   * Graceful shutdown: stops accepting connections (closes the server's listener, which under
-   * `node:cluster` takes this worker out of the primary's rotation), then closes the open ones with 1012 (service
+   * Graceful shutdown: stops accepting connections (closes the server's listener; under `serve`'s
+   * one-machine mode the primary hands a draining worker nothing), then closes the open ones with 1012 (service
    * restart) in batches spread over `windowMs` (default 5 000) so clients do not all reconnect at
    * once, waits until every channel has ended (their `terminate` ran), and detaches. Stop the
    * presence (`presence.close()`) after it, so other nodes drop this node's members at once.
@@ -340,8 +340,8 @@ export function attach<A extends Assigns>(server: HttpServer | HttpsServer, opti
     async drain(windowMs = defaults.drainWindowMs) {
       if (closing) return;
       closing = true;
-      // Stop accepting first: under node:cluster this also takes the worker out of the
-      // primary's rotation, so reconnecting clients reach the other workers.
+      // Stop accepting first (a worker of serve's one-machine mode binds nothing: it has told the
+      // primary it drains, and reports itself full), so reconnecting clients reach the others.
       if (server.listening) server.close();
       logger.info({ connections: websocket.size + (longpoll?.size ?? 0), windowMs }, "draining connections");
       longpoll?.closeAll(1012, "server restarting");
