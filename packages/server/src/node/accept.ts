@@ -45,10 +45,16 @@ export function acceptConnections(server: Server, onConnection: (accepted: Accep
   return "sockets";
 }
 
-/** `accepted` as a `net.Socket` (a native handle is wrapped, and starts reading). */
-export function asSocket(accepted: Accepted): Socket {
-  if (accepted instanceof Socket) return accepted;
-  return new Socket({ handle: accepted, readable: true, writable: true } as never);
+/**
+ * `accepted` as a `net.Socket` (a native handle is wrapped, and starts reading), half-open as
+ * `allowHalfOpen` says (node:http's servers keep a socket open after the client's FIN to answer).
+ */
+export function asSocket(accepted: Accepted, allowHalfOpen = false): Socket {
+  if (accepted instanceof Socket) {
+    accepted.allowHalfOpen = allowHalfOpen;
+    return accepted;
+  }
+  return new Socket({ handle: accepted, allowHalfOpen, readable: true, writable: true } as never);
 }
 
 /**

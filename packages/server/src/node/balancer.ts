@@ -31,6 +31,13 @@ const MAX_WAIT_MS = 5_000;
 /** How long a handoff may stay unacknowledged before its worker counts as stalled (left out). */
 const STALL_MS = 100;
 
+/**
+ * How long before an unacknowledged handoff counts as lost (the worker could not take the
+ * descriptor, e.g. out of them: node then drops it); the primary closes its copy, and the worker
+ * is free again.
+ */
+const LOST_MS = 10_000;
+
 /** How long a refused socket may stay open for its client to read the 503. */
 const REFUSAL_LINGER_MS = 2_000;
 
@@ -66,7 +73,7 @@ class WorkerState implements WorkerLoad {
 
   /** Handoffs the worker has not reported received (0 or 1). */
   get pending(): number {
-    return this.sent - this.report.received;
+    return Math.max(0, this.sent - this.report.received);
   }
 
   get inFlight(): boolean {
@@ -96,7 +103,6 @@ export class Balancer {
   /** Sockets waiting for a free worker, oldest first from `head`, with their arrival times. */
   private waiting: Array<{ accepted: Accepted; at: number } | undefined> = [];
   private head = 0;
-  private waitTimer: NodeJS.Timeout | undefined;
   private readonly refusals = new LogEvery();
   private readonly failures = new LogEvery();
   private readonly acceptErrors = new LogEvery();
@@ -117,6 +123,8 @@ export class Balancer {
     };
     server.on("error", (error: Error) => failed(error.message));
     acceptConnections(server, (accepted) => this.arrive(accepted), failed);
+    // Every 100 ms: refuse what waited too long, and hand on past stalled workers.
+    setInterval(() => this.expire(), STALL_MS).unref();
   }
 
   /** Binds the port; rejects when it cannot (e.g. EADDRINUSE). */
@@ -147,6 +155,8 @@ export class Balancer {
       else if (message.cinder === "draining") state.accepting = false;
       else if (message.cinder === "load") {
         state.report = message;
+        // Received after all, though counted lost (below).
+        if (message.received > state.sent) state.sent = message.received;
         if (state.pending === 0 && state.handing !== undefined) {
           release(state.handing);
           state.handing = undefined;
@@ -186,6 +196,18 @@ export class Balancer {
   }
 
   private arrive(accepted: Accepted): void {
+    if (this.waitingCount === 0) {
+      // The common case: nothing waits, so a free worker takes it at once (no queue entry).
+      const pick = pickWorker(this.workers.values());
+      if (pick.ok) {
+        this.hand(this.workers.get(pick.id)!, accepted);
+        return;
+      }
+      if (pick.reason !== "wait") {
+        this.refuse(accepted, pick);
+        return;
+      }
+    }
     const held = this.waitingCount + this.refusing;
     if (this.waitingCount >= this.maxWaitingPerWorker * Math.max(1, this.workers.size) || (this.fdCap > 0 && held >= this.fdCap)) {
       this.refuse(accepted, { ok: false, reason: "busy", open: 0, max: 0 });
@@ -193,10 +215,6 @@ export class Balancer {
     }
     this.waiting.push({ accepted, at: performance.now() });
     this.dispatch();
-    if (this.waitingCount > 0 && this.waitTimer === undefined) {
-      this.waitTimer = setInterval(() => this.expire(), STALL_MS);
-      this.waitTimer.unref();
-    }
   }
 
   /** Hands waiting sockets to free workers while there are both; refuses them when no worker can take one. */
@@ -213,15 +231,21 @@ export class Balancer {
       this.waiting = this.waiting.slice(this.head);
       this.head = 0;
     }
-    if (this.waitingCount === 0 && this.waitTimer !== undefined) {
-      clearInterval(this.waitTimer);
-      this.waitTimer = undefined;
-    }
   }
 
   /** Refuses the sockets that waited longer than `MAX_WAIT_MS` (every worker is behind), and hands on past stalled workers. */
   private expire(): void {
-    const oldest = performance.now() - MAX_WAIT_MS;
+    const now = performance.now();
+    for (const state of this.workers.values()) {
+      if (!state.inFlight || now - state.sentAt < LOST_MS) continue;
+      if (state.handing !== undefined) discard(state.handing);
+      state.handing = undefined;
+      state.sent = state.report.received;
+      const count = this.failures.note();
+      if (count !== undefined) this.log(`primary: worker ${state.id} did not acknowledge a connection in ${LOST_MS / 1000} s; closed it (${count} such failures in the last 10 s)`);
+    }
+    if (this.waitingCount === 0) return;
+    const oldest = now - MAX_WAIT_MS;
     while (this.waitingCount > 0 && this.waiting[this.head]!.at < oldest) {
       const { accepted } = this.waiting[this.head]!;
       this.waiting[this.head++] = undefined;

@@ -40,6 +40,9 @@ export function workerCapacity(endpointMax: number | undefined, fdMax: number): 
 
 /** Starts taking the sockets the primary hands this worker into `server`. */
 export function receiveConnections(server: Server): Receiver {
+  // Half-open and no delay as the server's own listener would make its sockets (node:http: both
+  // on); node keeps these options on the server, undocumented.
+  const own = server as Server & { allowHalfOpen?: unknown; noDelay?: unknown };
   const fdMax = defaultMaxConnections();
   let held = 0;
   let received = 0;
@@ -55,32 +58,41 @@ export function receiveConnections(server: Server): Receiver {
     return { cinder: "load", held, received, max: workerCapacity(room?.max, fdMax), full: room?.full ?? false };
   };
   const report = (): void => {
-    if (timer !== undefined) clearTimeout(timer);
-    timer = undefined;
     last = load();
     send(last);
   };
+  /** The batched report of closes: sent when what it would say differs from the last one sent. */
+  const flush = (): void => {
+    timer = undefined;
+    const now = load();
+    if (last === undefined || now.held !== last.held || now.received !== last.received || now.full !== last.full || now.max !== last.max) {
+      last = now;
+      send(now);
+    }
+  };
+  // The timer is left to run when a report goes out meanwhile: arming and clearing one per
+  // connection cost more than the rare report that then says nothing new (it is not sent).
   const changed = (): void => {
-    timer ??= setTimeout(report, LOAD_REPORT_MS);
+    timer ??= setTimeout(flush, LOAD_REPORT_MS);
   };
   const checkRoom = setInterval(() => {
     const now = load();
     if (last !== undefined && (now.full !== last.full || now.max !== last.max)) changed();
   }, ROOM_CHECK_MS).unref();
 
+  const onClose = (): void => {
+    held--;
+    changed();
+  };
   const onMessage = (message: unknown, handle: unknown): void => {
     if (!isHandoff(message) || message.cinder !== "connection") return;
     received++;
     // The client may have gone while the socket travelled: then there is no handle.
-    const socket = typeof handle === "object" && handle !== null ? asSocket(handle as Accepted) : undefined;
+    const socket = typeof handle === "object" && handle !== null ? asSocket(handle as Accepted, own.allowHalfOpen === true) : undefined;
     if (socket !== undefined) {
-      // As node:http's servers do for the connections they accept (noDelay defaults to true).
-      socket.setNoDelay(true);
+      if (own.noDelay !== false) socket.setNoDelay(true);
       held++;
-      socket.once("close", () => {
-        held--;
-        changed();
-      });
+      socket.on("close", onClose);
     }
     // First the acknowledgement, so the primary's next handoff overlaps this one's setup.
     report();
