@@ -4,9 +4,8 @@
  * tagged `cinder`, so node:cluster's own messages and an app's are left alone.
  *
  * - primary → worker: `connection`, with the accepted socket as the message's handle.
- * - worker → primary: `ready` (it takes connections), `load` (what it holds: once per event-loop
- *   turn in which connections came, which acknowledges them, and for closes at most every
- *   `LOAD_REPORT_MS`),
+ * - worker → primary: `ready` (it takes connections), `load` (what it holds: at once for each
+ *   connection received, which acknowledges it, and for closes at most every `LOAD_REPORT_MS`),
  *   `draining` (it takes no more).
  */
 

@@ -2,9 +2,10 @@
  * The worker's side of one-machine mode's connection handoff: the primary accepts on the port and
  * sends each socket over IPC; the worker feeds it to its HTTP server (a `connection` event, as if
  * its own listener had accepted it), counts the sockets it holds, and reports them to the primary:
- * once per turn of its event loop in which sockets came (the report is the primary's
- * acknowledgement, which frees room for more), for closes at most every `LOAD_REPORT_MS`, plus a check every second for its
- * endpoints' room changing on its own (a long-poll session expiring). The server never binds a
+ * at once for each socket received, right behind node's own acknowledgement of the handle so the
+ * primary reads both at one wake-up (the report acknowledges the handoff, freeing room for more),
+ * for closes at most every `LOAD_REPORT_MS`, plus a check every second for its endpoints' room
+ * changing on its own (a long-poll session expiring). The server never binds a
  * port itself; `listening` is emitted on it once, which starts node:http's request and header
  * timeouts as a bound server would.
  */
