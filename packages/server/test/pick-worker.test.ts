@@ -6,7 +6,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { hasRoom, pickWorker, type WorkerLoad } from "../src/node/pick-worker.js";
+import { hasRoom, pickWorker, slack, type WorkerLoad } from "../src/node/pick-worker.js";
 import { workerCapacity } from "../src/node/receive.js";
 
 const load = (id: number, open: number, extra: Partial<WorkerLoad> = {}): WorkerLoad =>
@@ -18,8 +18,13 @@ test("the worker holding the fewest connections wins; of equals one not busy, th
   assert.deepEqual(pickWorker([load(1, 3, { busy: true }), load(2, 3)]), { ok: true, id: 2 });
 });
 
-test("wait while the least-loaded worker is busy (its window of handoffs full); a stalled one is passed over", () => {
-  assert.deepEqual(pickWorker([load(1, 3, { busy: true }), load(2, 4)]), { ok: false, reason: "wait" }, "not to the busier one");
+test("while the least-loaded worker is busy (its window of handoffs full) one within the slack takes it, else wait; a stalled one is passed over", () => {
+  assert.deepEqual(pickWorker([load(1, 3, { busy: true }), load(2, 6)]), { ok: false, reason: "wait" }, "not to one holding 3 more");
+  assert.deepEqual(pickWorker([load(1, 3, { busy: true }), load(2, 5)]), { ok: true, id: 2 }, "to one within the slack (2)");
+  assert.deepEqual(pickWorker([load(1, 1_000, { busy: true, max: 0 }), load(2, 1_005, { max: 0 })]), { ok: true, id: 2 }, "the slack is 0.5 % of a big load");
+  assert.deepEqual(pickWorker([load(1, 1_000, { busy: true, max: 0 }), load(2, 1_006, { max: 0 })]), { ok: false, reason: "wait" });
+  assert.equal(slack(0), 2);
+  assert.equal(slack(10_000), 50);
   assert.deepEqual(pickWorker([load(1, 3, { busy: true, stalled: true }), load(2, 4)]), { ok: true, id: 2 });
   assert.deepEqual(pickWorker([load(1, 3, { busy: true, stalled: true })]), { ok: false, reason: "wait" }, "only a stalled one with room: wait");
 });

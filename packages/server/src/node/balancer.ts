@@ -1,12 +1,11 @@
 /**
  * The primary's side of one-machine mode's connection handoff: it listens on the port itself
  * (reading nothing; accept.ts) and hands each accepted connection over IPC to the worker
- * holding the fewest connections (`pickWorker`). A few handoffs at a time are in flight to a
- * worker, acknowledged by its load reports (worker-state.ts; node's own queue of handles waiting
- * for a worker costs the primary time in the square of its length). Sockets wait in one queue in
- * the primary for the least-loaded worker to have room in its window; a worker whose oldest
- * handoff is unacknowledged for 100 ms is stalled (its CPU cannot keep up) and the others take
- * its turn. At most `maxWaitingPerWorker`
+ * holding the fewest connections (`pickWorker`). A few handoffs at a time wait in node's queue
+ * for a worker (worker-state.ts: node's queue of handles costs the primary time in the square of
+ * its length); the rest wait in one queue in the primary for the least-loaded worker to have
+ * room; a worker whose oldest handoff waited 100 ms is stalled (its CPU cannot keep up) and the
+ * others take its turn. At most `maxWaitingPerWorker`
  * × workers wait, none longer than 5 s, and never so many that the primary itself runs out of
  * descriptors (its fd limit minus the reserve, counting the refused ones still closing): at its
  * fd limit node would accept and drop every connection in the backlog. A worker gets none before it is ready, while it drains, or once it is full (at its
@@ -19,7 +18,7 @@
 import type { Worker } from "node:cluster";
 import { createServer, type Server } from "node:net";
 import { defaultMaxConnections, LogEvery, serviceUnavailable } from "../connection-limit.js";
-import { acceptConnections, asSocket, discard, type Accepted } from "./accept.js";
+import { acceptConnections, asSocket, type Accepted } from "./accept.js";
 import { isHandoff, type ConnectionMessage } from "./handoff.js";
 import { pickWorker, type NoPick } from "./pick-worker.js";
 import { STALL_MS, WorkerState } from "./worker-state.js";
@@ -175,12 +174,6 @@ export class Balancer {
   /** Refuses the sockets that waited longer than `MAX_WAIT_MS` (every worker is behind), and hands on past stalled workers. */
   private expire(): void {
     const now = performance.now();
-    for (const state of this.workers.values()) {
-      const lost = state.dropLost(now);
-      if (lost === 0) continue;
-      const count = this.failures.note();
-      if (count !== undefined) this.log(`primary: worker ${state.id} did not acknowledge ${lost} connections in time; closed them (${count} such failures in the last 10 s)`);
-    }
     if (this.waitingCount === 0) return;
     const oldest = now - MAX_WAIT_MS;
     while (this.waitingCount > 0 && this.waiting[this.head]!.at < oldest) {
@@ -196,9 +189,13 @@ export class Balancer {
     const message: ConnectionMessage = { cinder: "connection" };
     // node:child_process sends a native TCP handle as it does a net.Socket (a handle of the message).
     state.worker.send(message, accepted as never, (error: Error | null) => {
-      if (error === null) return;
-      // Never received: the worker's channel closed (it exited). The client gets a close.
-      if (state.failed(accepted)) discard(accepted);
+      // Written (the one before it arrived: room for one more), or never (the worker's channel
+      // closed, it exited: the client gets a close).
+      if (!state.written(accepted, error)) return;
+      if (error === null) {
+        this.dispatch();
+        return;
+      }
       const count = this.failures.note();
       if (count !== undefined) this.log(`primary: handing a connection to worker ${state.id} failed (${count} in the last 10 s): ${error.message}`);
       this.dispatch();

@@ -1,11 +1,10 @@
 /**
  * The worker's side of one-machine mode's connection handoff: the primary accepts on the port and
  * sends each socket over IPC; the worker feeds it to its HTTP server (a `connection` event, as if
- * its own listener had accepted it), counts the sockets it holds, and reports them to the primary:
- * at once for each socket received, right behind node's own acknowledgement of the handle so the
- * primary reads both at one wake-up (the report acknowledges the handoff, freeing room for more),
- * for closes at most every `LOAD_REPORT_MS`, plus a check every second for its endpoints' room
- * changing on its own (a long-poll session expiring). The server never binds a
+ * its own listener had accepted it), counts the sockets it holds and has received, and reports
+ * them to the primary as they change, at most every `LOAD_REPORT_MS` (no message of its own per
+ * connection: node's acknowledgement of each handle paces the primary), plus a check every second
+ * for its endpoints' room changing on its own (a long-poll session expiring). The server never binds a
  * port itself; `listening` is emitted on it once, which starts node:http's request and header
  * timeouts as a bound server would.
  */
@@ -91,8 +90,7 @@ export function receiveConnections(server: Server): Receiver {
     // The client may have gone while the socket travelled: then there is no handle.
     const present = typeof handle === "object" && handle !== null;
     if (present) held++;
-    // The acknowledgement first, right behind node's own: the primary reads both at one wake-up.
-    report();
+    changed();
     if (!present) return;
     const socket = asSocket(handle as Accepted, own.allowHalfOpen === true);
     if (own.noDelay !== false) socket.setNoDelay(true);

@@ -1,34 +1,31 @@
 /**
- * What the primary knows of one worker of the handoff: its last load report, and its handoffs in
- * flight — at most `WINDOW` at once, in order, each released (the primary's copy of a native
- * handle closed) once a report says the worker received it. The oldest unacknowledged for
- * `STALL_MS` makes the worker stalled (passed over, its CPU cannot keep up); for `LOST_MS`, lost
- * (node drops a handle the worker could not take): closed and forgotten.
+ * What the primary knows of one worker of the handoff: its last load report, and its handoffs
+ * not yet written to it. node writes a worker one handle at a time, each once the worker has
+ * acknowledged the last (node's own acknowledgement), so a handoff's write completing means the
+ * one before it arrived: no acknowledgement of ours is needed per connection, and the primary's
+ * copy of a native handle is closed as soon as its write completes (the descriptor travels with
+ * the message). At most `WINDOW` handoffs wait in node's queue for a worker (node re-queues
+ * every waiting one on each acknowledgement); the oldest waiting for `STALL_MS` makes the worker
+ * stalled, passed over (its CPU cannot keep up). The worker's batched reports say what it holds
+ * and how many it received, so the load counted is exact but for closes of the last 50 ms.
  */
 import type { Worker } from "node:cluster";
 import { discard, release, type Accepted } from "./accept.js";
 import type { LoadMessage } from "./handoff.js";
 import type { WorkerLoad } from "./pick-worker.js";
 
-/**
- * Handoffs in flight to one worker at most. node sends a worker one handle at a time, each after
- * the worker acknowledged the last, and re-queues every waiting one on each acknowledgement, so a
- * few queued there keep the pipe busy while the worker's report is on its way, and many cost.
- */
+/** Handoffs waiting to be written to one worker, at most. */
 export const WINDOW = 4;
 
-/** How long a handoff may stay unacknowledged before its worker counts as stalled. */
+/** How long a handoff may wait to be written before its worker counts as stalled. */
 export const STALL_MS = 100;
-
-/** How long before an unacknowledged handoff counts as lost. */
-export const LOST_MS = 10_000;
 
 /** The primary's view of one worker. */
 export class WorkerState implements WorkerLoad {
-  /** Handoffs sent since the worker started (the lost ones forgotten). */
-  private sent = 0;
-  /** Handoffs not yet reported received, oldest first, with the time each was sent. */
-  private readonly inflight: Array<{ accepted: Accepted; at: number }> = [];
+  /** Handoffs since the worker started, less those that failed. */
+  private handed = 0;
+  /** Handoffs not yet written, oldest first, with the time each was handed. */
+  private readonly unwritten: Array<{ accepted: Accepted; at: number }> = [];
   /** The worker's last report. */
   report: LoadMessage = { cinder: "load", held: 0, received: 0, max: 0, full: false };
   /** True once it said it is ready, until it drains. */
@@ -40,22 +37,22 @@ export class WorkerState implements WorkerLoad {
     return this.worker.id;
   }
 
-  /** Handoffs not yet reported received. */
+  /** Handoffs the worker has not reported received yet. */
   get pending(): number {
-    return this.inflight.length;
+    return Math.max(0, this.handed - this.report.received);
   }
 
   get busy(): boolean {
-    return this.inflight.length >= WINDOW;
+    return this.unwritten.length >= WINDOW;
   }
 
   get stalled(): boolean {
-    const oldest = this.inflight[0];
+    const oldest = this.unwritten[0];
     return oldest !== undefined && performance.now() - oldest.at > STALL_MS;
   }
 
   get open(): number {
-    return this.report.held + this.inflight.length;
+    return this.report.held + this.pending;
   }
 
   get max(): number {
@@ -66,41 +63,36 @@ export class WorkerState implements WorkerLoad {
     return this.report.full;
   }
 
-  /** Records the handoff of `accepted`, being sent now. */
+  /** Records the handoff of `accepted`, handed to node to send now. */
   sending(accepted: Accepted): void {
-    this.sent++;
-    this.inflight.push({ accepted, at: performance.now() });
+    this.handed++;
+    this.unwritten.push({ accepted, at: performance.now() });
   }
 
-  /** Takes a report, releasing the handoffs it says the worker received. */
-  take(report: LoadMessage): void {
-    this.report = report;
-    while (this.inflight.length > 0 && this.sent - this.inflight.length < report.received) release(this.inflight.shift()!.accepted);
-    // Received after all, though counted lost.
-    if (report.received > this.sent) this.sent = report.received;
-  }
-
-  /** Forgets the handoff of `accepted`, which failed to send; false when it is not in flight. */
-  failed(accepted: Accepted): boolean {
-    const index = this.inflight.findIndex((entry) => entry.accepted === accepted);
+  /**
+   * The write of `accepted` completed (`error` null: the primary's copy is let go) or failed (the
+   * worker's channel closed: the connection is closed). False when it was already dropped.
+   */
+  written(accepted: Accepted, error: Error | null): boolean {
+    const index = this.unwritten.findIndex((entry) => entry.accepted === accepted);
     if (index < 0) return false;
-    this.inflight.splice(index, 1);
-    this.sent--;
+    this.unwritten.splice(index, 1);
+    if (error === null) release(accepted);
+    else {
+      this.handed--;
+      discard(accepted);
+    }
     return true;
   }
 
-  /** Closes and forgets the handoffs in flight when the oldest is lost; returns how many. */
-  dropLost(now: number): number {
-    const oldest = this.inflight[0];
-    if (oldest === undefined || now - oldest.at < LOST_MS) return 0;
-    return this.dropAll();
+  /** Takes a report. */
+  take(report: LoadMessage): void {
+    this.report = report;
+    if (report.received > this.handed) this.handed = report.received;
   }
 
-  /** Closes and forgets every handoff in flight (the worker is gone, or they are lost); returns how many. */
-  dropAll(): number {
-    const count = this.inflight.length;
-    for (const { accepted } of this.inflight.splice(0)) discard(accepted);
-    this.sent = this.report.received;
-    return count;
+  /** The worker is gone: closes the connections still waiting to be written to it. */
+  dropAll(): void {
+    for (const { accepted } of this.unwritten.splice(0)) discard(accepted);
   }
 }
