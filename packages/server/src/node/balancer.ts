@@ -1,11 +1,11 @@
 /**
  * The primary's side of one-machine mode's connection handoff: it listens on the port itself
  * (reading nothing; accept.ts) and hands each accepted connection over IPC to the worker
- * holding the fewest connections (`pickWorker`). One handoff at a time is in flight to a worker:
- * the worker's load report acknowledges it (node's own queue of handles waiting for a worker
- * costs the primary time in the square of its length). Sockets wait in one queue in the primary
- * for the least-loaded worker to be free; a worker whose handoff is unacknowledged for 100 ms is
- * stalled (its CPU cannot keep up) and the others take its turn. At most `maxWaitingPerWorker`
+ * holding the fewest connections (`pickWorker`). A few handoffs at a time wait in node's queue
+ * for a worker (worker-state.ts: node's queue of handles costs the primary time in the square of
+ * its length); the rest wait in one queue in the primary for the least-loaded worker to have
+ * room; a worker whose oldest handoff waited 100 ms is stalled (its CPU cannot keep up) and the
+ * others take its turn. At most `maxWaitingPerWorker`
  * × workers wait, none longer than 5 s, and never so many that the primary itself runs out of
  * descriptors (its fd limit minus the reserve, counting the refused ones still closing): at its
  * fd limit node would accept and drop every connection in the backlog. A worker gets none before it is ready, while it drains, or once it is full (at its
@@ -18,25 +18,16 @@
 import type { Worker } from "node:cluster";
 import { createServer, type Server } from "node:net";
 import { defaultMaxConnections, LogEvery, serviceUnavailable } from "../connection-limit.js";
-import { acceptConnections, asSocket, discard, release, type Accepted } from "./accept.js";
-import { isHandoff, type ConnectionMessage, type LoadMessage } from "./handoff.js";
-import { pickWorker, type NoPick, type WorkerLoad } from "./pick-worker.js";
+import { acceptConnections, asSocket, type Accepted } from "./accept.js";
+import { isHandoff, type ConnectionMessage } from "./handoff.js";
+import { pickWorker, type NoPick } from "./pick-worker.js";
+import { STALL_MS, WorkerState } from "./worker-state.js";
 
 /** Default `maxWaiting` per worker: sockets waiting in the primary for a worker to be free. */
 export const MAX_WAITING_PER_WORKER = 1_000;
 
 /** How long a socket may wait in the primary for a free worker before it is refused (busy). */
 const MAX_WAIT_MS = 5_000;
-
-/** How long a handoff may stay unacknowledged before its worker counts as stalled (left out). */
-const STALL_MS = 100;
-
-/**
- * How long before an unacknowledged handoff counts as lost (the worker could not take the
- * descriptor, e.g. out of them: node then drops it); the primary closes its copy, and the worker
- * is free again.
- */
-const LOST_MS = 10_000;
 
 /** How long a refused socket may stay open for its client to read the 503. */
 const REFUSAL_LINGER_MS = 2_000;
@@ -51,50 +42,6 @@ export interface BalancerOptions {
   log: (message: string) => void;
   /** Most sockets waiting for a free worker, per worker followed. Default 1 000. */
   maxWaitingPerWorker?: number;
-}
-
-/** What the primary knows of one worker. */
-class WorkerState implements WorkerLoad {
-  /** Sockets handed over since the worker started. */
-  sent = 0;
-  /** When the last handoff was sent (performance.now()). */
-  sentAt = 0;
-  /** The connection of the handoff in flight: the primary's copy, closed once the worker has it. */
-  handing: Accepted | undefined;
-  /** The worker's last report. */
-  report: LoadMessage = { cinder: "load", held: 0, received: 0, max: 0, full: false };
-  accepting = false;
-
-  constructor(readonly worker: Worker) {}
-
-  get id(): number {
-    return this.worker.id;
-  }
-
-  /** Handoffs the worker has not reported received (0 or 1). */
-  get pending(): number {
-    return Math.max(0, this.sent - this.report.received);
-  }
-
-  get inFlight(): boolean {
-    return this.pending > 0;
-  }
-
-  get stalled(): boolean {
-    return this.inFlight && performance.now() - this.sentAt > STALL_MS;
-  }
-
-  get open(): number {
-    return this.report.held + this.pending;
-  }
-
-  get max(): number {
-    return this.report.max;
-  }
-
-  get full(): boolean {
-    return this.report.full;
-  }
 }
 
 /** The primary's listener, its queue of waiting sockets and its view of the workers. */
@@ -153,15 +100,7 @@ export class Balancer {
       if (!isHandoff(message)) return;
       if (message.cinder === "ready") state.accepting = true;
       else if (message.cinder === "draining") state.accepting = false;
-      else if (message.cinder === "load") {
-        state.report = message;
-        // Received after all, though counted lost (below).
-        if (message.received > state.sent) state.sent = message.received;
-        if (state.pending === 0 && state.handing !== undefined) {
-          release(state.handing);
-          state.handing = undefined;
-        }
-      }
+      else if (message.cinder === "load") state.take(message);
       this.dispatch();
     });
     const gone = (): void => this.remove(worker.id);
@@ -178,8 +117,7 @@ export class Balancer {
 
   /** Forgets `id` (it exited). */
   remove(id: number): void {
-    const state = this.workers.get(id);
-    if (state?.handing !== undefined) discard(state.handing);
+    this.workers.get(id)?.dropAll();
     this.workers.delete(id);
     this.dispatch();
   }
@@ -236,14 +174,6 @@ export class Balancer {
   /** Refuses the sockets that waited longer than `MAX_WAIT_MS` (every worker is behind), and hands on past stalled workers. */
   private expire(): void {
     const now = performance.now();
-    for (const state of this.workers.values()) {
-      if (!state.inFlight || now - state.sentAt < LOST_MS) continue;
-      if (state.handing !== undefined) discard(state.handing);
-      state.handing = undefined;
-      state.sent = state.report.received;
-      const count = this.failures.note();
-      if (count !== undefined) this.log(`primary: worker ${state.id} did not acknowledge a connection in ${LOST_MS / 1000} s; closed it (${count} such failures in the last 10 s)`);
-    }
     if (this.waitingCount === 0) return;
     const oldest = now - MAX_WAIT_MS;
     while (this.waitingCount > 0 && this.waiting[this.head]!.at < oldest) {
@@ -255,17 +185,17 @@ export class Balancer {
   }
 
   private hand(state: WorkerState, accepted: Accepted): void {
-    state.sent++;
-    state.sentAt = performance.now();
-    state.handing = accepted;
+    state.sending(accepted);
     const message: ConnectionMessage = { cinder: "connection" };
     // node:child_process sends a native TCP handle as it does a net.Socket (a handle of the message).
     state.worker.send(message, accepted as never, (error: Error | null) => {
-      if (error === null) return;
-      // Never received: the worker's channel closed (it exited). The client gets a close.
-      state.sent--;
-      if (state.handing === accepted) state.handing = undefined;
-      discard(accepted);
+      // Written (the one before it arrived: room for one more), or never (the worker's channel
+      // closed, it exited: the client gets a close).
+      if (!state.written(accepted, error)) return;
+      if (error === null) {
+        this.dispatch();
+        return;
+      }
       const count = this.failures.note();
       if (count !== undefined) this.log(`primary: handing a connection to worker ${state.id} failed (${count} in the last 10 s): ${error.message}`);
       this.dispatch();

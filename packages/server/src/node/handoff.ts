@@ -4,15 +4,15 @@
  * tagged `cinder`, so node:cluster's own messages and an app's are left alone.
  *
  * - primary → worker: `connection`, with the accepted socket as the message's handle.
- * - worker → primary: `ready` (it takes connections), `load` (what it holds: at once for each
- *   connection received, which acknowledges it, and for closes at most every `LOAD_REPORT_MS`),
+ * - worker → primary: `ready` (it takes connections), `load` (what it holds and has received, as
+ *   that changes, at most every `LOAD_REPORT_MS`),
  *   `draining` (it takes no more).
  */
 
 /** The environment variable that tells a worker the primary accepts on the port (its value, the port). */
 export const PRIMARY_PORT_ENV = "CINDER_PRIMARY_PORT";
 
-/** How often at most a worker reports its load while sockets close. */
+/** How often at most a worker reports its load while it changes. */
 export const LOAD_REPORT_MS = 50;
 
 /** A connection for the worker: the socket travels as the message's handle. */

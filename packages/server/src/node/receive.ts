@@ -1,10 +1,10 @@
 /**
  * The worker's side of one-machine mode's connection handoff: the primary accepts on the port and
  * sends each socket over IPC; the worker feeds it to its HTTP server (a `connection` event, as if
- * its own listener had accepted it), counts the sockets it holds, and reports them to the primary:
- * at once for each socket received (the report is the primary's acknowledgement: it sends the
- * next one then), for closes at most every `LOAD_REPORT_MS`, plus a check every second for its
- * endpoints' room changing on its own (a long-poll session expiring). The server never binds a
+ * its own listener had accepted it), counts the sockets it holds and has received, and reports
+ * them to the primary as they change, at most every `LOAD_REPORT_MS` (no message of its own per
+ * connection: node's acknowledgement of each handle paces the primary), plus a check every second
+ * for its endpoints' room changing on its own (a long-poll session expiring). The server never binds a
  * port itself; `listening` is emitted on it once, which starts node:http's request and header
  * timeouts as a bound server would.
  */
@@ -88,15 +88,14 @@ export function receiveConnections(server: Server): Receiver {
     if (!isHandoff(message) || message.cinder !== "connection") return;
     received++;
     // The client may have gone while the socket travelled: then there is no handle.
-    const socket = typeof handle === "object" && handle !== null ? asSocket(handle as Accepted, own.allowHalfOpen === true) : undefined;
-    if (socket !== undefined) {
-      if (own.noDelay !== false) socket.setNoDelay(true);
-      held++;
-      socket.on("close", onClose);
-    }
-    // First the acknowledgement, so the primary's next handoff overlaps this one's setup.
-    report();
-    if (socket !== undefined) server.emit("connection", socket);
+    const present = typeof handle === "object" && handle !== null;
+    if (present) held++;
+    changed();
+    if (!present) return;
+    const socket = asSocket(handle as Accepted, own.allowHalfOpen === true);
+    if (own.noDelay !== false) socket.setNoDelay(true);
+    socket.on("close", onClose);
+    server.emit("connection", socket);
   };
   process.on("message", onMessage);
 

@@ -9,14 +9,13 @@
  * With `listen` (what `serve` passes), the primary accepts on the port itself and hands each
  * connection to the worker holding the fewest open connections (balancer.ts, pick-worker.ts);
  * workers report what they hold over IPC (receive.ts). A worker that is starting, draining or
- * full (at its `maxConnections`, and never past its fd limit minus the reserve) gets none; one
- * handoff at a time is in flight to a worker, the others wait in the primary for the least-loaded
- * free one (at most 1 000 per worker, 5 s each). When no worker can take a connection, the
- * primary itself answers HTTP 503 with `Retry-After: 1` and a plain-text body, and logs one line
- * per 10 s counting the refusals. Connections arriving before the first worker is ready get that
- * 503 too. A draining
- * worker tells the primary first (and the primary marks it before a rolling restart's SIGTERM),
- * so reconnecting clients land on the others.
+ * full (at its `maxConnections`, and never past its fd limit minus the reserve) gets none; at
+ * most 4 handoffs wait in node's queue for a worker, the other connections wait in the primary
+ * for the least-loaded one to have room (at most 1 000 per worker, 5 s each). When no worker can
+ * take a connection, the primary itself answers HTTP 503 with `Retry-After: 1` and a plain-text
+ * body, and logs one line per 10 s counting the refusals. Connections arriving before the first
+ * worker is ready get that 503 too. A draining worker tells the primary first (and the primary
+ * marks it before a rolling restart's SIGTERM), so reconnecting clients land on the others.
  *
  * Without `listen`, workers listen themselves and node:cluster's round-robin in the primary
  * shares the port (blind to load and to full workers).
