@@ -22,7 +22,7 @@ import type { Rate } from "./socket/index.js";
 import { randomBytes } from "node:crypto";
 import type { Assigns } from "./channel/index.js";
 import { DrainingMap, within } from "./draining.js";
-import { ConnectionLimit, defaultMaxConnections, trackRoom } from "./connection-limit.js";
+import { ConnectionLimit, defaultMaxConnections } from "./connection-limit.js";
 
 /** Endpoint options; every limit has a default. */
 export interface EndpointOptions<A extends Assigns = Assigns> {
@@ -123,8 +123,8 @@ export interface Endpoint {
    */
   history(topic: string, query: HistoryQuery): Promise<HistoryRead | undefined>;
   /**
-   * Graceful shutdown: stops accepting connections (closes the server's listener; under `serve`'s
-   * one-machine mode the primary hands a draining worker nothing), then closes the open ones with 1012 (service
+   * Graceful shutdown: stops accepting connections (closes the server's listener, which under
+   * `node:cluster` takes this worker out of the primary's rotation), then closes the open ones with 1012 (service
    * restart) in batches spread over `windowMs` (default 5 000) so clients do not all reconnect at
    * once, waits until every channel has ended (their `terminate` ran), and detaches. Stop the
    * presence (`presence.close()`) after it, so other nodes drop this node's members at once.
@@ -210,8 +210,6 @@ export function attach<A extends Assigns>(server: HttpServer | HttpsServer, opti
   /** WebSocket handshakes in flight: they hold a descriptor before they count in `websocket.size`. */
   let handshaking = 0;
   const open = (): number => websocket.size + handshaking + (longpoll?.size ?? 0);
-  // One-machine mode reports this to the primary, which then hands a full worker no connection.
-  const untrackRoom = trackRoom(server, () => ({ max: limit.max, full: closing || limit.full(open()) }));
   const perIp = new ConnectionsPerIp(options.maxConnectionsPerIp ?? defaults.maxConnectionsPerIp);
   const checkOrigin = compileOriginCheck(options.checkOrigin ?? true);
   const websocket = new WebSocketTransport({
@@ -304,7 +302,6 @@ export function attach<A extends Assigns>(server: HttpServer | HttpsServer, opti
     await within(context.live.whenEmpty(), context.shutdownTimeoutMs + 1_000);
     server.off("upgrade", onUpgrade);
     server.off("request", onRequest);
-    untrackRoom();
     for (const listener of previous) server.on("request", listener);
     pubsub.unsubscribe(REVOCATIONS_TOPIC, revocationSubscriber);
     if (ownsPubSub) await pubsub.close();
@@ -340,8 +337,8 @@ export function attach<A extends Assigns>(server: HttpServer | HttpsServer, opti
     async drain(windowMs = defaults.drainWindowMs) {
       if (closing) return;
       closing = true;
-      // Stop accepting first (a worker of serve's one-machine mode binds nothing: it has told the
-      // primary it drains, and reports itself full), so reconnecting clients reach the others.
+      // Stop accepting first: under node:cluster this also takes the worker out of the
+      // primary's rotation, so reconnecting clients reach the other workers.
       if (server.listening) server.close();
       logger.info({ connections: websocket.size + (longpoll?.size ?? 0), windowMs }, "draining connections");
       longpoll?.closeAll(1012, "server restarting");

@@ -2,15 +2,11 @@
  * The bootstrap every Cinder server process shares: one-machine mode (`--workers N`), listening,
  * the start-up line, and a graceful drain on SIGTERM / SIGINT (the service's `drain`, bounded by
  * a timeout, then exit). The app builds its own server, PubSub (with any cluster adapter),
- * presence and metrics in `start`; this module knows nothing about Redis. In one-machine mode
- * the primary listens on the port and hands each connection to the least-loaded worker
- * (workers.ts); a worker's server then takes its connections from the primary (receive.ts)
- * and binds nothing itself.
+ * presence and metrics in `start`; this module knows nothing about Redis.
  */
 import type { Server } from "node:http";
 import { serverArgs, type ServerArgs } from "./args.js";
 import { forkWorkers } from "./workers.js";
-import { receiveConnections, type Receiver } from "./receive.js";
 
 /** Which process `start` runs in. */
 export interface NodeInfo {
@@ -38,7 +34,7 @@ export interface ServeOptions<S extends Service = Service> {
   host?: string | undefined;
   /** The start-up line printed on stdout once listening, given the bound port and the service. */
   banner(port: number, service: S): string;
-  /** The command line; default `serverArgs()` (`--workers`, `CINDER_WORKERS`; a bad one: its message on stderr, exit code 2). */
+  /** The command line; default `serverArgs()` (`--workers`, `CINDER_WORKERS`). */
   args?: ServerArgs;
   /** Exit anyway this long after a stop signal if the drain has not finished. Default 15 000 ms. */
   stopTimeoutMs?: number;
@@ -50,37 +46,20 @@ export interface ServeOptions<S extends Service = Service> {
  * SIGINT before exiting. Returns the service.
  */
 export async function serve<S extends Service>(options: ServeOptions<S>): Promise<S | undefined> {
-  let workers: number;
-  try {
-    ({ workers } = options.args ?? serverArgs());
-  } catch (error) {
-    // A bad command line: its one-line reason, not a stack trace.
-    console.error((error as Error).message);
-    process.exit(2);
-  }
-  const role = forkWorkers(workers, console.error, { listen: { port: options.port, host: options.host } });
+  const { workers } = options.args ?? serverArgs();
+  const role = forkWorkers(workers);
   if (role.role === "primary") return undefined;
   const workerId = role.role === "worker" ? role.id : undefined;
   const service = await options.start({ workerId, clustered: role.role === "worker" });
-  const primaryPort = role.role === "worker" ? role.primaryPort : undefined;
-  let receiver: Receiver | undefined;
-  if (primaryPort !== undefined) {
-    receiver = receiveConnections(service.server);
-    receiver.ready();
-    console.log(options.banner(primaryPort, service));
-  } else {
-    service.server.listen(options.port, options.host, () => {
-      const address = service.server.address();
-      const port = typeof address === "object" && address !== null ? address.port : options.port;
-      console.log(options.banner(port, service));
-    });
-  }
+  service.server.listen(options.port, options.host, () => {
+    const address = service.server.address();
+    const port = typeof address === "object" && address !== null ? address.port : options.port;
+    console.log(options.banner(port, service));
+  });
   let stopping = false;
   const stop = (): void => {
     if (stopping) return;
     stopping = true;
-    // First out of the primary's choice, so no new connection comes while this one drains.
-    receiver?.draining();
     setTimeout(() => process.exit(0), options.stopTimeoutMs ?? 15_000).unref();
     service.drain().then(() => process.exit(0), (error: unknown) => {
       console.error("drain failed", error);
