@@ -16,3 +16,9 @@ test("a bad worker count or an unknown flag is refused with a message naming it"
   assert.throws(() => serverArgs([], { CINDER_WORKERS: "many" }), /got "many"/);
   assert.throws(() => serverArgs(["--wrokers", "2"], {}), /wrokers/);
 });
+
+test("a negative value after a flag is that flag's bad value (not parseArgs' \"ambiguous\"); an unknown flag lists the known ones", () => {
+  assert.throws(() => serverArgs(["--workers", "-1"], {}), /^Error: --workers must be a positive integer, got "-1"$/);
+  assert.throws(() => serverArgs(["--workers=-2"], {}), /got "-2"/);
+  assert.throws(() => serverArgs(["--max-connections", "-1"], {}), /Unknown option '--max-connections'.*\(the options are: --workers N\)/);
+});

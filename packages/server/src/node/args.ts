@@ -1,6 +1,8 @@
 /**
  * The command line shared by Cinder's servers, read with `node:util` `parseArgs`:
- * `--workers N` (or `CINDER_WORKERS`, default 1) runs N processes on one port.
+ * `--workers N` (or `CINDER_WORKERS`, default 1) runs N processes on one port. Every mistake is
+ * an `Error` whose message names the flag and the value (a negative number after a flag, which
+ * parseArgs alone calls "ambiguous", is read as that flag's value and refused as such).
  */
 import { parseArgs } from "node:util";
 
@@ -10,9 +12,32 @@ export interface ServerArgs {
   workers: number;
 }
 
+/** The flags `serverArgs` knows, each taking a value. */
+const FLAGS = ["workers"] as const;
+
+/** `argv` with `--flag -3` written `--flag=-3`, so a negative value reaches the check as a value. */
+function joinNegativeValues(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const next = argv[i + 1];
+    if (arg.startsWith("--") && !arg.includes("=") && next !== undefined && /^-\d/.test(next)) {
+      out.push(`${arg}=${next}`);
+      i++;
+    } else out.push(arg);
+  }
+  return out;
+}
+
 /** Reads `--workers N` from `argv` (after the script), else `CINDER_WORKERS`, else 1; throws on a bad value. */
 export function serverArgs(argv: readonly string[] = process.argv.slice(2), env: NodeJS.ProcessEnv = process.env): ServerArgs {
-  const { values } = parseArgs({ args: [...argv], options: { workers: { type: "string" } }, strict: true, allowPositionals: false });
+  let values: { workers?: string | undefined };
+  try {
+    ({ values } = parseArgs({ args: joinNegativeValues(argv), options: { workers: { type: "string" } }, strict: true, allowPositionals: false }));
+  } catch (error) {
+    const known = FLAGS.map((flag) => `--${flag} N`).join(", ");
+    throw new Error(`${(error as Error).message} (the options are: ${known})`);
+  }
   const raw = values.workers ?? env.CINDER_WORKERS ?? "1";
   const workers = Number(raw);
   if (!/^\d+$/.test(raw.trim()) || !Number.isInteger(workers) || workers < 1) {

@@ -34,7 +34,7 @@ export interface ServeOptions<S extends Service = Service> {
   host?: string | undefined;
   /** The start-up line printed on stdout once listening, given the bound port and the service. */
   banner(port: number, service: S): string;
-  /** The command line; default `serverArgs()` (`--workers`, `CINDER_WORKERS`). */
+  /** The command line; default `serverArgs()` (`--workers`, `CINDER_WORKERS`; a bad one: its message on stderr, exit code 2). */
   args?: ServerArgs;
   /** Exit anyway this long after a stop signal if the drain has not finished. Default 15 000 ms. */
   stopTimeoutMs?: number;
@@ -46,7 +46,14 @@ export interface ServeOptions<S extends Service = Service> {
  * SIGINT before exiting. Returns the service.
  */
 export async function serve<S extends Service>(options: ServeOptions<S>): Promise<S | undefined> {
-  const { workers } = options.args ?? serverArgs();
+  let workers: number;
+  try {
+    ({ workers } = options.args ?? serverArgs());
+  } catch (error) {
+    // A bad command line: its one-line reason, not a stack trace.
+    console.error((error as Error).message);
+    process.exit(2);
+  }
   const role = forkWorkers(workers);
   if (role.role === "primary") return undefined;
   const workerId = role.role === "worker" ? role.id : undefined;
