@@ -2,12 +2,7 @@
  * `TopicRoutes`: which topic channels this node listens to in Redis. A channel is subscribed
  * when the node's first local subscriber of its topic appears and unsubscribed `lingerMs` after
  * the last one left (a topic that comes back within the linger costs nothing). Requests made
- * in one turn of the event loop go out as one SUBSCRIBE (or UNSUBSCRIBE) naming them all, and
- * at most one SUBSCRIBE is in flight: channels asked for while one awaits its acknowledgement
- * go out together in the next, once it is answered. In a join storm each connection's channel
- * (its socket id's topic) arrives in a turn of its own; the gate lets channels that arrive
- * during a round trip share a command (10,000 joins on 2 workers: 7,199 SUBSCRIBE commands
- * instead of 8,418), and a slow Redis gets fewer, larger commands instead of a queue of them.
+ * in one turn of the event loop go out as one SUBSCRIBE (or UNSUBSCRIBE) naming them all.
  *
  * `add` answers a promise that settles when Redis acknowledged the subscription, so a join can
  * wait for it: a broadcast that Redis receives after that moment reaches this node. While the
@@ -53,8 +48,6 @@ export class TopicRoutes {
   private readonly toSubscribe = new Set<string>();
   private readonly toUnsubscribe = new Set<string>();
   private flushScheduled = false;
-  /** A SUBSCRIBE awaits its acknowledgement (or its timeout): further channels wait for it. */
-  private subscribing = false;
   private opened = false;
   private closed = false;
   private readonly counters = { subscribeCommands: 0, unsubscribeCommands: 0, channelsSubscribed: 0, channelsUnsubscribed: 0 };
@@ -168,20 +161,14 @@ export class TopicRoutes {
       this.counters.channelsUnsubscribed += channels.length;
       this.link.unsubscribe(channels).catch((error: Error) => this.logger.warn({ err: error.message, channels: channels.length }, "redis: UNSUBSCRIBE failed"));
     }
-    if (this.toSubscribe.size === 0 || this.subscribing) return;
-    this.subscribing = true;
+    if (this.toSubscribe.size === 0) return;
     const channels = [...this.toSubscribe];
     this.toSubscribe.clear();
     this.counters.subscribeCommands++;
     this.counters.channelsSubscribed += channels.length;
     // The waiters of this SUBSCRIBE; a later one for the same channel (after an UNSUBSCRIBE) has its own.
     const waiters = channels.map((channel) => this.inflight.get(channel));
-    let settled = false;
     const settle = (): void => {
-      if (settled) return;
-      settled = true;
-      this.subscribing = false;
-      if (this.toSubscribe.size > 0) this.schedule();
       channels.forEach((channel, i) => {
         const waiter = waiters[i];
         waiter?.resolve();
