@@ -6,17 +6,16 @@
  */
 import cluster from "node:cluster";
 import type { IncomingMessage, RequestListener, Server } from "node:http";
-import { parseArgs } from "node:util";
+import { serverArgs } from "@cinder/server/node";
 
-/** `--workers N` (default 1); exits with status 2 and a message on a bad value. */
+/** `--workers N` (default 1; `CINDER_WORKERS` is not read), by `serverArgs`; exits with status 2 and its message on a bad value. */
 export function workersFlag(): number {
-  const { values } = parseArgs({ options: { workers: { type: "string", default: "1" } } });
-  const workers = Number(values.workers);
-  if (!/^\d+$/.test(values.workers) || !Number.isInteger(workers) || workers < 1) {
-    console.error(`--workers must be a positive integer, got ${JSON.stringify(values.workers)}`);
+  try {
+    return serverArgs(process.argv.slice(2), {}).workers;
+  } catch (error) {
+    console.error((error as Error).message);
     process.exit(2);
   }
-  return workers;
 }
 
 /** True when this process should fork `workers` workers rather than serve. */

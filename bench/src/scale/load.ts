@@ -13,7 +13,7 @@
  * - counts closes of joined connections (`status`).
  */
 import { WebSocket } from "ws";
-import { cinderDialect, Kind, readStamp, socketIoDialect, wsDialect } from "../load/dialects.js";
+import { dialectOf, Kind, readStamp, socketIoDialect, type Dialect } from "../load/dialects.js";
 import { selfCpuMs } from "../machine.js";
 import { addressRange, sourceAddress } from "../load/source-addresses.js";
 import type { ConnectPlan, DeliveryRecord, LoadCommand, LoadReply, LoadStatus } from "./protocol.js";
@@ -56,6 +56,11 @@ const DEMO_BODY = Buffer.from('"body":"t:');
 const DEMO_SEQ = Buffer.from(" s:");
 const HEARTBEAT = '[null,"hb","phoenix","heartbeat",{}]';
 
+/** How a server's frames read: the demo speaks Cinder's (Phoenix V2 JSON). */
+function dialectFor(server: ConnectPlan["server"]): Dialect {
+  return dialectOf(server === "demo" ? "cinder" : server);
+}
+
 /** The unsigned integer written at `from` in `data` (digits only), or NaN. */
 function digitsAt(data: Buffer, from: number): number {
   let value = 0;
@@ -85,8 +90,7 @@ function delivery(server: ConnectPlan["server"], data: Buffer): [number, number]
     const s = numberAfter(data, DEMO_SEQ, at);
     return Number.isNaN(t) || Number.isNaN(s) ? undefined : [t, s];
   }
-  const dialect = server === "cinder" ? cinderDialect : server === "ws" ? wsDialect : socketIoDialect;
-  if (dialect.classify(data) !== Kind.Delivery) return undefined;
+  if (dialectFor(server).classify(data) !== Kind.Delivery) return undefined;
   const t = readStamp(data);
   const s = numberAfter(data, S_KEY);
   return Number.isNaN(t) || Number.isNaN(s) ? undefined : [t, s];
@@ -145,7 +149,7 @@ function onFrame(conn: Conn, data: Buffer): void {
     else if (kind === Kind.Ping) conn.ws!.send("3");
     return;
   }
-  const kind = (p.server === "ws" ? wsDialect : cinderDialect).classify(data);
+  const kind = dialectFor(p.server).classify(data);
   if (kind === Kind.Ack) markJoined(conn);
   else if (kind === Kind.Refused) refuse(conn, data);
 }
