@@ -7,9 +7,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { LongPoll, Socket } from "phoenix";
+import { WebSocket } from "ws";
 import { call, connect, until, type Client, type Node } from "./support/cluster.js";
 import { missing, reachable, REDIS_URL } from "./support/services.js";
 
@@ -54,6 +56,55 @@ test("--workers 2: clients on both workers share broadcasts and presence; long-p
     lp.disconnect();
   } finally {
     for (const client of clients) client.socket.disconnect();
+    child.kill("SIGTERM");
+    await new Promise((resolve) => { child.once("exit", resolve); setTimeout(() => { child.kill("SIGKILL"); resolve(undefined); }, 6000); });
+  }
+});
+
+/** Open descriptors of process `pid` (Linux /proc). */
+function fds(pid: number): number {
+  return readdirSync(`/proc/${pid}/fd`).length;
+}
+
+/** The pids of `parent`'s children (Linux /proc). */
+function childrenOf(parent: number): number[] {
+  const text = readFileSync(`/proc/${parent}/task/${parent}/children`, "utf8").trim();
+  return text === "" ? [] : text.split(/\s+/).map(Number);
+}
+
+test("--workers 2 (shared accept, the default): the workers take the connections themselves, both get some, the primary holds none", { timeout: 60_000 }, async (t) => {
+  if (!(await reachable(REDIS_URL))) { missing(t, `Redis at ${REDIS_URL}`); return; }
+  if (!existsSync("/proc/self/fd")) { t.skip("needs Linux /proc to count descriptors"); return; }
+  const child = spawn(process.execPath, [SERVER, "--workers", "2"], {
+    env: { ...process.env, PORT: "0", LOG_LEVEL: "warn", CINDER_REDIS_URL: REDIS_URL, CINDER_NODE_NAME: "fds",
+      CINDER_REDIS_NAMESPACE: `cinder-workers-${randomBytes(4).toString("hex")}` },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const lines: string[] = [];
+  child.stdout!.on("data", (chunk: Buffer) => lines.push(...chunk.toString().split("\n").filter(Boolean)));
+  child.stderr!.on("data", (chunk: Buffer) => lines.push(chunk.toString()));
+  const sockets: WebSocket[] = [];
+  try {
+    await until(() => lines.filter((l) => l.includes("listening on")).length === 2, 30_000, "two workers listening");
+    const port = Number(/:(\d+) as node/.exec(lines.find((l) => l.includes("listening on"))!)![1]);
+    const workers = childrenOf(child.pid!);
+    assert.equal(workers.length, 2);
+    const before = { primary: fds(child.pid!), workers: workers.map(fds) };
+    // Opened in waves, as clients arrive: a worker busy with a handshake leaves the next to the other.
+    for (let wave = 0; wave < 10; wave++) {
+      const opened = Array.from({ length: 30 }, () => new WebSocket(`ws://127.0.0.1:${port}/socket/websocket?vsn=2.0.0&user=w${wave}`));
+      await Promise.all(opened.map((ws) => new Promise((resolve, reject) => { ws.onopen = resolve; ws.onerror = reject; })));
+      sockets.push(...opened);
+    }
+    const held = workers.map((pid, i) => fds(pid) - before.workers[i]!);
+    assert.ok(fds(child.pid!) <= before.primary + 2, `the primary holds no client sockets (${before.primary} → ${fds(child.pid!)} descriptors)`);
+    assert.ok(held.every((n) => n > 0), `both workers accepted connections (${held.join(" + ")} of 300)`);
+    // (±a few: the workers open and close other descriptors, e.g. Redis, meanwhile)
+    assert.ok(held[0]! + held[1]! >= 290, `the connections are the workers' descriptors (${held.join(" + ")} of 300)`);
+    for (const ws of sockets) ws.close();
+    await until(() => workers.every((pid, i) => fds(pid) <= before.workers[i]! + 2), 10_000, "the workers' descriptors back to where they were");
+  } finally {
+    for (const ws of sockets) ws.close();
     child.kill("SIGTERM");
     await new Promise((resolve) => { child.once("exit", resolve); setTimeout(() => { child.kill("SIGKILL"); resolve(undefined); }, 6000); });
   }

@@ -34,7 +34,7 @@ export interface ServeOptions<S extends Service = Service> {
   host?: string | undefined;
   /** The start-up line printed on stdout once listening, given the bound port and the service. */
   banner(port: number, service: S): string;
-  /** The command line; default `serverArgs()` (`--workers`, `CINDER_WORKERS`; a bad one: its message on stderr, exit code 2). */
+  /** The command line; default `serverArgs()` (`--workers`, `CINDER_WORKERS`, `--accept`, `CINDER_ACCEPT`; a bad one: its message on stderr, exit code 2). */
   args?: ServerArgs;
   /** Exit anyway this long after a stop signal if the drain has not finished. Default 15 000 ms. */
   stopTimeoutMs?: number;
@@ -46,15 +46,15 @@ export interface ServeOptions<S extends Service = Service> {
  * SIGINT before exiting. Returns the service.
  */
 export async function serve<S extends Service>(options: ServeOptions<S>): Promise<S | undefined> {
-  let workers: number;
+  let args: ServerArgs;
   try {
-    ({ workers } = options.args ?? serverArgs());
+    args = options.args ?? serverArgs();
   } catch (error) {
     // A bad command line: its one-line reason, not a stack trace.
     console.error((error as Error).message);
     process.exit(2);
   }
-  const role = forkWorkers(workers);
+  const role = forkWorkers(args.workers, console.error, args.accept);
   if (role.role === "primary") return undefined;
   const workerId = role.role === "worker" ? role.id : undefined;
   const service = await options.start({ workerId, clustered: role.role === "worker" });

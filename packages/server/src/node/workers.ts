@@ -1,15 +1,21 @@
 /**
- * One-machine mode: N worker processes share one port (`node:cluster`, round-robin accept in
- * the primary), joined by a cluster adapter, so a multi-core machine uses all its cores. The
+ * One-machine mode: N worker processes share one port (`node:cluster`), joined by a cluster
+ * adapter, so a multi-core machine uses all its cores. Who accepts (`accept`): by default
+ * (`"shared"`, node:cluster's SCHED_NONE) every worker accepts from the one listening socket,
+ * so a connection goes to whichever worker is free to take it first (a busy worker is not
+ * waiting in accept, so load spreads by how busy each is) and the primary never touches it;
+ * `"primary"` (SCHED_RR) has the primary accept each connection and hand it to the next worker
+ * in turn over IPC, which costs the primary CPU per connection and caps the setup rate. The
  * primary only forks workers, restarts the ones that exit, and restarts them all one at a time
  * on SIGHUP (a rolling restart: the replacement is listening before the old worker drains).
- * A draining worker closes its listener first, which takes it out of the primary's rotation,
- * so reconnecting clients land on the others. The primary gives every worker one shared secret
+ * A draining worker closes its listener first, which takes it out of the accepting
+ * workers, so reconnecting clients land on the others. The primary gives every worker one shared secret
  * (`CINDER_CLUSTER_SECRET`, kept if set), which long-poll session tokens need, since
  * consecutive polls may reach different workers.
  */
 import cluster, { type Worker } from "node:cluster";
 import { randomBytes } from "node:crypto";
+import type { AcceptMode } from "./args.js";
 
 /** Where a process stands in one-machine mode. */
 export type WorkerRole = { role: "primary" } | { role: "single" } | { role: "worker"; id: number };
@@ -35,9 +41,9 @@ function exited(worker: Worker): Promise<void> {
  * With `workers > 1`, forks that many workers in the primary (restarting any that exit
  * unexpectedly, rolling-restarting all on SIGHUP) and returns `{role: "primary"}`, which should
  * not start a server; in a worker returns `{role: "worker", id}`. With `workers <= 1` returns
- * `{role: "single"}`.
+ * `{role: "single"}`. `accept` says who accepts connections (see the module's comment).
  */
-export function forkWorkers(workers: number, log: (message: string) => void = console.error): WorkerRole {
+export function forkWorkers(workers: number, log: (message: string) => void = console.error, accept: AcceptMode = "shared"): WorkerRole {
   if (cluster.isWorker) {
     // node:cluster's messages to the primary go over the IPC channel; once the primary is gone
     // (killed), a send fails with EPIPE as an 'error' event, which unheard would crash this
@@ -47,6 +53,8 @@ export function forkWorkers(workers: number, log: (message: string) => void = co
     return { role: "worker", id: cluster.worker?.id ?? 0 };
   }
   if (!Number.isInteger(workers) || workers <= 1) return { role: "single" };
+  // Read by node:cluster when it forks the first worker (it overrides NODE_CLUSTER_SCHED_POLICY).
+  cluster.schedulingPolicy = accept === "shared" ? cluster.SCHED_NONE : cluster.SCHED_RR;
   let stopping = false;
   /** Workers being replaced on purpose: their exit starts no other. */
   const replaced = new Set<number>();
