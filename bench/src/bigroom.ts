@@ -93,7 +93,7 @@ class Load {
 
 const sum = (list: LoadCounters[]): LoadCounters => list.reduce((a, b) => ({
   frames: a.frames + b.frames, bytes: a.bytes + b.bytes, countFrames: a.countFrames + b.countFrames, diffFrames: a.diffFrames + b.diffFrames,
-  stateFrames: a.stateFrames + b.stateFrames, otherFrames: a.otherFrames + b.otherFrames, closes: a.closes + b.closes, errors: a.errors + b.errors,
+  stateFrames: a.stateFrames + b.stateFrames, otherFrames: a.otherFrames + b.otherFrames, closes: a.closes + b.closes, errors: a.errors + b.errors, retries: a.retries + b.retries,
 }));
 
 async function snapshot(loads: Load[]): Promise<{ counters: LoadCounters; cpuMs: number; joined: number }> {
@@ -176,7 +176,7 @@ async function run(id: "cinder" | "ws", n: number): Promise<Result> {
     const caused = await snapshot(loads);
     const causedCpu = (processesCpuMs(server.pids()) - cpuBefore) / 1000;
     const causedFrames = (caused.counters.frames - before.counters.frames) / (joined * churnElapsed);
-    log(`  counts right ${lagSeconds === undefined ? "not within the timeout" : `${fixed(lagSeconds, 2)} s`} after the churn ended; frames the churn caused per client per churn second ${fixed(causedFrames, 2)}; server CPU until then ${fixed(causedCpu, 1)} s`);
+    log(`  counts right ${lagSeconds === undefined ? "not within the timeout" : `${fixed(lagSeconds, 2)} s`} after the churn ended; frames the churn caused per client per churn second ${fixed(causedFrames, 2)}; server CPU until then ${fixed(causedCpu, 1)} s; reconnects retried after a failed or closed connection ${int(caused.counters.retries - before.counters.retries)}`);
 
     // D leave at once (spread over the load processes); time until every remaining count is N - D.
     await sleep(2000);

@@ -44,6 +44,8 @@ export interface LoadCounters {
   otherFrames: number;
   closes: number;
   errors: number;
+  /** Reconnects after an unexpected close (after the joins), as a client retries. */
+  retries: number;
 }
 
 interface Member {
@@ -55,12 +57,14 @@ interface Member {
   count: number;
 }
 
-const counters: LoadCounters = { frames: 0, bytes: 0, countFrames: 0, diffFrames: 0, stateFrames: 0, otherFrames: 0, closes: 0, errors: 0 };
+const counters: LoadCounters = { frames: 0, bytes: 0, countFrames: 0, diffFrames: 0, stateFrames: 0, otherFrames: 0, closes: 0, errors: 0, retries: 0 };
 const members: Member[] = [];
 let setup: Extract<LoadCommand, { op: "connect" }> | undefined;
 let inflight = 0;
 let target: number | undefined;
 let settledAt: number | undefined;
+/** True once the joins are done: from then on an unexpected close is retried. */
+let retryClosed = false;
 const errorSamples: string[] = [];
 const send = (reply: LoadReply): void => { process.send?.(reply); };
 
@@ -132,6 +136,12 @@ function connect(member: Member): void {
     if (!member.joined) inflight--;
     member.ws = null;
     member.joined = false;
+    // After the joins, a connection that fails or is closed by the server comes back the way a
+    // client's would (phoenix.js retries with a backoff), so counts can settle on all members.
+    if (retryClosed) {
+      counters.retries++;
+      setTimeout(() => { if (member.generation === generation && member.ws === null) connect(member); }, 1000 + Math.random() * 1000);
+    }
   });
 }
 
@@ -161,6 +171,7 @@ async function connectAll(): Promise<void> {
 
 /** Reconnects `perSecond` random joined members a second, in 20 ms steps, for `seconds`. */
 async function churn(perSecond: number, seconds: number): Promise<void> {
+  retryClosed = true;
   const start = performance.now();
   let done = 0;
   for (;;) {

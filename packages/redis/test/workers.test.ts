@@ -72,10 +72,10 @@ function childrenOf(parent: number): number[] {
   return text === "" ? [] : text.split(/\s+/).map(Number);
 }
 
-test("--workers 2 (shared accept, the default): the workers take the connections themselves, both get some, the primary holds none", { timeout: 60_000 }, async (t) => {
+test("--workers 2 --accept shared: the workers take the connections themselves, both get some, the primary holds none", { timeout: 60_000 }, async (t) => {
   if (!(await reachable(REDIS_URL))) { missing(t, `Redis at ${REDIS_URL}`); return; }
   if (!existsSync("/proc/self/fd")) { t.skip("needs Linux /proc to count descriptors"); return; }
-  const child = spawn(process.execPath, [SERVER, "--workers", "2"], {
+  const child = spawn(process.execPath, [SERVER, "--workers", "2", "--accept", "shared"], {
     env: { ...process.env, PORT: "0", LOG_LEVEL: "warn", CINDER_REDIS_URL: REDIS_URL, CINDER_NODE_NAME: "fds",
       CINDER_REDIS_NAMESPACE: `cinder-workers-${randomBytes(4).toString("hex")}` },
     stdio: ["ignore", "pipe", "pipe"],

@@ -1,7 +1,7 @@
 /**
  * The command line shared by Cinder's servers, read with `node:util` `parseArgs`:
  * `--workers N` (or `CINDER_WORKERS`, default 1) runs N processes on one port; `--accept shared|primary`
- * (or `CINDER_ACCEPT`, default shared) says who accepts their connections (workers.ts). Every mistake is
+ * (or `CINDER_ACCEPT`, default primary) says who accepts their connections (workers.ts). Every mistake is
  * an `Error` whose message names the flag and the value (a negative number after a flag, which
  * parseArgs alone calls "ambiguous", is read as that flag's value and refused as such).
  */
@@ -39,7 +39,7 @@ function joinNegativeValues(argv: readonly string[]): string[] {
 
 /**
  * Reads `--workers N` from `argv` (after the script), else `CINDER_WORKERS`, else 1, and
- * `--accept`, else `CINDER_ACCEPT`, else "shared"; throws on a bad value.
+ * `--accept`, else `CINDER_ACCEPT`, else "primary"; throws on a bad value.
  */
 export function serverArgs(argv: readonly string[] = process.argv.slice(2), env: NodeJS.ProcessEnv = process.env): ServerArgs {
   let values: { workers?: string | undefined; accept?: string | undefined };
@@ -54,7 +54,7 @@ export function serverArgs(argv: readonly string[] = process.argv.slice(2), env:
   if (!/^\d+$/.test(raw.trim()) || !Number.isInteger(workers) || workers < 1) {
     throw new Error(`--workers must be a positive integer, got ${JSON.stringify(raw)}`);
   }
-  const accept = values.accept ?? env.CINDER_ACCEPT ?? "shared";
+  const accept = values.accept ?? env.CINDER_ACCEPT ?? "primary";
   if (!(ACCEPT_MODES as readonly string[]).includes(accept)) {
     throw new Error(`--accept must be "shared" or "primary", got ${JSON.stringify(accept)}`);
   }

@@ -1,11 +1,11 @@
 /**
  * One-machine mode: N worker processes share one port (`node:cluster`), joined by a cluster
  * adapter, so a multi-core machine uses all its cores. Who accepts (`accept`): by default
- * (`"shared"`, node:cluster's SCHED_NONE) every worker accepts from the one listening socket,
- * so a connection goes to whichever worker is free to take it first (a busy worker is not
- * waiting in accept, so load spreads by how busy each is) and the primary never touches it;
- * `"primary"` (SCHED_RR) has the primary accept each connection and hand it to the next worker
- * in turn over IPC, which costs the primary CPU per connection and caps the setup rate. The
+ * (`"primary"`, node:cluster's SCHED_RR) the primary accepts each connection and hands it to the
+ * next worker in turn over IPC, which costs the primary CPU per connection and caps the setup
+ * rate; with `"shared"` (SCHED_NONE) every worker accepts from the one listening socket, so a
+ * connection goes to whichever worker is free to take it first (a busy worker is not waiting in
+ * accept, so load spreads by how busy each is) and the primary never touches it. The
  * primary only forks workers, restarts the ones that exit, and restarts them all one at a time
  * on SIGHUP (a rolling restart: the replacement is listening before the old worker drains).
  * A draining worker closes its listener first, which takes it out of the accepting
@@ -43,7 +43,7 @@ function exited(worker: Worker): Promise<void> {
  * not start a server; in a worker returns `{role: "worker", id}`. With `workers <= 1` returns
  * `{role: "single"}`. `accept` says who accepts connections (see the module's comment).
  */
-export function forkWorkers(workers: number, log: (message: string) => void = console.error, accept: AcceptMode = "shared"): WorkerRole {
+export function forkWorkers(workers: number, log: (message: string) => void = console.error, accept: AcceptMode = "primary"): WorkerRole {
   if (cluster.isWorker) {
     // node:cluster's messages to the primary go over the IPC channel; once the primary is gone
     // (killed), a send fails with EPIPE as an 'error' event, which unheard would crash this
