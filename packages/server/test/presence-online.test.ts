@@ -3,7 +3,8 @@
  * `onOffline` hooks and the `presence_online*` pushes of `subscribeOnline`. A key's first meta
  * makes one online on every node; a move to another node within the grace makes nothing; a
  * last leave makes one offline on every node after the grace; a node that starts later adopts
- * who was online before it without events (and still reports their offline); a closing node
+ * who was online before it without events (and still reports their offline), even when its
+ * first transfer came before it heard of every node; a closing node
  * makes no more events; a hook that throws is logged. (Real processes over Redis:
  * packages/redis/test/online.test.ts.)
  */
@@ -156,4 +157,24 @@ test("a hook that throws or rejects is logged and changes nothing; a bad leaveGr
   assert.deepEqual(watcher.pushes.slice(1), ['presence_online {"key":"alice"}', 'presence_offline {"key":"alice"}'], "the pushes went out all the same");
   await presence.close();
   assert.throws(() => createPresence({ pubsub, logger: silentLogger, leaveGraceMs: -1 }), /leaveGraceMs must be a finite number of ms ≥ 0, not -1/);
+});
+
+test("a node started later adopts everyone without events even when its first transfer came before it heard of every node", async () => {
+  const bus = new Bus();
+  const [a, b] = await Promise.all([node(bus, "a"), node(bus, "b")]);
+  a.presence.track({ ownerId: "a.1", topic: "room" }, "alice", {});
+  b.presence.track({ ownerId: "b.1", topic: "room" }, "bob", {});
+  await until(() => a.presence.countUsers("room") === 2 && b.presence.countUsers("room") === 2, 1_000, "both users on both nodes");
+  await sleep(5);
+  // c hears only a at first: a's transfer carries b's members, but c does not know b yet.
+  let cutOff = true;
+  bus.filter = (from, to) => !(cutOff && from === "b" && to === "c");
+  const c = await node(bus, "c");
+  await until(() => c.presence.countUsers("room") === 1, 2_000, "c synced with a");
+  await sleep(100);
+  cutOff = false;
+  await until(() => c.presence.countUsers("room") === 2, 2_000, "c to learn of bob");
+  await sleep(GRACE);
+  assert.deepEqual(c.hooks, [], "bob was online before c started: not news on c");
+  await Promise.all([a.presence.close(), b.presence.close(), c.presence.close()]);
 });

@@ -2,6 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { type Diff, type Meta, type TrackerData, TrackerState, decodeData } from "../src/presence/state.js";
+import { splitState } from "../src/presence/wire.js";
 
 // ------------------------------------------------------------------ simulated cluster
 
@@ -417,4 +418,34 @@ test("a replica's own entries are never removed by merging arbitrary remote data
     }),
     { seed: 0x0e, numRuns: 300 },
   );
+});
+
+test("a full state split by replica (splitState) merges, in either order, to what the whole state merges to", () => {
+  let checked = 0;
+  fc.assert(
+    fc.property(scenarioArb, fc.nat(), fc.nat(3), fc.nat(15), ([n, cmds], pick, target, mask) => {
+      const whole = scenario(n, cmds);
+      const states = whole.archive.filter((m) => receive(m.json).kind === "state");
+      if (states.length === 0) return;
+      checked++;
+      const json = states[pick % states.length]!.json;
+      const r = target % n;
+      const [picked, rest] = splitState(receive(json), (_replica) => false);
+      assert.equal(picked.replicas.length, 0, "a predicate that picks nothing leaves the first part empty");
+      assert.equal(rest.values.length, receive(json).values.length);
+      let i = 0;
+      const [a, b] = splitState(receive(json), () => ((mask >> (i++ % 4)) & 1) === 1);
+      const forward = scenario(n, cmds);
+      const backward = scenario(n, cmds);
+      whole.merge(r, receive(json));
+      forward.merge(r, a);
+      forward.merge(r, b);
+      backward.merge(r, b);
+      backward.merge(r, a);
+      assert.equal(snapshot(forward.states[r]!), snapshot(whole.states[r]!));
+      assert.equal(snapshot(backward.states[r]!), snapshot(whole.states[r]!));
+    }),
+    { seed: 0x5b1d, numRuns: 300 },
+  );
+  assert.ok(checked > 50, `enough scenarios held a full state (${checked})`);
 });

@@ -5,16 +5,16 @@
  * (or an empty keep-alive after `maxSilentPeriods`), samples the clocks it heard and asks the
  * replicas ahead of it for a transfer (repairing lost messages and bootstrapping new nodes),
  * and marks replicas that stopped heartbeating down, then permanently down. Every change it
- * sees — local operations or merges — is reported through `onDiff`; the first full state from
- * each replica that started before this one is marked `bootstrap` (what was there before this
- * node joined the group, not a change). Timers are unref'd.
+ * sees — local operations or merges — is reported through `onDiff`; the first full state of
+ * each replica that started before this one, from whichever replica's transfer, is marked
+ * `bootstrap` (what was there before this node joined the group, not a change). Timers are unref'd.
  */
 import { randomBytes } from "node:crypto";
 import type { Logger } from "../logger.js";
 import type { BroadcastMessage, PubSub, Subscriber } from "../pubsub/index.js";
 import { decodeClock, encodeClock, parseReplicaKey, replicaKey, type Clock, type Replica } from "./clock.js";
 import { TrackerState, type Diff, type Meta, type OpResult } from "./state.js";
-import { decodeData, type TrackerData } from "./wire.js";
+import { decodeData, splitState, type TrackerData } from "./wire.js";
 
 /** Timing of the replica loop (Phoenix.Tracker's defaults). */
 export interface TrackerTiming {
@@ -50,7 +50,8 @@ export interface TrackerOptions extends Partial<TrackerTiming> {
   logger: Logger;
   /**
    * Receives every visible change, local or merged. `bootstrap` is true for the first full
-   * state merged from a replica that started before this one (this node's initial sync).
+   * state merged of a replica that started before this one (this node's initial sync), whichever
+   * replica's transfer brought it.
    */
   onDiff(diff: Diff, bootstrap: boolean): void;
 }
@@ -87,7 +88,7 @@ export class Tracker implements Subscriber {
   private readonly topic: string;
   private readonly lastHeard = new Map<string, number>();
   private readonly remoteClocks = new Map<string, Clock>();
-  /** Replicas we merged a full state from (keys). */
+  /** Replicas whose full state we merged, from them or relayed by another (keys). */
   private readonly synced = new Set<string>();
   private readonly bootedAt = Date.now();
   private timer: NodeJS.Timeout | undefined;
@@ -236,10 +237,19 @@ export class Tracker implements Subscriber {
       }
       case "transfer_ack": {
         if (this.state.replicaStatus(from) === undefined) return;
-        const first = !this.synced.has(key);
-        this.synced.add(key);
-        const started = bootTime(from.vsn);
-        this.report(this.state.merge(decodeData(message.data)), first && started !== undefined && started < this.bootedAt);
+        // A replica whose full state reaches us for the first time, and that started before this
+        // node, holds what was there before we joined: adopted, not news — whichever replica's
+        // transfer brings it (the first transfer leaves out replicas we had not heard of yet).
+        // A replica we have not heard of yet is skipped by the merge: it is not synced by this one.
+        const data = decodeData(message.data);
+        const known = (name: string, vsn: string): boolean => this.state.replicaStatus({ name, vsn }) !== undefined;
+        const [adopted, news] = splitState(data, ([name, vsn]) => {
+          const started = bootTime(vsn);
+          return known(name, vsn) && !this.synced.has(replicaKey({ name, vsn })) && started !== undefined && started < this.bootedAt;
+        });
+        for (const [name, vsn] of data.replicas) if (known(name, vsn)) this.synced.add(replicaKey({ name, vsn }));
+        this.report(this.state.merge(adopted), true);
+        this.report(this.state.merge(news));
         break;
       }
       case "graceful_permdown": {

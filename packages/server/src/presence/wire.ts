@@ -143,3 +143,25 @@ export function decodeData(input: unknown): TrackerData {
   }
   return input as unknown as TrackerData;
 }
+
+/**
+ * Splits a full state in two by replica: the replicas `pick` accepts (with their values) and the
+ * rest, each a state of its own (merging both equals merging `data`: a state's replicas merge
+ * independently).
+ */
+export function splitState(data: TrackerData, pick: (replica: WireReplica) => boolean): [picked: TrackerData, rest: TrackerData] {
+  const parts: [TrackerData, TrackerData] = [
+    { ...data, replicas: [], values: [] },
+    { ...data, replicas: [], values: [] },
+  ];
+  /** Per replica of `data`: its part and its index there. */
+  const where = data.replicas.map((replica) => {
+    const part = parts[pick(replica) ? 0 : 1];
+    return { part, index: part.replicas.push(replica) - 1 };
+  });
+  for (const value of data.values) {
+    const { part, index } = where[value[0]]!;
+    part.values.push([index, value[1], value[2], value[3], value[4], value[5]]);
+  }
+  return parts;
+}
