@@ -8,7 +8,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { LongPoll, Socket } from "phoenix";
 import { WebSocket } from "ws";
@@ -17,16 +17,28 @@ import { missing, reachable, REDIS_URL } from "./support/services.js";
 
 const SERVER = fileURLToPath(new URL("../../../../apps/conformance/dist/src/server.js", import.meta.url));
 
-test("--workers 2: clients on both workers share broadcasts and presence; long-poll works across workers", { timeout: 60_000 }, async (t) => {
-  if (!(await reachable(REDIS_URL))) { missing(t, `Redis at ${REDIS_URL}`); return; }
-  const child = spawn(process.execPath, [SERVER, "--workers", "2"], {
-    env: { ...process.env, PORT: "0", LOG_LEVEL: "warn", CINDER_REDIS_URL: REDIS_URL, CINDER_NODE_NAME: "box",
-      CINDER_REDIS_NAMESPACE: `cinder-workers-${randomBytes(4).toString("hex")}`, CINDER_PRESENCE_BROADCAST_MS: "100" },
+/** The conformance server with `args` on a spare port and its own Redis namespace; its stdout and stderr lines are collected. */
+function startServer(args: readonly string[], env: Record<string, string>): { child: ChildProcess; lines: string[] } {
+  const child = spawn(process.execPath, [SERVER, ...args], {
+    env: { ...process.env, PORT: "0", LOG_LEVEL: "warn", CINDER_REDIS_URL: REDIS_URL,
+      CINDER_REDIS_NAMESPACE: `cinder-workers-${randomBytes(4).toString("hex")}`, ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   const lines: string[] = [];
   child.stdout!.on("data", (chunk: Buffer) => lines.push(...chunk.toString().split("\n").filter(Boolean)));
   child.stderr!.on("data", (chunk: Buffer) => lines.push(chunk.toString()));
+  return { child, lines };
+}
+
+/** SIGTERM (the drain), SIGKILL if it has not exited 6 s later. */
+async function stopServer(child: ChildProcess): Promise<void> {
+  child.kill("SIGTERM");
+  await new Promise((resolve) => { child.once("exit", resolve); setTimeout(() => { child.kill("SIGKILL"); resolve(undefined); }, 6000); });
+}
+
+test("--workers 2: clients on both workers share broadcasts and presence; long-poll works across workers", { timeout: 60_000 }, async (t) => {
+  if (!(await reachable(REDIS_URL))) { missing(t, `Redis at ${REDIS_URL}`); return; }
+  const { child, lines } = startServer(["--workers", "2"], { CINDER_NODE_NAME: "box", CINDER_PRESENCE_BROADCAST_MS: "100" });
   const clients: Client[] = [];
   try {
     await until(() => lines.filter((l) => l.includes("listening on")).length === 2, 30_000, "two workers listening");
@@ -56,8 +68,7 @@ test("--workers 2: clients on both workers share broadcasts and presence; long-p
     lp.disconnect();
   } finally {
     for (const client of clients) client.socket.disconnect();
-    child.kill("SIGTERM");
-    await new Promise((resolve) => { child.once("exit", resolve); setTimeout(() => { child.kill("SIGKILL"); resolve(undefined); }, 6000); });
+    await stopServer(child);
   }
 });
 
@@ -75,14 +86,7 @@ function childrenOf(parent: number): number[] {
 test("--workers 2 --accept shared: the workers take the connections themselves, both get some, the primary holds none", { timeout: 60_000 }, async (t) => {
   if (!(await reachable(REDIS_URL))) { missing(t, `Redis at ${REDIS_URL}`); return; }
   if (!existsSync("/proc/self/fd")) { t.skip("needs Linux /proc to count descriptors"); return; }
-  const child = spawn(process.execPath, [SERVER, "--workers", "2", "--accept", "shared"], {
-    env: { ...process.env, PORT: "0", LOG_LEVEL: "warn", CINDER_REDIS_URL: REDIS_URL, CINDER_NODE_NAME: "fds",
-      CINDER_REDIS_NAMESPACE: `cinder-workers-${randomBytes(4).toString("hex")}` },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  const lines: string[] = [];
-  child.stdout!.on("data", (chunk: Buffer) => lines.push(...chunk.toString().split("\n").filter(Boolean)));
-  child.stderr!.on("data", (chunk: Buffer) => lines.push(chunk.toString()));
+  const { child, lines } = startServer(["--workers", "2", "--accept", "shared"], { CINDER_NODE_NAME: "fds" });
   const sockets: WebSocket[] = [];
   try {
     await until(() => lines.filter((l) => l.includes("listening on")).length === 2, 30_000, "two workers listening");
@@ -105,7 +109,6 @@ test("--workers 2 --accept shared: the workers take the connections themselves, 
     await until(() => workers.every((pid, i) => fds(pid) <= before.workers[i]! + 2), 10_000, "the workers' descriptors back to where they were");
   } finally {
     for (const ws of sockets) ws.close();
-    child.kill("SIGTERM");
-    await new Promise((resolve) => { child.once("exit", resolve); setTimeout(() => { child.kill("SIGKILL"); resolve(undefined); }, 6000); });
+    await stopServer(child);
   }
 });

@@ -61,6 +61,17 @@ async function until(check: () => boolean, timeoutMs: number, what: string): Pro
   }
 }
 
+/** Nodes a and b on a new bus, alice tracked on a and bob on b, both listed on both nodes. */
+async function aliceOnAAndBobOnB(): Promise<{ bus: Bus; a: TestNode; b: TestNode }> {
+  const bus = new Bus();
+  const [a, b] = await Promise.all([node(bus, "a"), node(bus, "b")]);
+  a.presence.track({ ownerId: "a.1", topic: "room" }, "alice", {});
+  b.presence.track({ ownerId: "b.1", topic: "room" }, "bob", {});
+  await until(() => a.presence.countUsers("room") === 2 && b.presence.countUsers("room") === 2, 1_000, "both users on both nodes");
+  await sleep(5);
+  return { bus, a, b };
+}
+
 test("first join: one online on every node; a move to another node within the grace: nothing; a last leave: one offline everywhere after the grace", async () => {
   const bus = new Bus();
   const [a, b] = await Promise.all([node(bus, "a"), node(bus, "b")]);
@@ -102,12 +113,7 @@ test("first join: one online on every node; a move to another node within the gr
 });
 
 test("a node started later adopts who was online without events, reports later changes, and a closing node makes none", async () => {
-  const bus = new Bus();
-  const [a, b] = await Promise.all([node(bus, "a"), node(bus, "b")]);
-  a.presence.track({ ownerId: "a.1", topic: "room" }, "alice", {});
-  b.presence.track({ ownerId: "b.1", topic: "room" }, "bob", {});
-  await until(() => a.presence.countUsers("room") === 2 && b.presence.countUsers("room") === 2, 1_000, "both users on both nodes");
-  await sleep(5);
+  const { bus, a, b } = await aliceOnAAndBobOnB();
   const c = await node(bus, "c");
   const early = new Watcher("c.early", "room");
   c.presence.subscribeOnline(early);
@@ -160,12 +166,7 @@ test("a hook that throws or rejects is logged and changes nothing; a bad leaveGr
 });
 
 test("a node started later adopts everyone without events even when its first transfer came before it heard of every node", async () => {
-  const bus = new Bus();
-  const [a, b] = await Promise.all([node(bus, "a"), node(bus, "b")]);
-  a.presence.track({ ownerId: "a.1", topic: "room" }, "alice", {});
-  b.presence.track({ ownerId: "b.1", topic: "room" }, "bob", {});
-  await until(() => a.presence.countUsers("room") === 2 && b.presence.countUsers("room") === 2, 1_000, "both users on both nodes");
-  await sleep(5);
+  const { bus, a, b } = await aliceOnAAndBobOnB();
   // c hears only a at first: a's transfer carries b's members, but c does not know b yet.
   let cutOff = true;
   bus.filter = (from, to) => !(cutOff && from === "b" && to === "c");
