@@ -108,15 +108,27 @@ test("notices sent while a page was cut off reach it once it is back, once each 
   const harness = h;
   const dora = await harness.signUp("dora");
   const connection = (): Promise<string> => dora.page.evaluate<string>("document.body.dataset.connection ?? ''");
-  await eventually(async () => (await connection()) === "online", 8000, "dora online");
   const user = await harness.app.store.userByName("dora");
   assert.ok(user !== undefined);
+  // Her page's next WebSockets go through a route, so the test can keep it away: without that
+  // it is back within milliseconds, too fast to see it cut off (and to be sure it missed anything).
+  let blocked = false;
+  await dora.page.routeWebSocket(/\/socket\/websocket/, (ws) => {
+    if (blocked) ws.close({ reason: "cut off by the test" });
+    else ws.connectToServer();
+  });
+  await dora.page.reload(); // (a route applies to the pages loaded after it)
+  await eventually(async () => (await connection()) === "online", 8000, "dora online through the route");
   // The server drops dora's connection, and an admin broadcast (what POST /api/admin/broadcast
   // sends) goes out before her page is back: only the stream's replay can bring it.
+  blocked = true;
   await harness.app.disconnectUser(user.id);
   await eventually(async () => (await connection()) === "disconnected", 8000, "dora's page cut off");
   harness.app.endpoint.broadcast("notifications:all", "new_msg", { body: "Missed while away", at: Date.now() });
   const missed = dora.page.locator(".toast-announcement", { hasText: "Missed while away" });
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  assert.equal(await missed.count(), 0, "nothing reaches a page that is cut off");
+  blocked = false;
   await missed.first().waitFor({ timeout: 15_000 });
   await eventually(async () => (await connection()) === "online", 8000, "dora back");
   await new Promise((resolve) => setTimeout(resolve, 500));
