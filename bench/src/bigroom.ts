@@ -3,7 +3,7 @@
  *
  *   npm run bench:bigroom -- [--members N] [--full] [--workers W] [--load-processes P]
  *     [--churn-rate K] [--churn-seconds S] [--drop D] [--naive-members M] [--servers cinder,ws]
- *     [--count-interval MS]
+ *     [--count-interval MS] [--accept shared|primary]
  *
  * N members (default 20,000; `--full` 100,000) on one topic of Cinder in count mode: the
  * conformance server with `--workers W` (node:cluster on one port, joined by Redis; at most
@@ -43,8 +43,14 @@ const { values: args } = parseArgs({
     "sample-size": { type: "string", default: "20" }, threshold: { type: "string", default: "500" }, batch: { type: "string", default: "200" },
     "count-interval": { type: "string", default: "1000" },
     redis: { type: "string", default: "redis://127.0.0.1:6379" }, "settle-timeout": { type: "string", default: "60" },
+    accept: { type: "string" },
   },
 });
+if (args.accept !== undefined && args.accept !== "shared" && args.accept !== "primary") {
+  console.error(`--accept must be shared or primary, got ${JSON.stringify(args.accept)}`);
+  process.exit(2);
+}
+const accept = args.accept as "shared" | "primary" | undefined;
 const members = Number(args.members ?? (args.full ? 100_000 : 20_000));
 const PER_WORKER = 16_000;
 const PER_LOAD = 18_000;
@@ -54,6 +60,8 @@ interface Result {
   server: string;
   members: number;
   workers: number;
+  /** Cinder: who accepted the workers' connections (`--accept`; undefined: the server's default, primary). */
+  accept: string | undefined;
   loadProcesses: number;
   joinSeconds: number;
   rssBeforeMiB: number;
@@ -122,9 +130,9 @@ async function run(id: "cinder" | "ws", n: number): Promise<Result> {
   const churnSeconds = Number(args["churn-seconds"]);
   const settleTimeout = Number(args["settle-timeout"]) * 1000;
   const namespace = `bench-bigroom-${process.pid}`;
-  log(`${id}: ${int(n)} members, ${workers} worker(s), ${processes} load processes`);
+  log(`${id}: ${int(n)} members, ${workers} worker(s)${id === "cinder" ? ` (accept: ${accept ?? "the server's default"})` : ""}, ${processes} load processes`);
   const server = await launch(id, paths, id === "cinder" ? {
-    workers,
+    workers, ...(accept !== undefined ? { accept } : {}),
     env: {
       CINDER_REDIS_URL: args.redis!, CINDER_REDIS_NAMESPACE: namespace,
       CINDER_BIG_ROOM: JSON.stringify({ threshold: Number(args.threshold), sampleSize: Number(args["sample-size"]), countIntervalMs: Number(args["count-interval"]) }),
@@ -187,7 +195,7 @@ async function run(id: "cinder" | "ws", n: number): Promise<Result> {
     const settleSeconds = settled === undefined ? undefined : (settled.at - droppedAt) / 1000;
     log(`  ${int(drop)} left at once: every count at ${int(joined - drop)} ${settleSeconds === undefined ? "not within the timeout" : `after ${fixed(settleSeconds, 2)} s`}`);
     return {
-      server: id, members: joined, workers, loadProcesses: processes, joinSeconds,
+      server: id, members: joined, workers, accept: id === "cinder" ? accept ?? "primary" : undefined, loadProcesses: processes, joinSeconds,
       rssBeforeMiB: rssBefore / 2 ** 20, rssAfterMiB: rssAfter / 2 ** 20, bytesPerMember: (rssAfter - rssBefore) / joined,
       churn: {
         rate: churnRate, seconds: churnElapsed, reconnects, framesPerClientPerSecond: perClient("frames"),

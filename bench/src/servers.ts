@@ -40,6 +40,8 @@ export interface RunningServer {
 export interface LaunchOptions {
   /** Cinder only: run `--workers N` (needs Redis). */
   workers?: number;
+  /** Cinder with workers only: `--accept shared|primary` (the server's own default when absent). */
+  accept?: "shared" | "primary";
   /** Extra environment (e.g. CINDER_REDIS_NAMESPACE; BENCH_SIO_RECOVERY=1 for Socket.IO). */
   env?: Record<string, string>;
   /** `node --cpu-prof` into this directory, for the whole life of the process (cluster workers too; a killed one writes none). */
@@ -58,7 +60,7 @@ export async function launch(id: ServerId, paths: Paths, options: LaunchOptions 
       ...common,
       name: "the Cinder conformance server",
       script: join(paths.repoRoot, "apps", "conformance", "dist", "src", "server.js"),
-      args: workers > 1 ? ["--workers", String(workers)] : [],
+      args: workers > 1 ? ["--workers", String(workers), ...(options.accept !== undefined ? ["--accept", options.accept] : [])] : [],
       readyCount: workers,
       env: { CINDER_DRAIN_WINDOW_MS: "200", ...(options.env ?? {}) },
     });

@@ -80,4 +80,7 @@ test("flags: defaults hold ≤ 16,000 a worker and ≤ 16,667 a load process; se
   assert.throws(() => scaleOptions(["--connections", "100000", "--load-processes", "2"]), /at most 19000/);
   assert.throws(() => scaleOptions(["--rate", "fast"]), /--rate must be an integer/);
   assert.throws(() => scaleOptions(["--bogus"]), OptionsError);
+  assert.equal(defaults.accept, undefined, "no --accept: the server's own default");
+  assert.equal(scaleOptions(["--accept", "shared"]).accept, "shared");
+  assert.throws(() => scaleOptions(["--accept", "kernel"]), /--accept must be shared or primary/);
 });

@@ -18,6 +18,8 @@ export interface ScaleOptions {
   connections: number;
   /** Undefined: `ceil(connections / PER_WORKER)`. */
   workers: number | undefined;
+  /** `--accept` for Cinder's servers with workers (undefined: the server's default, primary). */
+  accept: "shared" | "primary" | undefined;
   loadProcesses: number;
   holdSeconds: number;
   broadcasts: number;
@@ -43,6 +45,7 @@ export const USAGE = `npm run bench:scale -- [flags]
   --server cinder|demo|socketio|ws  repeatable or a comma list (default cinder)
   --connections N                 joined connections (100000)
   --workers W                     server workers (enough that each holds <= ${PER_WORKER.toLocaleString("en-US")})
+  --accept shared|primary         who accepts Cinder's workers' connections (the server's default: primary)
   --load-processes P              load processes, each from 127.1.i.1-32 (enough that each holds <= ${PER_LOAD.toLocaleString("en-US")})
   --hold-seconds S                hold every connection at least S s after the last join (120)
   --broadcasts K                  steady broadcasts, one a second (30)
@@ -70,7 +73,7 @@ export function scaleOptions(argv: readonly string[]): ScaleOptions {
     ({ values } = parseArgs({
       args: [...argv], strict: true, allowPositionals: false,
       options: {
-        server: { type: "string", multiple: true }, connections: { type: "string" }, workers: { type: "string" },
+        server: { type: "string", multiple: true }, connections: { type: "string" }, workers: { type: "string" }, accept: { type: "string" },
         "load-processes": { type: "string" }, "hold-seconds": { type: "string" }, broadcasts: { type: "string" },
         burst: { type: "string" }, rate: { type: "string" }, concurrency: { type: "string" }, "join-timeout": { type: "string" },
         "idle-seconds": { type: "string" }, "heartbeat-seconds": { type: "string" }, redis: { type: "string" },
@@ -89,12 +92,14 @@ export function scaleOptions(argv: readonly string[]): ScaleOptions {
     throw new OptionsError(`${loadProcesses} load process(es) would each hold ${Math.ceil(connections / loadProcesses)} connections; at most ${MAX_PER_LOAD} fit one process's descriptors: use --load-processes ${Math.ceil(connections / MAX_PER_LOAD)} or more`);
   }
   if (loadProcesses > 240) throw new OptionsError("--load-processes must be at most 240");
+  if (values.accept !== undefined && values.accept !== "shared" && values.accept !== "primary") throw new OptionsError(`--accept must be shared or primary, got ${JSON.stringify(values.accept)}`);
   const json = values.json === true;
   const md = values.md === true;
   return {
     servers: [...new Set(servers)] as ScaleServerId[],
     connections,
     workers: values.workers === undefined ? undefined : int("workers", values.workers, 1, 1),
+    accept: values.accept,
     loadProcesses,
     holdSeconds: int("hold-seconds", values["hold-seconds"], 120, 0),
     broadcasts: int("broadcasts", values.broadcasts, 30, 0),

@@ -112,6 +112,8 @@ export interface ScaleResult {
   label: string;
   connections: number;
   workers: number;
+  /** Cinder's servers: the `--accept` they ran with, when the run set one. */
+  accept?: string;
   loadProcesses: number;
   connect: { joined: number; failed: number; seconds: number; perSecond: number; joinMsP50: number; joinMsP99: number; joinMsMax: number };
   /** `loadMaxStallMs`: the longest a load process's event loop stalled (from its first connect); `settleSeconds`: from the last join until the load received no more than heartbeat replies; `closeCodes`: every close of a joined connection (also before the hold) by code and reason. */
@@ -160,7 +162,7 @@ const mibOf = (bytes: number): string => `${fixed(bytes / 2 ** 20, 0)} MiB`;
 export function markdown(results: readonly ScaleResult[]): string {
   const rows: Array<[string, (r: ScaleResult) => string]> = [
     ["Connections (target)", (r) => int(r.connections)],
-    ["Workers / load processes", (r) => `${r.workers} / ${r.loadProcesses}`],
+    ["Workers / load processes", (r) => `${r.workers}${r.accept !== undefined ? ` (accept ${r.accept})` : ""} / ${r.loadProcesses}`],
     ["Joined (failed)", (r) => `${int(r.connect.joined)} (${int(r.connect.failed)})`],
     ["Connects+joins/s", (r) => int(r.connect.perSecond)],
     ["Join latency p50 / p99 (ms)", (r) => `${int(r.connect.joinMsP50)} / ${int(r.connect.joinMsP99)}`],

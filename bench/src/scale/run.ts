@@ -97,7 +97,9 @@ async function runOne(id: ScaleServerId, options: ScaleOptions, redisUrl: string
   const workers = workersFor(options);
   const loadStart = loads();
   log(`${SCALE_LABELS[id]}: ${int(n)} connections, ${workers} worker(s), ${options.loadProcesses} load process(es); load average ${loadStart.join(", ")}`);
-  const server = await launchScale(id, { repoRoot, distSrc, workers, connections: n, redisUrl, namespace: `scale-${stamp}-${id}` });
+  const accept = id === "cinder" || id === "demo" ? options.accept : undefined;
+  if (accept !== undefined) log(`  accept: ${accept}`);
+  const server = await launchScale(id, { repoRoot, distSrc, workers, accept, connections: n, redisUrl, namespace: `scale-${stamp}-${id}` });
   const fleet = new Fleet(distSrc, options.loadProcesses);
   const errors: string[] = [];
   const sent: SentBroadcast[] = [];
@@ -194,7 +196,7 @@ async function runOne(id: ScaleServerId, options: ScaleOptions, redisUrl: string
     log(`  held ${fixed(hold.seconds, 0)} s: ${int(hold.dropped)} dropped, ${int(hold.openAtEnd)} open${hold.dropped > 0 ? ` (close codes ${JSON.stringify(closeCodes)})` : ""}; RSS ${fixed(total(rssEnd) / 2 ** 20, 0)} MiB; ${int(end.heartbeats)} heartbeats sent; longest load stall ${int(hold.loadMaxStallMs)} ms`);
     for (const s of end.perProcess) for (const e of s.errors) if (!errors.includes(e) && errors.length < 20) errors.push(e);
     const result: ScaleResult = {
-      server: id, label: SCALE_LABELS[id], connections: n, workers, loadProcesses: options.loadProcesses, connect, hold, idle,
+      server: id, label: SCALE_LABELS[id], connections: n, workers, ...(accept !== undefined ? { accept } : {}), loadProcesses: options.loadProcesses, connect, hold, idle,
       rss: { afterJoinBytes: rssAfterJoin, endBytes: rssEnd, totalAfterJoinBytes: total(rssAfterJoin), totalEndBytes: total(rssEnd) }, fds,
       firstBroadcast: all.find((o) => o.phase === "first"), steady, burst, broadcasts: all,
       serverCpuSecondsPerBroadcast: steady.count > 0 ? steadyCpu / steady.count : NaN,

@@ -52,6 +52,8 @@ export interface ScaleLaunch {
   /** bench/dist/src */
   distSrc: string;
   workers: number;
+  /** `--accept` for Cinder's servers (conformance, demo) with workers; undefined: their default. */
+  accept?: "shared" | "primary" | undefined;
   connections: number;
   redisUrl: string;
   /** This run's prefix for Redis channels (Cinder namespace, Socket.IO adapter key). */
@@ -68,6 +70,7 @@ async function post(url: string, body: unknown, headers: Record<string, string> 
 export async function launchScale(id: ScaleServerId, options: ScaleLaunch): Promise<ScaleServer> {
   const { workers, repoRoot } = options;
   const args = workers > 1 ? ["--workers", String(workers)] : [];
+  const cinderArgs = workers > 1 && options.accept !== undefined ? [...args, "--accept", options.accept] : args;
   const common = { cwd: repoRoot, timeoutMs: 60_000, args, readyCount: workers };
   let child: ServerChild;
   let topic: string;
@@ -77,7 +80,7 @@ export async function launchScale(id: ScaleServerId, options: ScaleLaunch): Prom
   if (id === "cinder") {
     topic = "echo:scale";
     child = await startServer({
-      ...common, name: "the Cinder conformance server",
+      ...common, args: cinderArgs, name: "the Cinder conformance server",
       script: join(repoRoot, "apps", "conformance", "dist", "src", "server.js"),
       env: { CINDER_DRAIN_WINDOW_MS: "200", ...(workers > 1 ? { CINDER_REDIS_URL: options.redisUrl, CINDER_REDIS_NAMESPACE: options.namespace } : {}) },
     });
@@ -89,7 +92,7 @@ export async function launchScale(id: ScaleServerId, options: ScaleLaunch): Prom
     cleanup = async () => rmSync(seed.dataDir, { recursive: true, force: true });
     try {
       child = await startServer({
-        ...common, name: "the demo (npm start)",
+        ...common, args: cinderArgs, name: "the demo (npm start)",
         script: join(repoRoot, "apps", "demo", "dist", "src", "server.js"),
         ready: /cinder apps listening on http:\/\/[^:]+:(\d+)/,
         env: {
