@@ -93,11 +93,12 @@ export async function createApp(config: Config, options: { store?: Store; logger
     : new RedisAdapter({ ...redis, logger, ...(options.nodeName !== undefined ? { nodeName: options.nodeName } : {}) });
   const pubsub = new PubSub({ adapter, onSubscriberError: (err, topic) => logger.error({ err, topic }, "subscriber failed") });
   let endpoint!: Endpoint;
+  const onlineCounts = onlineCountsHook(() => presence, (topic, event, payload) => pubsub.localBroadcast(topic, event, payload));
   const presence: Presence = createPresence({
     pubsub,
     logger,
     fetch: (topic, presences) => (topic.startsWith("videos:") ? decorateViewers(store, presences) : presences),
-    handleMetas: onlineCountsHook(() => presence, (topic, event, payload) => pubsub.localBroadcast(topic, event, payload)),
+    handleMetas: (topic, diff) => onlineCounts.handleMetas(topic, diff),
     ...(config.presenceLeaveGraceMs !== undefined ? { leaveGraceMs: config.presenceLeaveGraceMs } : {}),
   });
   const metrics = createMetrics({ presence });
@@ -248,6 +249,7 @@ export async function createApp(config: Config, options: { store?: Store; logger
     },
     async close() {
       stopping = true;
+      onlineCounts.close();
       metrics.close();
       dashboard.close();
       await presence.close();

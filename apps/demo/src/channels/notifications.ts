@@ -48,11 +48,48 @@ export function notificationsChannel({ presence }: AppContext) {
   });
 }
 
-/** Presence `handleMetas` hook: tells every page on this node the new online counts. */
+/**
+ * How long the online counts of a topic with `connections` connections wait between two
+ * updates at most: a second, and one more second per 10,000 connections (11 s at 100,000), so
+ * a storm of joins and leaves (a deploy, a live event) costs every page a bounded number of
+ * frames rather than one per presence diff.
+ */
+export function onlineCountsIntervalMs(connections: number): number {
+  return 1000 * (1 + Math.floor(connections / 10_000));
+}
+
+/** The presence hook that keeps every page's online counts current, and its timer. */
+export interface OnlineCountsHook {
+  /** Presence `handleMetas`: a change on `notifications:all`. */
+  handleMetas(topic: string, diff: PresenceDiff): void;
+  /** Stops the pending update (the app is closing). */
+  close(): void;
+}
+
+/**
+ * Tells every page on this node the online counts after a change: at once when the last update
+ * went out at least `onlineCountsIntervalMs` ago, else once when that interval is over (always
+ * with the counts of that moment, so the last change of a burst is never lost).
+ */
 export function onlineCountsHook(presence: () => Pick<AppContext["presence"], "countUsers" | "countConnections">,
-  localBroadcast: (topic: string, event: string, payload: unknown) => void) {
-  return (topic: string, _diff: PresenceDiff): void => {
-    if (topic !== ALL) return;
+  localBroadcast: (topic: string, event: string, payload: unknown) => void, now: () => number = Date.now): OnlineCountsHook {
+  let lastSentAt = -Infinity;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const send = (): void => {
+    timer = undefined;
+    lastSentAt = now();
     localBroadcast(ALL, "online", { users: presence().countUsers(ALL), connections: presence().countConnections(ALL) });
+  };
+  return {
+    handleMetas(topic) {
+      if (topic !== ALL || timer !== undefined) return;
+      const wait = lastSentAt + onlineCountsIntervalMs(presence().countConnections(ALL)) - now();
+      if (wait <= 0) send();
+      else timer = setTimeout(send, wait);
+    },
+    close() {
+      if (timer !== undefined) clearTimeout(timer);
+      timer = undefined;
+    },
   };
 }
