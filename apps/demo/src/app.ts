@@ -17,7 +17,7 @@ import { openPostgres, openSqlite, type Db } from "./db/db.js";
 import { migrate } from "./db/migrations.js";
 import { Store } from "./db/store.js";
 import type { AppContext, UserAssigns } from "./channels/context.js";
-import { notificationsChannel, onlineCountsHook } from "./channels/notifications.js";
+import { ALL as NOTIFICATIONS_ALL, NOTIFICATIONS_BIG_ROOM, notificationsChannel, onlineCountsHook } from "./channels/notifications.js";
 import { partyChannel } from "./channels/party.js";
 import { retroChannel } from "./channels/retro.js";
 import { decorateViewers, videoChannel } from "./channels/videos.js";
@@ -99,6 +99,9 @@ export async function createApp(config: Config, options: { store?: Store; logger
     logger,
     fetch: (topic, presences) => (topic.startsWith("videos:") ? decorateViewers(store, presences) : presences),
     handleMetas: (topic, diff) => onlineCounts.handleMetas(topic, diff),
+    // Pages show only the counts of notifications:all, never its roster: from 500 connections on
+    // it is a big room, so a join storm sends no presence_diff (and no presence_state) to every page.
+    bigRoom: (topic) => (topic === NOTIFICATIONS_ALL ? NOTIFICATIONS_BIG_ROOM : undefined),
     ...(config.presenceLeaveGraceMs !== undefined ? { leaveGraceMs: config.presenceLeaveGraceMs } : {}),
   });
   const metrics = createMetrics({ presence });

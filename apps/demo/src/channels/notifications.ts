@@ -15,6 +15,13 @@ import type { AppContext, UserSocket } from "./context.js";
 /** The topic every page joins. */
 export const ALL = "notifications:all";
 
+/**
+ * The big-room policy of `notifications:all` (pages use its counts, not its roster): from 500
+ * connections the pages get no presence diffs; the `presence_count` they then also get (and
+ * ignore) comes at most every 10 s, the online counts below being what they show.
+ */
+export const NOTIFICATIONS_BIG_ROOM = { threshold: 500, sampleSize: 0, countIntervalMs: 10_000 } as const;
+
 /** The online counts pushed to every page. */
 export interface OnlineCounts {
   users: number;
