@@ -52,7 +52,7 @@ test("connects+joins/s: all joins over the first connect start → the last join
   assert.equal(connectRate([{ joined: 0, firstStartAt: 1, lastJoinAt: 0 }]).perSecond, 0);
 });
 
-test("goals: RSS counts the larger snapshot; a missing first broadcast fails its goal", () => {
+test("goals: RSS counts the larger snapshot; a missing first broadcast fails its goal; nothing joined meets none", () => {
   const result = {
     connections: 10, connect: { joined: 10, failed: 0, perSecond: 2500 }, hold: { seconds: 120, dropped: 0 },
     idle: { cpuPercentOfCore: 4.9 }, rss: { totalAfterJoinBytes: 2.6e9, totalEndBytes: 1e9 },
@@ -60,6 +60,10 @@ test("goals: RSS counts the larger snapshot; a missing first broadcast fails its
   } as unknown as ScaleResult;
   // joined, rate, held, first broadcast, steady p99, idle CPU, RSS
   assert.deepEqual(goals(result).map((g) => g.met), [true, true, true, false, true, true, false]);
+  // a run where nobody got in holds nothing and measures no memory: those goals are not met
+  const empty = { ...result, connect: { joined: 0, failed: 0, perSecond: Number.NaN }, hold: { seconds: 0, dropped: 0 },
+    rss: { totalAfterJoinBytes: 0, totalEndBytes: 0 }, steady: { count: 0, p99Ms: Number.NaN }, idle: { cpuPercentOfCore: Number.NaN } } as unknown as ScaleResult;
+  assert.deepEqual(goals(empty).map((g) => g.met), [false, false, false, false, false, false, false]);
 });
 
 test("flags: defaults hold ≤ 16,000 a worker and ≤ 16,667 a load process; servers repeat or comma-list; bad values are clear errors", () => {

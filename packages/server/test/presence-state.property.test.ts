@@ -248,10 +248,11 @@ class Sim {
         const [owner, topic, key] = mk.split("\u0001") as [string, string, string];
         assert.deepEqual(s.getLocal(owner, topic, key), meta);
       }
-      // Counts agree with lists.
+      // Counts and keys agree with lists.
       for (const topic of TOPICS) {
         const list = s.list(topic);
         assert.equal(s.countKeys(topic), list.size);
+        assert.deepEqual(s.keys(topic), [...list.keys()]);
         assert.equal(s.countMetas(topic), [...list.values()].reduce((a, ms) => a + ms.length, 0));
         assert.equal(s.topics().includes(topic), list.size > 0);
       }

@@ -110,7 +110,7 @@ export async function eventually<T>(check: () => T | Promise<T>, ms: number, wha
 }
 
 /** Waits until `locator`'s text matches `expected`; returns the text. */
-export async function textOf(locator: Locator, expected: string | RegExp, ms = 8000): Promise<string> {
+export async function textOf(locator: Locator, expected: string | RegExp, ms = 15_000): Promise<string> {
   return eventually(async () => {
     const text = (await locator.textContent({ timeout: 500 })) ?? "";
     return (typeof expected === "string" ? text.includes(expected) : expected.test(text)) ? text : undefined;
@@ -118,7 +118,7 @@ export async function textOf(locator: Locator, expected: string | RegExp, ms = 8
 }
 
 /** Waits until `locator` matches exactly `count` elements. */
-export async function countOf(locator: Locator, count: number, ms = 8000): Promise<void> {
+export async function countOf(locator: Locator, count: number, ms = 15_000): Promise<void> {
   await eventually(async () => (await locator.count()) === count, ms, `${count} × ${locator.toString()}`);
 }
 
@@ -151,8 +151,11 @@ export async function startHarness(settings: Partial<Config> = {}): Promise<Harn
       viewport: options.viewport ?? { width: 1280, height: 800 }, colorScheme: options.colorScheme ?? "light",
       locale: "en-GB", timezoneId: "Europe/Paris",
     });
-    context.setDefaultTimeout(8000);
-    context.setDefaultNavigationTimeout(10_000);
+    // Deadlines, not speed checks: with three test files at a time on 2 cores (CI), a page load
+    // that takes ~200 ms alone once took over 10 s, so they are generous; a passing step costs
+    // no more for it.
+    context.setDefaultTimeout(15_000);
+    context.setDefaultNavigationTimeout(30_000);
     const errors: string[] = [];
     const consoleErrors: string[] = [];
     const watch = (page: Page): void => {

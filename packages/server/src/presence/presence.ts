@@ -24,6 +24,7 @@ import { newRef, stampMeta, userFields } from "./meta.js";
 import { OnlineEvents, type OnlineHooks, type OnlineSubscriber } from "./online-events.js";
 import { StateCache } from "./state-cache.js";
 import type { Meta } from "./state.js";
+import { LazyList } from "./lazy-list.js";
 import { Tracker, type TrackerReads, type TrackerTiming } from "./tracker.js";
 
 /** One key's presence: its metas (each with `phx_ref`) plus whatever `fetch` added (the protocol's model). */
@@ -64,7 +65,10 @@ export interface PresenceOptions extends Partial<TrackerTiming>, OnlineHooks {
   name?: string;
   /** Decorates presences (in lists and on both sides of every diff) before they are sent. */
   fetch?(topic: string, presences: PresenceMap): PresenceMap | Promise<PresenceMap>;
-  /** Called on this node after each diff went out, with the topic's current key → metas. */
+  /**
+   * Called on this node after each diff went out, with the topic's current key → metas (built at
+   * its first read, from the state then: a hook that does not read it costs no O(members) copy).
+   */
   handleMetas?(topic: string, diff: PresenceDiff, presences: ReadonlyMap<string, readonly Meta[]>): void | Promise<void>;
   /** Diffs of one topic within this window go out as one (0–100 ms). Default 25. */
   diffWindowMs?: number;
@@ -135,7 +139,7 @@ export class Presence {
     });
     this.state = this.tracker.reads;
     this.states = new StateCache({
-      keys: (topic) => this.state.list(topic).keys(),
+      keys: (topic) => this.state.keys(topic),
       countKeys: (topic) => this.state.countKeys(topic),
       decorate: (topic, keys) => this.decorate(topic, groupByKey(keys.flatMap((key) => this.state.entries(topic, key)))),
     });
@@ -353,7 +357,7 @@ export class Presence {
   private async reportMetas(topic: string, diff: PresenceDiff): Promise<void> {
     if (this.options.handleMetas !== undefined) {
       try {
-        await this.options.handleMetas(topic, diff, this.state.list(topic));
+        await this.options.handleMetas(topic, diff, new LazyList(() => this.state.list(topic)));
       } catch (error) {
         this.logger.error({ err: error, topic }, "presence: handleMetas threw");
       }

@@ -151,6 +151,11 @@ export class TrackerState {
     return this.index.list(topic);
   }
 
+  /** Keys of `topic` with a visible entry, in insertion order. */
+  keys(topic: string): string[] {
+    return this.index.keys(topic);
+  }
+
   /** Metas of `key` in `topic` (visible only, insertion order); empty when none. */
   get(topic: string, key: string): Meta[] {
     return this.index.get(topic, key);

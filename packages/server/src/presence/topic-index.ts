@@ -73,6 +73,15 @@ export class TopicIndex {
     return out;
   }
 
+  /** Keys of `topic` with a visible value, in insertion order. */
+  keys(topic: string): string[] {
+    const out: string[] = [];
+    const t = this.topicMap.get(topic);
+    if (t === undefined || t.visibleKeys === 0) return out;
+    for (const [key, k] of t.keys) if (k.visible > 0) out.push(key);
+    return out;
+  }
+
   /** Visible metas of one key. */
   get(topic: string, key: string): Meta[] {
     const k = this.topicMap.get(topic)?.keys.get(key);

@@ -77,7 +77,7 @@ function isReplicaWire(value: unknown): value is ReplicaWire {
 
 /** The reads of a tracker's state (visible presences, counts, replicas). */
 export type TrackerReads = Pick<TrackerState,
-  "list" | "get" | "getLocal" | "entries" | "countKeys" | "countKeyMetas" | "countMetas" | "topics" | "replicas" | "replicaStatus">;
+  "list" | "keys" | "get" | "getLocal" | "entries" | "countKeys" | "countKeyMetas" | "countMetas" | "topics" | "replicas" | "replicaStatus">;
 
 /** One replica of a tracker group, on this node. */
 export class Tracker implements Subscriber {
