@@ -67,7 +67,16 @@ interface Result {
   rssBeforeMiB: number;
   rssAfterMiB: number;
   bytesPerMember: number;
-  churn: { rate: number; seconds: number; reconnects: number; framesPerClientPerSecond: number; countFramesPerClientPerSecond: number; diffFramesPerClientPerSecond: number; stateFramesPerClientPerSecond: number; serverCpuSeconds: number; loadCpuSeconds: number;
+  churn: { rate: number;
+    /** From the churn's start until every load process had reported (its reconnects issued and rejoined). */
+    seconds: number; reconnects: number;
+    /** Until the last reconnect was issued. */
+    issuedSeconds: number;
+    /** Until every connection was joined again (undefined: some were not within 60 s). */
+    rejoinedSeconds: number | undefined;
+    /** reconnects / rejoinedSeconds: the churn rate the server actually completed. */
+    completedRate: number | undefined;
+    framesPerClientPerSecond: number; countFramesPerClientPerSecond: number; diffFramesPerClientPerSecond: number; stateFramesPerClientPerSecond: number; serverCpuSeconds: number; loadCpuSeconds: number;
     /** From the churn's end until every count was right again. */
     lagSeconds: number | undefined;
     /** Every frame from the churn's start until the counts were right, per client per churn second. */
@@ -174,10 +183,13 @@ async function run(id: "cinder" | "ws", n: number): Promise<Result> {
     const after = await snapshot(loads);
     const serverCpu = (processesCpuMs(server.pids()) - cpuBefore) / 1000;
     const reconnects = churned.reduce((a, c) => a + c.reconnects, 0);
+    const issuedSeconds = Math.max(...churned.map((c) => c.issuedMs)) / 1000;
+    const rejoinedSeconds = churned.some((c) => c.rejoinedMs === null) ? undefined : Math.max(...churned.map((c) => c.rejoinedMs ?? 0)) / 1000;
+    const completedRate = rejoinedSeconds === undefined ? undefined : reconnects / rejoinedSeconds;
     const perClient = (field: keyof LoadCounters): number => (after.counters[field] - before.counters[field]) / (joined * churnElapsed);
     const presenceFrames = (after.counters.countFrames + after.counters.diffFrames + after.counters.stateFrames
       - before.counters.countFrames - before.counters.diffFrames - before.counters.stateFrames) / (joined * churnElapsed);
-    log(`  churn: ${int(reconnects)} reconnects in ${fixed(churnElapsed, 1)} s; presence frames per client per second ${fixed(presenceFrames, 2)}; server CPU ${fixed(serverCpu, 1)} s`);
+    log(`  churn: ${int(reconnects)} reconnects (asked ${int(churnRate)}/s) issued in ${fixed(issuedSeconds, 1)} s, ${rejoinedSeconds === undefined ? "not all rejoined within 60 s" : `all rejoined ${fixed(rejoinedSeconds, 1)} s after the start: ${int(completedRate!)} completed reconnects/s`}; presence frames per client per second ${fixed(presenceFrames, 2)}; server CPU ${fixed(serverCpu, 1)} s`);
     const churnEnd = Date.now();
     const afterChurn = await settle(loads, joined, settleTimeout);
     const lagSeconds = afterChurn === undefined ? undefined : Math.max(0, afterChurn.at - churnEnd) / 1000;
@@ -198,7 +210,7 @@ async function run(id: "cinder" | "ws", n: number): Promise<Result> {
       server: id, members: joined, workers, accept: id === "cinder" ? accept ?? "primary" : undefined, loadProcesses: processes, joinSeconds,
       rssBeforeMiB: rssBefore / 2 ** 20, rssAfterMiB: rssAfter / 2 ** 20, bytesPerMember: (rssAfter - rssBefore) / joined,
       churn: {
-        rate: churnRate, seconds: churnElapsed, reconnects, framesPerClientPerSecond: perClient("frames"),
+        rate: churnRate, seconds: churnElapsed, reconnects, issuedSeconds, rejoinedSeconds, completedRate, framesPerClientPerSecond: perClient("frames"),
         countFramesPerClientPerSecond: perClient("countFrames"), diffFramesPerClientPerSecond: perClient("diffFrames"),
         stateFramesPerClientPerSecond: perClient("stateFrames"), serverCpuSeconds: serverCpu, loadCpuSeconds: (after.cpuMs - before.cpuMs) / 1000,
         lagSeconds, causedFramesPerClientPerSecond: causedFrames, causedServerCpuSeconds: causedCpu,

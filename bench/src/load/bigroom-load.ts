@@ -5,7 +5,8 @@
  *
  * - `connect` members `[first, first + count)` (user `u<index>`), at most `batch` in flight;
  * - `snapshot`: frames and bytes received so far, by kind, and this process's CPU;
- * - `churn` at `perSecond` reconnects a second (each a leave and a join) for `seconds`;
+ * - `churn` at `perSecond` reconnects a second (each a leave and a join) for `seconds`, then
+ *   waits for every connection to be joined again;
  * - `drop` closes `count` members at once (no close handshake);
  * - `target`: answers `settled` with the time every joined member's count first equalled it.
  *
@@ -30,7 +31,8 @@ export type LoadCommand =
 export type LoadReply =
   | { op: "connected"; joined: number; failed: number; closes: number; errors: string[] }
   | { op: "snapshot"; counters: LoadCounters; cpuMs: number; joined: number }
-  | { op: "churned"; reconnects: number; behind: number }
+  /** `behind`: connections not joined when the last reconnect was issued; `rejoinedMs`: null if some were still not joined 60 s later. */
+  | { op: "churned"; reconnects: number; behind: number; issuedMs: number; rejoinedMs: number | null }
   | { op: "dropped"; at: number }
   | { op: "settled"; at: number; members: number };
 
@@ -169,15 +171,18 @@ async function connectAll(): Promise<void> {
   send({ op: "connected", joined, failed: members.length - joined, closes: counters.closes, errors: errorSamples });
 }
 
-/** Reconnects `perSecond` random joined members a second, in 20 ms steps, for `seconds`. */
+/**
+ * Reconnects `perSecond` random joined members a second, in 20 ms steps, for `seconds`: exactly
+ * `perSecond × seconds` in all (a step that ran late catches up, also after the last second),
+ * then waits (at most 60 s) until every connection is joined again, and reports both times.
+ */
 async function churn(perSecond: number, seconds: number): Promise<void> {
   retryClosed = true;
+  const total = Math.round(perSecond * seconds);
   const start = performance.now();
   let done = 0;
-  for (;;) {
-    const elapsed = performance.now() - start;
-    if (elapsed >= seconds * 1000) break;
-    const due = Math.floor((elapsed / 1000) * perSecond);
+  while (done < total) {
+    const due = Math.min(total, Math.floor(((performance.now() - start) / 1000) * perSecond));
     for (; done < due; done++) {
       const member = members[Math.floor(Math.random() * members.length)]!;
       const old = member.ws;
@@ -189,9 +194,13 @@ async function churn(perSecond: number, seconds: number): Promise<void> {
       member.ws = null;
       connect(member);
     }
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    if (done < total) await new Promise((resolve) => setTimeout(resolve, 20));
   }
-  send({ op: "churned", reconnects: done, behind: inflight });
+  const issuedMs = performance.now() - start;
+  const behind = inflight;
+  const deadline = performance.now() + 60_000;
+  while (inflight > 0 && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+  send({ op: "churned", reconnects: done, behind, issuedMs, rejoinedMs: inflight === 0 ? performance.now() - start : null });
 }
 
 process.on("message", (command: LoadCommand) => {
