@@ -11,7 +11,7 @@
  * - `target`: answers `settled` with the time every joined member's count first equalled it.
  *
  * Dialects: Cinder (Phoenix V2 JSON on `presence:big:*`, the count is `presence_count`'s
- * `connections`; heartbeats every 25 s) and the naive ws presence (the count is the number of keys
+ * `connections`; heartbeats every 30 s, as phoenix.js) and the naive ws presence (the count is the number of keys
  * from `state`, `join` and `leave` frames; one key per member, so keys = connections).
  */
 import { WebSocket } from "ws";
@@ -149,11 +149,11 @@ function connect(member: Member): void {
 
 async function connectAll(): Promise<void> {
   const s = setup!;
-  // Heartbeats from the start (the server closes a connection silent for 60 s), 20 s apart.
+  // Heartbeats from the start (the server closes a connection silent for 60 s), 30 s apart (phoenix.js's default heartbeatIntervalMs).
   if (s.server === "cinder") {
     setInterval(() => {
       for (const m of members) if (m.ws !== null && m.ws.readyState === WebSocket.OPEN) m.ws.send('[null,"hb","phoenix","heartbeat",{}]');
-    }, 20_000).unref();
+    }, 30_000).unref();
   }
   const progress = setInterval(() => {
     console.log(`  load ${addressRange(s.process)}: ${members.filter((m) => m.joined).length}/${s.count} joined`);
