@@ -80,15 +80,19 @@ test("online/offline across nodes over Redis: reload within the grace, leave pas
   const [n1, n2] = nodes as [Node, Node];
   const clients: Client[] = [];
   const observers: Observer[] = [];
-  const watch = (room: string): Observer[] => {
+  // The keys online when an observer joins are not news to it (packages/client/src/presence.ts),
+  // so a user comes online only once both observers have their online state: each sees both.
+  const watch = async (room: string): Promise<Observer[]> => {
     const pair = [observe(n1, room), observe(n2, room)];
     observers.push(...pair);
+    const ready = (o: Observer): boolean => ["watch-n1", "watch-n2"].every((key) => o.presence.online().includes(key));
+    await until(() => pair.every(ready), 8_000, `both observers of ${room} have their online state`);
     return pair;
   };
   const onlineEverywhere = (watchers: Observer[], key: string): boolean => watchers.every((o) => o.presence.isOnline(key));
   try {
     await t.test("a reload within the grace, onto the other node: no event anywhere, the count never dips", async () => {
-      const watchers = watch("reload");
+      const watchers = await watch("reload");
       const alice = connect(n1, "alice", "reload");
       clients.push(alice);
       await until(() => onlineEverywhere(watchers, "alice"), 8_000, "alice online for both observers");
@@ -108,7 +112,7 @@ test("online/offline across nodes over Redis: reload within the grace, leave pas
     });
 
     await t.test("a leave past the grace: exactly one offline on every node, not before the grace", async () => {
-      const watchers = watch("leave");
+      const watchers = await watch("leave");
       const bob = connect(n2, "bob", "leave");
       clients.push(bob);
       await until(() => onlineEverywhere(watchers, "bob"), 8_000, "bob online for both observers");
@@ -128,7 +132,7 @@ test("online/offline across nodes over Redis: reload within the grace, leave pas
     await t.test("a drained node's users reconnect to another node: no event anywhere", async () => {
       const n3 = await startNode("n3", REDIS_URL, namespace, env);
       nodes.push(n3);
-      const watchers = watch("drain");
+      const watchers = await watch("drain");
       routeTo = n3.port;
       const movers = ["carol", "dave"].map((user) => connect(n3, user, "drain", RoutedWebSocket));
       clients.push(...movers);
@@ -154,7 +158,7 @@ test("online/offline across nodes over Redis: reload within the grace, leave pas
     await t.test("a SIGKILLed node: its users go offline on every node after the down period plus the grace", async () => {
       const n4 = await startNode("n4", REDIS_URL, namespace, env);
       nodes.push(n4);
-      const watchers = watch("kill");
+      const watchers = await watch("kill");
       const erin = connect(n4, "erin", "kill");
       clients.push(erin);
       await until(() => onlineEverywhere(watchers, "erin"), 8_000, "erin online for both observers");
