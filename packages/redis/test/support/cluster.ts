@@ -87,11 +87,11 @@ export function connect(node: Pick<Node, "port">, user: string, room: string,
   return { socket, echo, presence, events, online, closeCodes, keys: () => presence.list((key) => key).sort() };
 }
 
-/** Waits until `check` is true. */
-export async function until(check: () => boolean, timeoutMs: number, what: string): Promise<number> {
+/** Waits until `check` is true; the error at the timeout names `what` (a function is read then, to show the state at the end). */
+export async function until(check: () => boolean, timeoutMs: number, what: string | (() => string)): Promise<number> {
   const start = Date.now();
   while (!check()) {
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() - start > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${typeof what === "string" ? what : what()}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
   return Date.now() - start;
