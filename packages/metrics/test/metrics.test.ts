@@ -174,3 +174,23 @@ test("close() unsubscribes: later traffic is not counted", async () => {
   assert.equal(value(text, 'cinder_connections{transport="websocket"}'), 1);
   assert.equal(value(text, 'cinder_joins_total{pattern="room:*",status="ok"}'), 1);
 });
+
+test("cinder_event_loop_utilization is the busy share of the loop since the previous scrape; a bad monitoring precision is refused", async () => {
+  const metrics = createMetrics({ eventLoopMonitoringPrecision: 50 });
+  try {
+    await metrics.text();
+    const until = Date.now() + 300;
+    while (Date.now() < until) { /* the loop is busy for 300 ms */ }
+    const busy = value(await metrics.text(), "cinder_event_loop_utilization");
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const idle = value(await metrics.text(), "cinder_event_loop_utilization");
+    assert.ok(busy > 0.8, `busy for 300 ms of ~300: ${busy}`);
+    assert.ok(idle < 0.5, `idle for 300 ms: ${idle}`);
+    assert.match(await metrics.text(), /cinder_nodejs_eventloop_lag_p99_seconds/, "the default metrics' delay monitor runs at the given precision");
+  } finally {
+    metrics.close();
+  }
+  for (const bad of [0, 2.5, Number.NaN]) {
+    assert.throws(() => createMetrics({ eventLoopMonitoringPrecision: bad }), /eventLoopMonitoringPrecision must be a whole number of ms/);
+  }
+});

@@ -8,6 +8,8 @@
  * sees — local operations or merges — is reported through `onDiff`; the first full state of
  * each replica that started before this one, from whichever replica's transfer, is marked
  * `bootstrap` (what was there before this node joined the group, not a change). Timers are unref'd.
+ * On a pubsub that is `alone` (no other node can hear it) the loop sleeps once its delta is
+ * drained and wakes on the next local change: an idle single node has no presence timer.
  */
 import { randomBytes } from "node:crypto";
 import type { Logger } from "../logger.js";
@@ -97,6 +99,7 @@ export class Tracker implements Subscriber {
   private readonly silentLimit: number;
   private heartbeats = 0;
   private stopped = false;
+  private started = false;
   /**
    * The time this tracker was awake to hear gossip, in ms: it advances with the ticks, but a tick
    * that came late (our own loop was saturated) credits at most two periods, so our stall is not
@@ -118,6 +121,7 @@ export class Tracker implements Subscriber {
 
   /** Joins the group: subscribes to the gossip topic and starts heartbeating. */
   start(): void {
+    this.started = true;
     this.options.pubsub.subscribe(this.topic, this);
     // The first heartbeat comes after a random 0–25 % of the period, so nodes started together spread out.
     this.schedule(Math.random() * 0.25 * this.timing.broadcastPeriodMs);
@@ -140,27 +144,27 @@ export class Tracker implements Subscriber {
   /** Adds (owner, topic, key) with `meta` (frozen metas are kept as they are); refused when held. */
   track(owner: string, topic: string, key: string, meta: Meta): OpResult {
     const result = this.state.join(owner, topic, key, meta);
-    if (result.ok) this.report(result.diff);
+    if (result.ok) this.reportLocal(result.diff);
     return result;
   }
 
   /** Replaces the meta of a held (owner, topic, key); refused when not held. */
   update(owner: string, topic: string, key: string, meta: Meta): OpResult {
     const result = this.state.update(owner, topic, key, meta);
-    if (result.ok) this.report(result.diff);
+    if (result.ok) this.reportLocal(result.diff);
     return result;
   }
 
   /** Removes (owner, topic, key); false when it was not held. */
   untrack(owner: string, topic: string, key: string): boolean {
     const diff = this.state.leave(owner, topic, key);
-    this.report(diff);
+    this.reportLocal(diff);
     return diff.leaves.length > 0;
   }
 
   /** Removes everything `owner` holds, on every topic. */
   untrackAll(owner: string): void {
-    this.report(this.state.leaveOwner(owner));
+    this.reportLocal(this.state.leaveOwner(owner));
   }
 
   /** Gossip from another replica. */
@@ -196,8 +200,15 @@ export class Tracker implements Subscriber {
     setImmediate(() => {
       if (this.stopped) return;
       this.detectDowns();
-      this.schedule(this.timing.broadcastPeriodMs);
+      // Alone (no other node can hear us) and nothing to drain: sleep until the next local change.
+      if (this.options.pubsub.alone && !this.state.hasDelta()) this.timer = undefined;
+      else this.schedule(this.timing.broadcastPeriodMs);
     });
+  }
+
+  /** Wakes a sleeping tracker (alone, idle) after a local change: its delta is drained within a period, as when awake. */
+  private wake(): void {
+    if (this.timer === undefined && this.started && !this.stopped) this.schedule(this.timing.broadcastPeriodMs);
   }
 
   /** `awakeMs` now: the time since the last tick counts, up to two periods. */
@@ -307,5 +318,11 @@ export class Tracker implements Subscriber {
 
   private report(diff: Diff, bootstrap = false): void {
     if (diff.joins.length > 0 || diff.leaves.length > 0) this.options.onDiff(diff, bootstrap);
+  }
+
+  /** Reports a local operation's diff and wakes the tracker to drain the delta it left. */
+  private reportLocal(diff: Diff): void {
+    this.report(diff);
+    if (this.state.hasDelta()) this.wake();
   }
 }

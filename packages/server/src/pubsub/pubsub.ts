@@ -56,6 +56,11 @@ export interface RemoteBroadcast {
 export interface PubSubAdapter {
   /** This node's name, unique in the cluster. */
   readonly nodeName: string;
+  /**
+   * Optional: true when no other node can ever receive what this adapter sends (a single node).
+   * Cluster work that only other nodes hear (presence gossip) then stays asleep while idle.
+   */
+  readonly alone?: boolean;
   /** Starts the adapter; `onRemote` delivers broadcasts from other nodes to local subscribers. */
   start(onRemote: (message: RemoteBroadcast) => void): Promise<void> | void;
   /** Sends a broadcast to every other node. */
@@ -79,6 +84,7 @@ export interface PubSubAdapter {
 /** The single-node adapter: there are no other nodes. */
 export class LocalAdapter implements PubSubAdapter {
   readonly nodeName: string;
+  readonly alone = true;
 
   constructor(nodeName = `node-${randomBytes(6).toString("hex")}`) {
     this.nodeName = nodeName;
@@ -161,6 +167,11 @@ export class PubSub {
   /** This node's name. */
   get nodeName(): string {
     return this.adapter.nodeName;
+  }
+
+  /** True when there are no other nodes (the adapter says so, as a `LocalAdapter` does). */
+  get alone(): boolean {
+    return this.adapter.alone === true;
   }
 
   /** Starts the adapter (idempotent). */
